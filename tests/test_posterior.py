@@ -100,7 +100,7 @@ def _circle_and_queries(t, dim=3, n=4000, seed=0, radius=1.0):
     return x.float(), data.float()
 
 
-@pytest.mark.parametrize("dim,radius", [(3, 1.0), (64, 1.0), (3, 30.0)])
+@pytest.mark.parametrize("dim,radius", [(3, 1.0), (64, 1.0), (784, 1.0), (3, 30.0)])
 @pytest.mark.parametrize("t", [1e-4, 1e-3, 1e-2, 0.1, 0.5, 2.0])
 def test_float32_matches_float64_reference(t, dim, radius):
     x32, data32 = _circle_and_queries(t, dim, radius=radius)

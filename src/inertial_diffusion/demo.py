@@ -1,17 +1,20 @@
-"""The demo: IDM vs the empirical diffusion model on a 2-sphere embedded in R^100."""
+"""The demo: IDM vs the empirical diffusion model on a 2-sphere in R^100 and on the bundled digits."""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from .datasets import Sphere
 from .estimator import EmpiricalDiffusion, InertialDiffusion
-from .metrics import nearest_distances
+from .metrics import memorization_report, nearest_distances
 
-__all__ = ["DemoRow", "run_demo", "main"]
+__all__ = ["DemoRow", "run_demo", "run_digits_demo", "run_full_demo", "main", "DEFAULT_OUT"]
+
+DEFAULT_OUT = Path("inertial-diffusion-demo")
 
 
 @dataclass(frozen=True)
@@ -23,41 +26,105 @@ class DemoRow:
     seconds: float
 
 
+def _models(random_state: int):
+    return [("IDM (inertial)", InertialDiffusion(random_state=random_state)),
+            ("empirical DM", EmpiricalDiffusion(random_state=random_state))]
+
+
 def run_demo(n_train: int = 2000, n_samples: int = 1000, ambient_dim: int = 100,
-             random_state: int = 0) -> tuple[list[DemoRow], dict]:
+             random_state: int = 0, return_samples: bool = False):
     """Fit both models on ``n_train`` uniform points of the unit 2-sphere in R^``ambient_dim``."""
     sphere = Sphere(intrinsic_dim=2, ambient_dim=ambient_dim, random_state=random_state)
     train = sphere.sample(n_train, random_state=random_state + 1)
-    scale = float(np.sqrt(np.mean(np.sum((train - train.mean(0)) ** 2, axis=1))))
-    rows = []
-    info = {}
-    for name, model in [("IDM (inertial)", InertialDiffusion(random_state=random_state)),
-                        ("empirical DM", EmpiricalDiffusion(random_state=random_state))]:
+    rows, info, samples = [], {}, {}
+    for name, model in _models(random_state):
         start = time.perf_counter()
-        samples = model.fit(train).sample(n_samples)
+        S = model.fit(train).sample(n_samples)
         seconds = time.perf_counter() - start
-        nn = nearest_distances(samples, train)
-        rows.append(DemoRow(name, float(sphere.distance(samples).mean()), float(np.median(nn)),
-                            float(np.mean(nn <= 1e-6 * scale)), seconds))
+        rep = memorization_report(S, train)
+        rows.append(DemoRow(name, float(sphere.distance(S).mean()), rep.median_nn_distance, rep.copy_rate, seconds))
+        samples[name] = S
         if isinstance(model, InertialDiffusion):
             info = {"intrinsic_dim": model.intrinsic_dim_, "bandwidth": model.bandwidth_, "h": model.h_}
-    return rows, info
+    return (rows, info, train, samples) if return_samples else (rows, info)
+
+
+def run_digits_demo(n_samples: int = 400, random_state: int = 0):
+    """Both models on scikit-learn's bundled 8x8 digits (1797 images, pixels scaled to [0, 1])."""
+    from sklearn.datasets import load_digits
+
+    X = load_digits().data / 16.0
+    out = {}
+    for name, model in _models(random_state):
+        S = model.fit(X).sample(n_samples)
+        out[name] = (S, memorization_report(S, X))
+    return X, out
+
+
+def _table(rows: list[DemoRow]) -> str:
+    header = f"{'model':<16} {'mean dist to sphere':>20} {'median dist to train':>21} {'copies':>8} {'time':>7}"
+    lines = [header, "-" * len(header)]
+    lines += [f"{r.model:<16} {r.mean_distance_to_sphere:>20.4f} {r.median_distance_to_train:>21.4f} "
+              f"{100 * r.copy_rate:>7.1f}% {r.seconds:>6.2f}s" for r in rows]
+    return "\n".join(lines)
+
+
+def _fresh_folder(out: Path | None, force: bool) -> Path:
+    if out is None:  # the default never overwrites: demo, demo-2, demo-3, ...
+        out, k = DEFAULT_OUT, 1
+        while out.exists():
+            k += 1
+            out = DEFAULT_OUT.with_name(f"{DEFAULT_OUT.name}-{k}")
+    elif out.exists() and any(out.iterdir()) and not force:
+        raise ValueError(f"{out}: already exists and is not empty; use --force or another --out")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def run_full_demo(out: Path | None = None, quiet: bool = False, force: bool = False) -> Path:
+    """Sphere and digits; write samples, ``summary.md`` and figures to ``out``; return the folder."""
+    from .io import atomic_write, to_images
+    from .plots import nearest_neighbour_grid, scatter_samples
+
+    say = (lambda *a: None) if quiet else print
+    out = _fresh_folder(out, force)
+    say("1. 2000 points on the unit 2-sphere in R^100; 1000 samples from each model.")
+    rows, info, train, samples = run_demo(return_samples=True)
+    sphere_text = (f"IDM: estimated intrinsic dimension d = {info['intrinsic_dim']:.2f}, sigma = n^(-1/(d+4)) = "
+                   f"{info['bandwidth']:.3f} (standardized units), h = sigma^2 = {info['h']:.4f}\n\n{_table(rows)}")
+    say(sphere_text)
+    say("\n2. scikit-learn's 8x8 digits (1797 images); 400 samples from each model.")
+    digits, digit_results = run_digits_demo()
+    digit_text = "\n\n".join(f"{name}\n{rep}" for name, (_, rep) in digit_results.items())
+    say(digit_text)
+    for name, S in samples.items():
+        tag = "idm" if name.startswith("IDM") else "empirical"
+        atomic_write(out / f"sphere_{tag}_samples.npy", lambda p, S=S: np.save(p, S))
+        atomic_write(out / f"sphere_{tag}.png", lambda p, S=S, name=name: scatter_samples(
+            train, S, p, title=f"{name}: unit 2-sphere in R^100 (PCA view)"))
+    for name, (S, _) in digit_results.items():
+        tag = "idm" if name.startswith("IDM") else "empirical"
+        atomic_write(out / f"digits_{tag}_samples.npy", lambda p, S=S: np.save(p, S))
+        k = 16
+        nn = nearest_distances(S[:k], digits)
+        idx = [int(np.argmin(np.linalg.norm(digits - s, axis=1))) for s in S[:k]]
+        atomic_write(out / f"digits_{tag}_neighbours.png", lambda p, S=S, nn=nn, idx=idx: nearest_neighbour_grid(
+            to_images(S[:k], (8, 8)), to_images(digits[idx], (8, 8)), nn, p))
+    summary = ("# inertial-diffusion demo\n\n## Unit 2-sphere in R^100 (n = 2000)\n\n```\n" + sphere_text +
+               "\n```\n\n![IDM](sphere_idm.png) ![empirical](sphere_empirical.png)\n\n"
+               "## Digits (8x8, n = 1797)\n\n```\n" + digit_text + "\n```\n\n"
+               "Each sample beside its nearest training image (d = distance):\n\n"
+               "![IDM](digits_idm_neighbours.png) ![empirical](digits_empirical_neighbours.png)\n")
+    atomic_write(out / "summary.md", lambda p: p.write_text(summary))
+    say(f"\nwrote samples (.npy), figures (.png) and summary.md to {out}/")
+    return out
 
 
 def main() -> None:
-    n_train, n_samples, ambient_dim = 2000, 1000, 100
-    print(f"Fitting {n_train} points on the unit 2-sphere embedded in R^{ambient_dim}; "
-          f"drawing {n_samples} samples from each model.")
-    rows, info = run_demo(n_train, n_samples, ambient_dim)
-    print(f"IDM: estimated intrinsic dimension d = {info['intrinsic_dim']:.2f}, "
-          f"sigma = n^(-1/(d+4)) = {info['bandwidth']:.3f} (standardized units), h = sigma^2 = {info['h']:.4f}\n")
-    header = f"{'model':<16} {'mean dist to sphere':>20} {'median dist to train':>21} {'copies':>8} {'time':>7}"
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        print(f"{r.model:<16} {r.mean_distance_to_sphere:>20.4f} {r.median_distance_to_train:>21.4f} "
-              f"{100 * r.copy_rate:>7.1f}% {r.seconds:>6.2f}s")
-    print("\nThe empirical DM returns training points (copies); IDM returns new points near the sphere.")
+    """``python -m inertial_diffusion``: the command line (the demo when no command is given)."""
+    from .cli import main as cli_main
+
+    cli_main()
 
 
 if __name__ == "__main__":

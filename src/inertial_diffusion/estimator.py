@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from . import posterior
@@ -21,7 +21,7 @@ from .process import DEFAULT_T_MAX, alpha, time_grid
 from .sampling import SIMULATORS, Callback, sample_one_shot, sample_stationary
 from .standardize import Standardizer
 from .validation import (check_choice, check_data, check_n_samples, check_positive, check_positive_int,
-                         check_queries, check_time)
+                         check_queries, check_time, plain_label)
 
 __all__ = ["InertialDiffusion", "EmpiricalDiffusion"]
 
@@ -74,12 +74,14 @@ class _EmpiricalDiffusionBase(BaseEstimator):
         if not isinstance(self.standardize, (bool, np.bool_)):
             raise TypeError(f"standardize must be True or False, got {self.standardize!r}")
 
-    def _fit_data(self, X: Any) -> np.ndarray:
+    def _fit_data(self, X: Any, standardizer: Standardizer | None = None) -> np.ndarray:
         """Validate and standardize ``X``; store the torch copy of the standardized data."""
         self._check_common_params()
         X = check_data(X, min_rows=2)
         self.device_ = resolve_device(self.device)
-        self.standardizer_ = Standardizer.fit(X) if self.standardize else Standardizer.identity(X.shape[1])
+        if standardizer is None:
+            standardizer = Standardizer.fit(X) if self.standardize else Standardizer.identity(X.shape[1])
+        self.standardizer_ = standardizer
         Z = self.standardizer_.transform(X)
         self.n_features_in_ = X.shape[1]
         self.n_samples_fit_ = X.shape[0]
@@ -103,7 +105,8 @@ class _EmpiricalDiffusionBase(BaseEstimator):
         return torch.as_tensor(z, dtype=self.data_.dtype, device=self.device_), t
 
     # ------------------------------------------------------------ public API
-    def sample(self, n_samples: int = 1, random_state: Any = None, callback: Callback = None) -> np.ndarray:
+    def sample(self, n_samples: int = 1, random_state: Any = None, callback: Callback = None,
+               y: Any = None) -> np.ndarray:
         """Draw ``n_samples`` new points, in data units.
 
         Parameters
@@ -114,6 +117,9 @@ class _EmpiricalDiffusionBase(BaseEstimator):
             Overrides the estimator's ``random_state`` for this call. Same seed, same output.
         callback : callable, optional
             Called after every step of a simulated sampler with ``{"i", "t", "x", "denoised"}``.
+        y : label, optional
+            After ``fit(X, y)``: draw from the model of this class only. Without it, a model
+            fitted with labels draws from every class in proportion to its size.
 
         Returns
         -------
@@ -122,6 +128,11 @@ class _EmpiricalDiffusionBase(BaseEstimator):
         check_is_fitted(self, "data_")
         n_samples = check_n_samples(n_samples)
         rs = self.random_state if random_state is None else random_state
+        if getattr(self, "class_models_", None) is not None:
+            return self._sample_classes(n_samples, rs, callback, y)
+        if y is not None:
+            raise ValueError("y was given to sample() but the model was fitted without labels; "
+                             "call fit(X, y) for class-conditional sampling")
         gen = torch_generator(rs, self.device_)
         h = self.h_
         if n_samples == 0:
@@ -138,6 +149,53 @@ class _EmpiricalDiffusionBase(BaseEstimator):
             z = SIMULATORS[self.sampler](self._denoise, x, times, generator=gen, callback=callback)
         x_hat = self._final_map(z) if n_samples else z
         return self.standardizer_.inverse_transform(x_hat.cpu().numpy())
+
+    # ------------------------------------------------------ class-conditional
+    def _fit_classes(self, X: Any, y: Any, **overrides: Any) -> None:
+        """One empirical model per class, sharing this model's standardization and parameters."""
+        labels = np.asarray(y)
+        if labels.ndim != 1 or labels.shape[0] != self.n_samples_fit_:
+            raise ValueError(f"y must be a 1-D array with one label per row of X ({self.n_samples_fit_}), "
+                             f"got shape {labels.shape}")
+        X = check_data(X, min_rows=2)
+        self.classes_, counts = np.unique(labels, return_counts=True)
+        small = [f"{plain_label(c)!r} ({k} row{'s' if k != 1 else ''})" for c, k in zip(self.classes_, counts)
+                 if k < 2]
+        if small:
+            raise ValueError(f"class(es) {', '.join(small)} have fewer than 2 rows: an empirical diffusion "
+                             "model of one point only returns that point; drop or merge them")
+        self.class_counts_ = {plain_label(c): int(k) for c, k in zip(self.classes_, counts)}
+        self.class_models_ = {}
+        for label in self.classes_:
+            model = clone(self).set_params(**overrides)
+            model._fit_one(X[labels == label], self.standardizer_)
+            self.class_models_[plain_label(label)] = model
+
+    def _sample_classes(self, n_samples: int, random_state: Any, callback: Callback, y: Any) -> np.ndarray:
+        if y is not None:
+            key = plain_label(y)
+            if key not in self.class_models_:
+                raise ValueError(f"unknown class {y!r}; the model was fitted on classes "
+                                 f"{list(self.class_models_)}")
+            return self.class_models_[key].sample(n_samples, random_state, callback)
+        rng = np.random.default_rng(random_state) if not isinstance(random_state, np.random.RandomState) \
+            else np.random.default_rng(random_state.randint(2**31))
+        sizes = np.array([self.class_counts_[k] for k in self.class_models_], dtype=float)
+        counts = rng.multinomial(n_samples, sizes / sizes.sum())
+        parts = [m.sample(k, rng, callback) for m, k in zip(self.class_models_.values(), counts)]
+        out = np.concatenate(parts, axis=0)
+        return out[rng.permutation(n_samples)]
+
+    def sample_per_class(self, n_per_class: int, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """``n_per_class`` samples from every class of a model fitted with labels; returns (X, y)."""
+        check_is_fitted(self, "class_models_")
+        if self.class_models_ is None:
+            raise ValueError("sample_per_class needs a model fitted with labels: fit(X, y)")
+        n_per_class = check_n_samples(n_per_class, "n_per_class")
+        rng = np.random.default_rng(self.random_state if random_state is None else random_state)
+        X = [m.sample(n_per_class, rng) for m in self.class_models_.values()]
+        y = np.repeat(np.array(list(self.class_models_), dtype=self.classes_.dtype), n_per_class)
+        return np.concatenate(X, axis=0), y
 
     def posterior_mean(self, x: Any, t: float) -> np.ndarray:
         """Posterior mean :math:`E[y \\mid X_t = x]` in data units.
@@ -246,7 +304,20 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         self.dim_method = dim_method
 
     def fit(self, X: Any, y: Any = None) -> "InertialDiffusion":
-        """Fit to training data ``X`` of shape (n, D). ``y`` is ignored."""
+        """Fit to training data ``X`` of shape (n, D).
+
+        With labels ``y``, also keep one model per class (``class_models_``), each with its own
+        bandwidth from the class size ``n_c`` (σ = c n_c^(-1/(d+4)), d shared, estimated on all
+        of X) and the common standardization; then ``sample(m, y=label)`` and ``sample_per_class``.
+        """
+        self._fit_one(X, None)
+        self.class_models_ = None
+        if y is not None:
+            overrides = {} if self.bandwidth is not None else {"intrinsic_dim": self.intrinsic_dim_}
+            self._fit_classes(X, y, **overrides)
+        return self
+
+    def _fit_one(self, X: Any, standardizer: Standardizer | None) -> None:
         check_choice(self.inertia, "inertia", INERTIA_FORMS)
         check_choice(self.dim_method, "dim_method", ("twonn", "mle"))
         check_positive(self.bandwidth_scale, "bandwidth_scale")
@@ -254,7 +325,7 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
             check_positive(self.intrinsic_dim, "intrinsic_dim")
         if self.bandwidth is not None:
             check_positive(self.bandwidth, "bandwidth")
-        Z = self._fit_data(X)
+        Z = self._fit_data(X, standardizer)
         if self.intrinsic_dim is not None:
             self.intrinsic_dim_ = float(self.intrinsic_dim)
         elif self.bandwidth is None:
@@ -266,7 +337,6 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         else:
             self.bandwidth_ = bandwidth_rule(Z.shape[0], self.intrinsic_dim_, self.bandwidth_scale)
         self.h_ = self.bandwidth_**2
-        return self
 
     def _final_map(self, z: torch.Tensor) -> torch.Tensor:
         return inertia_step(self._denoise, z, self.h_, self.inertia)
@@ -312,10 +382,16 @@ class EmpiricalDiffusion(_EmpiricalDiffusionBase):
         self.t_max = t_max
 
     def fit(self, X: Any, y: Any = None) -> "EmpiricalDiffusion":
-        """Fit to training data ``X`` of shape (n, D). ``y`` is ignored."""
-        self.h_ = check_positive(self.t_min, "t_min")
-        self._fit_data(X)
+        """Fit to training data ``X`` of shape (n, D); with labels ``y``, also one model per class."""
+        self._fit_one(X, None)
+        self.class_models_ = None
+        if y is not None:
+            self._fit_classes(X, y)
         return self
+
+    def _fit_one(self, X: Any, standardizer: Standardizer | None) -> None:
+        self.h_ = check_positive(self.t_min, "t_min")
+        self._fit_data(X, standardizer)
 
     def _final_map(self, z: torch.Tensor) -> torch.Tensor:
         return self._denoise(z, self.h_) if self.denoise else z / alpha(self.h_)

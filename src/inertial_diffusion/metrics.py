@@ -10,7 +10,8 @@ from sklearn.neighbors import NearestNeighbors
 
 from .validation import check_data, check_positive_int
 
-__all__ = ["energy_distance", "energy_test", "TestResult", "nearest_distances"]
+__all__ = ["energy_distance", "energy_test", "TestResult", "nearest_distances", "wasserstein1",
+           "MemorizationReport", "memorization_report"]
 
 
 def _pairwise_mean_distance(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
@@ -80,3 +81,103 @@ def nearest_distances(samples, train) -> np.ndarray:
         raise ValueError(f"samples have {samples.shape[1]} features but train has {train.shape[1]}")
     dist, _ = NearestNeighbors(n_neighbors=1).fit(train).kneighbors(samples)
     return dist[:, 0]
+
+
+def _pair(A, B) -> tuple[np.ndarray, np.ndarray]:
+    A = check_data(A, name="A", min_rows=1)
+    B = check_data(B, name="B", min_rows=1)
+    if A.shape[1] != B.shape[1]:
+        raise ValueError(f"A and B have different numbers of features: {A.shape[1]} vs {B.shape[1]}")
+    return A, B
+
+
+def wasserstein1(A, B, method: str = "exact", n_projections: int = 200, random_state=None,
+                 max_iter: int = 10_000_000) -> float:
+    """Wasserstein-1 distance between the empirical measures of ``A`` and ``B`` (uniform weights).
+
+    ``method="exact"``: optimal transport with Euclidean cost by POT's network simplex
+    (``ot.emd2``); raises ``RuntimeError`` if the solver stops before optimality (raise ``max_iter``).
+    ``method="sliced"``: mean over ``n_projections`` seeded random directions of the 1-D W1 of the
+    projections (a lower bound of W1, up to Monte-Carlo error).
+    """
+    A, B = _pair(A, B)
+    if method == "exact":
+        import ot
+
+        cost = ot.dist(A, B, metric="euclidean")
+        a = np.full(A.shape[0], 1.0 / A.shape[0])
+        b = np.full(B.shape[0], 1.0 / B.shape[0])
+        value, log = ot.emd2(a, b, cost, numItermax=max_iter, log=True)
+        if log.get("warning"):
+            raise RuntimeError(f"exact W1 did not reach optimality: {log['warning']}; raise max_iter")
+        return float(value)
+    if method == "sliced":
+        rng = np.random.default_rng(random_state)
+        directions = rng.standard_normal((A.shape[1], check_positive_int(n_projections, "n_projections")))
+        directions /= np.linalg.norm(directions, axis=0, keepdims=True)
+        from scipy.stats import wasserstein_distance
+
+        pa, pb = A @ directions, B @ directions
+        return float(np.mean([wasserstein_distance(pa[:, k], pb[:, k]) for k in range(directions.shape[1])]))
+    raise ValueError(f"unknown method {method!r}; expected 'exact' or 'sliced'")
+
+
+@dataclass(frozen=True)
+class MemorizationReport:
+    """How close samples are to the training set.
+
+    Attributes
+    ----------
+    n_samples : int
+    copy_rate : float
+        Fraction of samples within ``1e-6 * scale`` of a training point (exact copies).
+    dup_rate : float
+        Fraction of samples closer to a training point than ``tau``.
+    tau : float
+        The ``percentile``-th percentile of training nearest-neighbour distances.
+    percentile : float
+    median_nn_distance : float
+        Median distance from a sample to its nearest training point.
+    nn_ratio : float or None
+        Median sample->train distance over median held_out->train distance (about 1 for a
+        generator as novel as fresh data, 0 for copies); None without ``held_out``.
+    scale : float
+        RMS distance of the training rows to their mean.
+    """
+
+    n_samples: int
+    copy_rate: float
+    dup_rate: float
+    tau: float
+    percentile: float
+    median_nn_distance: float
+    nn_ratio: float | None
+    scale: float
+
+    def __str__(self) -> str:
+        rows = [("samples", f"{self.n_samples}"),
+                ("exact copies (within 1e-6 x scale)", f"{100 * self.copy_rate:.2f} %"),
+                (f"DupRate (closer than tau = {self.tau:.4g}, p{self.percentile:g} of train NN)",
+                 f"{100 * self.dup_rate:.2f} %"),
+                ("median distance to nearest training point", f"{self.median_nn_distance:.4g}"),
+                ("NN distance ratio (samples / held-out)", "n/a" if self.nn_ratio is None else f"{self.nn_ratio:.3f}")]
+        width = max(len(k) for k, _ in rows)
+        return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def memorization_report(samples, train, held_out=None, percentile: float = 1.0) -> MemorizationReport:
+    """Copy rate, DupRate and nearest-neighbour distance ratio of ``samples`` against ``train``."""
+    train = check_data(train, name="train", min_rows=2)
+    samples = check_data(samples, name="samples", min_rows=1)
+    if samples.shape[1] != train.shape[1]:
+        raise ValueError(f"samples have {samples.shape[1]} features but train has {train.shape[1]}")
+    scale = float(np.sqrt(np.mean(np.sum((train - train.mean(0)) ** 2, axis=1))))
+    dist, _ = NearestNeighbors(n_neighbors=2).fit(train).kneighbors(train)
+    tau = float(np.percentile(dist[:, 1], percentile))
+    nn = nearest_distances(samples, train)
+    ratio = None
+    if held_out is not None:
+        held_out = check_data(held_out, name="held_out", min_rows=1)
+        ratio = float(np.median(nn) / np.median(nearest_distances(held_out, train)))
+    return MemorizationReport(samples.shape[0], float(np.mean(nn <= 1e-6 * scale)), float(np.mean(nn < tau)),
+                              tau, float(percentile), float(np.median(nn)), ratio, scale)

@@ -16,7 +16,13 @@ __all__ = [
     "check_choice",
     "check_n_samples",
     "check_positive_int",
+    "plain_label",
 ]
+
+
+def plain_label(label: Any) -> Any:
+    """A class label as a plain Python value (``np.str_('a')`` -> ``'a'``), for dict keys and messages."""
+    return label.item() if isinstance(label, np.generic) else label
 
 
 def _as_float_array(X: Any, name: str) -> np.ndarray:
