@@ -13,7 +13,13 @@ def test_demo_shows_memorization_and_novelty():
     assert abs(info["intrinsic_dim"] - 2) < 0.3
 
 
-def test_python_dash_m_runs_the_demo():
-    out = subprocess.run([sys.executable, "-m", "inertial_diffusion"], capture_output=True, text=True, timeout=300)
+def test_python_dash_m_runs_the_demo(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "inertial_diffusion"], capture_output=True, text=True, timeout=300,
+                         cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "IDM" in out.stdout and "empirical DM" in out.stdout
+    assert (tmp_path / "inertial-diffusion-demo" / "summary.md").exists()
+    second = subprocess.run([sys.executable, "-m", "inertial_diffusion"], capture_output=True, text=True,
+                            timeout=300, cwd=tmp_path)
+    assert second.returncode == 0, second.stderr  # a second run never overwrites: a new folder
+    assert (tmp_path / "inertial-diffusion-demo-2" / "summary.md").exists()
