@@ -87,12 +87,17 @@ def test_class_conditional_and_per_class(labelled_csv, tmp_path):
     assert archive["X"].shape == (14, 3) and sorted(set(archive["y"].tolist())) == ["common", "rare"]
 
 
-def test_images_in_images_out(tmp_path):
-    folder = tmp_path / "imgs"
+def _png_folder(folder, count, shape):
+    """A folder of random grayscale PNGs of one size."""
     folder.mkdir()
     rng = np.random.default_rng(0)
-    for i in range(12):
-        Image.fromarray((rng.uniform(size=(6, 5)) * 255).astype(np.uint8)).save(folder / f"im{i}.png")
+    for i in range(count):
+        Image.fromarray((rng.uniform(size=shape) * 255).astype(np.uint8)).save(folder / f"im{i}.png")
+    return folder
+
+
+def test_images_in_images_out(tmp_path):
+    folder = _png_folder(tmp_path / "imgs", 12, (6, 5))
     out = tmp_path / "gen"
     result = invoke("sample", folder, "-n", 5, "-o", out, "-q", "--bandwidth", "0.3")
     assert result.exit_code == 0, result.output
@@ -116,11 +121,7 @@ def test_evaluate_reports_memorization_and_w1(sphere_npy, tmp_path):
 
 
 def test_evaluate_image_figure_shows_neighbours(tmp_path):
-    folder = tmp_path / "imgs"
-    folder.mkdir()
-    rng = np.random.default_rng(0)
-    for i in range(10):
-        Image.fromarray((rng.uniform(size=(4, 4)) * 255).astype(np.uint8)).save(folder / f"im{i}.png")
+    folder = _png_folder(tmp_path / "imgs", 10, (4, 4))
     result = invoke("evaluate", folder, folder, "--report", tmp_path / "r.md", "-q")
     assert result.exit_code == 0, result.output
     assert (tmp_path / "r.png").stat().st_size > 0

@@ -250,3 +250,11 @@ def test_query_validation():
         model.sample(-1)
     with pytest.raises(TypeError, match="n_samples"):
         model.sample(2.5)
+
+
+def test_stationary_prior_gives_the_same_law():
+    X = Sphere(2, 5, random_state=0).sample(300, random_state=1)
+    kw = dict(intrinsic_dim=2, n_steps=60)
+    exact = InertialDiffusion(**kw).fit(X).sample(600, random_state=0)
+    stationary = InertialDiffusion(sampler="sde", prior="stationary", **kw).fit(X).sample(600, random_state=1)
+    assert energy_test(exact, stationary, n_permutations=200, random_state=0).pvalue > 0.01

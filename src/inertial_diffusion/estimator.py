@@ -15,9 +15,10 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils.validation import check_is_fitted
 
 from . import posterior
-from .bandwidth import bandwidth_rule, estimate_intrinsic_dim
+from .bandwidth import MAX_ESTIMATION_ROWS, bandwidth_rule, estimate_intrinsic_dim
+from .distributed import is_dask_array
 from .inertia import INERTIA_FORMS, inertia_step
-from .process import DEFAULT_T_MAX, alpha, time_grid
+from .process import DEFAULT_T_MAX, alpha, time_grid, variance
 from .sampling import SIMULATORS, Callback, sample_one_shot, sample_stationary
 from .standardize import Standardizer
 from .validation import (check_choice, check_data, check_n_samples, check_positive, check_positive_int,
@@ -75,8 +76,15 @@ class _EmpiricalDiffusionBase(BaseEstimator):
             raise TypeError(f"standardize must be True or False, got {self.standardize!r}")
 
     def _fit_data(self, X: Any, standardizer: Standardizer | None = None) -> np.ndarray:
-        """Validate and standardize ``X``; store the torch copy of the standardized data."""
+        """Validate and standardize ``X``; store the torch copy of the standardized data.
+
+        Returns the standardized rows that the intrinsic-dimension estimate may use (all rows, or
+        for a Dask array a seeded sample of at most MAX_ESTIMATION_ROWS gathered from the cluster).
+        """
         self._check_common_params()
+        self.dask_data_ = None
+        if is_dask_array(X):
+            return self._fit_dask(X, standardizer)
         X = check_data(X, min_rows=2)
         self.device_ = resolve_device(self.device)
         if standardizer is None:
@@ -89,8 +97,32 @@ class _EmpiricalDiffusionBase(BaseEstimator):
         self.half_sq_norms_ = 0.5 * (torch.as_tensor(Z, device=self.device_) ** 2).sum(dim=1)
         return Z
 
+    def _fit_dask(self, X: Any, standardizer: Standardizer | None) -> np.ndarray:
+        """Keep a Dask array on its cluster: statistics by reductions, rows gathered on demand."""
+        from .distributed import DaskRows, check_dask_data, dask_standardizer, resolve_client
+
+        if self.device != "cpu":
+            raise ValueError("a Dask array is processed on the cluster's CPUs; use device='cpu'")
+        self.device_ = torch.device("cpu")
+        self.client_ = resolve_client(self.client)
+        check_dask_data(X, self.client_)
+        if standardizer is None:
+            standardizer = (dask_standardizer(X, self.client_) if self.standardize
+                            else Standardizer.identity(X.shape[1]))
+        self.standardizer_ = standardizer
+        self.n_samples_fit_, self.n_features_in_ = (int(v) for v in X.shape)
+        self.dask_data_ = X
+        self.data_ = DaskRows(X, standardizer, DTYPES[self.dtype], self.client_)
+        self.half_sq_norms_ = None
+        rows = np.random.default_rng(0).choice(X.shape[0], size=min(X.shape[0], MAX_ESTIMATION_ROWS), replace=False)
+        return self.data_[torch.as_tensor(np.sort(rows))].double().numpy()
+
     # ---------------------------------------------------------- core hooks
     def _denoise(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        if self.dask_data_ is not None:
+            from .distributed import sharded_posterior_mean
+
+            return sharded_posterior_mean(x, self.dask_data_, t, self.standardizer_, self.client_, self.chunk_size)
         return posterior.posterior_mean(x, self.data_, t, half_sq_norms=self.half_sq_norms_,
                                         chunk_size=self.chunk_size)
 
@@ -136,7 +168,7 @@ class _EmpiricalDiffusionBase(BaseEstimator):
         gen = torch_generator(rs, self.device_)
         h = self.h_
         if n_samples == 0:
-            z = self.data_.new_empty((0, self.n_features_in_))
+            z = torch.empty((0, self.n_features_in_), dtype=DTYPES[self.dtype], device=self.device_)
         elif self.sampler == "one_shot":
             z = sample_one_shot(self.data_, h, n_samples, gen)
         else:
@@ -153,6 +185,8 @@ class _EmpiricalDiffusionBase(BaseEstimator):
     # ------------------------------------------------------ class-conditional
     def _fit_classes(self, X: Any, y: Any, **overrides: Any) -> None:
         """One empirical model per class, sharing this model's standardization and parameters."""
+        if self.dask_data_ is not None:
+            raise ValueError("class-conditional fitting (y) is not supported for Dask arrays")
         labels = np.asarray(y)
         if labels.ndim != 1 or labels.shape[0] != self.n_samples_fit_:
             raise ValueError(f"y must be a 1-D array with one label per row of X ({self.n_samples_fit_}), "
@@ -210,12 +244,17 @@ class _EmpiricalDiffusionBase(BaseEstimator):
         """Score :math:`\\nabla_x\\log\\hat p_t(x)` in data units: ``(alpha_t m_t(z) - z)/v_t / scale_``
         with ``z`` the standardized query."""
         z, t = self._queries(x, t)
-        s = posterior.score(z, self.data_, t, half_sq_norms=self.half_sq_norms_, chunk_size=self.chunk_size)
+        if self.dask_data_ is not None:
+            s = (alpha(t) * self._denoise(z, t) - z) / variance(t)
+        else:
+            s = posterior.score(z, self.data_, t, half_sq_norms=self.half_sq_norms_, chunk_size=self.chunk_size)
         return s.cpu().numpy() / self.standardizer_.scale
 
     def log_density(self, x: Any, t: float) -> np.ndarray:
         """:math:`\\log\\hat p_t(x)` in data units (the standardized density minus ``D log scale_``)."""
         z, t = self._queries(x, t)
+        if self.dask_data_ is not None:
+            raise ValueError("log_density is not available for a model fitted on a Dask array")
         logp = posterior.log_density(z, self.data_, t, half_sq_norms=self.half_sq_norms_,
                                      chunk_size=self.chunk_size)
         return logp.cpu().numpy() - self.n_features_in_ * math.log(self.standardizer_.scale)
@@ -269,6 +308,10 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         Start time ``T`` of the simulated samplers.
     dim_method : {"twonn", "mle"}
         Intrinsic-dimension estimator used when ``intrinsic_dim`` is None.
+    client : dask.distributed.Client, address string or None
+        Only for a Dask-array ``X``: the cluster that holds the data (default: the current client,
+        or a new 2-worker ``LocalCluster``). The data stay distributed (see
+        :mod:`inertial_diffusion.distributed`).
 
     Attributes
     ----------
@@ -287,7 +330,7 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
                  bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", sampler: str = "one_shot",
                  n_steps: int = 100, standardize: bool = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, random_state: Any = None, prior: str = "mixture",
-                 t_max: float = DEFAULT_T_MAX, dim_method: str = "twonn") -> None:
+                 t_max: float = DEFAULT_T_MAX, dim_method: str = "twonn", client: Any = None) -> None:
         self.bandwidth = bandwidth
         self.intrinsic_dim = intrinsic_dim
         self.bandwidth_scale = bandwidth_scale
@@ -302,6 +345,7 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         self.prior = prior
         self.t_max = t_max
         self.dim_method = dim_method
+        self.client = client
 
     def fit(self, X: Any, y: Any = None) -> "InertialDiffusion":
         """Fit to training data ``X`` of shape (n, D).
@@ -326,6 +370,7 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         if self.bandwidth is not None:
             check_positive(self.bandwidth, "bandwidth")
         Z = self._fit_data(X, standardizer)
+        n = self.n_samples_fit_
         if self.intrinsic_dim is not None:
             self.intrinsic_dim_ = float(self.intrinsic_dim)
         elif self.bandwidth is None:
@@ -335,7 +380,7 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         if self.bandwidth is not None:
             self.bandwidth_ = float(self.bandwidth)
         else:
-            self.bandwidth_ = bandwidth_rule(Z.shape[0], self.intrinsic_dim_, self.bandwidth_scale)
+            self.bandwidth_ = bandwidth_rule(n, self.intrinsic_dim_, self.bandwidth_scale)
         self.h_ = self.bandwidth_**2
 
     def _final_map(self, z: torch.Tensor) -> torch.Tensor:
@@ -356,7 +401,7 @@ class EmpiricalDiffusion(_EmpiricalDiffusionBase):
     denoise : bool
         Return the posterior mean :math:`m_{t_{min}}(z)` at the final time (Tweedie's denoised
         output, as diffusion samplers do at their last step); if False return :math:`z/\\alpha_{t_{min}}`.
-    standardize, dtype, device, chunk_size, random_state, prior, t_max
+    standardize, dtype, device, chunk_size, random_state, prior, t_max, client
         As in :class:`InertialDiffusion`.
 
     Attributes
@@ -368,7 +413,7 @@ class EmpiricalDiffusion(_EmpiricalDiffusionBase):
     def __init__(self, sampler: str = "one_shot", n_steps: int = 100, t_min: float = 1e-8, denoise: bool = True,
                  standardize: bool = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, random_state: Any = None, prior: str = "mixture",
-                 t_max: float = DEFAULT_T_MAX) -> None:
+                 t_max: float = DEFAULT_T_MAX, client: Any = None) -> None:
         self.sampler = sampler
         self.n_steps = n_steps
         self.t_min = t_min
@@ -380,6 +425,7 @@ class EmpiricalDiffusion(_EmpiricalDiffusionBase):
         self.random_state = random_state
         self.prior = prior
         self.t_max = t_max
+        self.client = client
 
     def fit(self, X: Any, y: Any = None) -> "EmpiricalDiffusion":
         """Fit to training data ``X`` of shape (n, D); with labels ``y``, also one model per class."""
