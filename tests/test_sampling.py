@@ -1,6 +1,5 @@
 import math
 
-import numpy as np
 import pytest
 import torch
 
@@ -9,7 +8,7 @@ from inertial_diffusion.inertia import inertia_step
 from inertial_diffusion.metrics import energy_test
 from inertial_diffusion.posterior import posterior_mean
 from inertial_diffusion.process import alpha, time_grid, variance, ve_sigma
-from inertial_diffusion.sampling import (SIMULATORS, sample_euler_maruyama, sample_exponential, sample_heun,
+from inertial_diffusion.sampling import (SIMULATORS, sample_exponential, sample_heun,
                                          sample_one_shot, sample_stationary)
 
 

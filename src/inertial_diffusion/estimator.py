@@ -11,18 +11,19 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from . import posterior
 from .bandwidth import MAX_ESTIMATION_ROWS, bandwidth_rule, estimate_intrinsic_dim
+from .conditional import ClassConditionalMixin
 from .distributed import is_dask_array
 from .inertia import INERTIA_FORMS, inertia_step
 from .process import DEFAULT_T_MAX, alpha, time_grid, variance
 from .sampling import SIMULATORS, Callback, sample_one_shot, sample_stationary
 from .standardize import Standardizer
 from .validation import (check_choice, check_data, check_n_samples, check_positive, check_positive_int,
-                         check_queries, check_time, plain_label)
+                         check_queries, check_time)
 
 __all__ = ["InertialDiffusion", "EmpiricalDiffusion"]
 
@@ -58,7 +59,7 @@ def torch_generator(random_state: Any, device: torch.device) -> torch.Generator:
     return torch.Generator(device=device).manual_seed(seed)
 
 
-class _EmpiricalDiffusionBase(BaseEstimator):
+class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
     """Shared fit/sample machinery; subclasses choose the stopping time ``h_`` and the final map."""
 
     _final_forms: tuple[str, ...] = INERTIA_FORMS
@@ -75,11 +76,10 @@ class _EmpiricalDiffusionBase(BaseEstimator):
         if not isinstance(self.standardize, (bool, np.bool_)):
             raise TypeError(f"standardize must be True or False, got {self.standardize!r}")
 
-    def _fit_data(self, X: Any, standardizer: Standardizer | None = None) -> np.ndarray:
+    def _fit_data(self, X: Any, standardizer: Standardizer | None = None) -> np.ndarray | None:
         """Validate and standardize ``X``; store the torch copy of the standardized data.
 
-        Returns the standardized rows that the intrinsic-dimension estimate may use (all rows, or
-        for a Dask array a seeded sample of at most MAX_ESTIMATION_ROWS gathered from the cluster).
+        Returns the standardized rows (None for a Dask array, whose rows stay on the cluster).
         """
         self._check_common_params()
         self.dask_data_ = None
@@ -97,7 +97,7 @@ class _EmpiricalDiffusionBase(BaseEstimator):
         self.half_sq_norms_ = 0.5 * (torch.as_tensor(Z, device=self.device_) ** 2).sum(dim=1)
         return Z
 
-    def _fit_dask(self, X: Any, standardizer: Standardizer | None) -> np.ndarray:
+    def _fit_dask(self, X: Any, standardizer: Standardizer | None) -> None:
         """Keep a Dask array on its cluster: statistics by reductions, rows gathered on demand."""
         from .distributed import DaskRows, check_dask_data, dask_standardizer, resolve_client
 
@@ -114,7 +114,15 @@ class _EmpiricalDiffusionBase(BaseEstimator):
         self.dask_data_ = X
         self.data_ = DaskRows(X, standardizer, DTYPES[self.dtype], self.client_)
         self.half_sq_norms_ = None
-        rows = np.random.default_rng(0).choice(X.shape[0], size=min(X.shape[0], MAX_ESTIMATION_ROWS), replace=False)
+        return None
+
+    def _estimation_rows(self, Z: np.ndarray | None) -> np.ndarray:
+        """Standardized rows for the intrinsic-dimension estimate: all local rows, or a seeded
+        sample of at most MAX_ESTIMATION_ROWS gathered from a Dask cluster."""
+        if Z is not None:
+            return Z
+        rows = np.random.default_rng(0).choice(self.n_samples_fit_, size=min(self.n_samples_fit_, MAX_ESTIMATION_ROWS),
+                                               replace=False)
         return self.data_[torch.as_tensor(np.sort(rows))].double().numpy()
 
     # ---------------------------------------------------------- core hooks
@@ -181,55 +189,6 @@ class _EmpiricalDiffusionBase(BaseEstimator):
             z = SIMULATORS[self.sampler](self._denoise, x, times, generator=gen, callback=callback)
         x_hat = self._final_map(z) if n_samples else z
         return self.standardizer_.inverse_transform(x_hat.cpu().numpy())
-
-    # ------------------------------------------------------ class-conditional
-    def _fit_classes(self, X: Any, y: Any, **overrides: Any) -> None:
-        """One empirical model per class, sharing this model's standardization and parameters."""
-        if self.dask_data_ is not None:
-            raise ValueError("class-conditional fitting (y) is not supported for Dask arrays")
-        labels = np.asarray(y)
-        if labels.ndim != 1 or labels.shape[0] != self.n_samples_fit_:
-            raise ValueError(f"y must be a 1-D array with one label per row of X ({self.n_samples_fit_}), "
-                             f"got shape {labels.shape}")
-        X = check_data(X, min_rows=2)
-        self.classes_, counts = np.unique(labels, return_counts=True)
-        small = [f"{plain_label(c)!r} ({k} row{'s' if k != 1 else ''})" for c, k in zip(self.classes_, counts)
-                 if k < 2]
-        if small:
-            raise ValueError(f"class(es) {', '.join(small)} have fewer than 2 rows: an empirical diffusion "
-                             "model of one point only returns that point; drop or merge them")
-        self.class_counts_ = {plain_label(c): int(k) for c, k in zip(self.classes_, counts)}
-        self.class_models_ = {}
-        for label in self.classes_:
-            model = clone(self).set_params(**overrides)
-            model._fit_one(X[labels == label], self.standardizer_)
-            self.class_models_[plain_label(label)] = model
-
-    def _sample_classes(self, n_samples: int, random_state: Any, callback: Callback, y: Any) -> np.ndarray:
-        if y is not None:
-            key = plain_label(y)
-            if key not in self.class_models_:
-                raise ValueError(f"unknown class {y!r}; the model was fitted on classes "
-                                 f"{list(self.class_models_)}")
-            return self.class_models_[key].sample(n_samples, random_state, callback)
-        rng = np.random.default_rng(random_state) if not isinstance(random_state, np.random.RandomState) \
-            else np.random.default_rng(random_state.randint(2**31))
-        sizes = np.array([self.class_counts_[k] for k in self.class_models_], dtype=float)
-        counts = rng.multinomial(n_samples, sizes / sizes.sum())
-        parts = [m.sample(k, rng, callback) for m, k in zip(self.class_models_.values(), counts)]
-        out = np.concatenate(parts, axis=0)
-        return out[rng.permutation(n_samples)]
-
-    def sample_per_class(self, n_per_class: int, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """``n_per_class`` samples from every class of a model fitted with labels; returns (X, y)."""
-        check_is_fitted(self, "class_models_")
-        if self.class_models_ is None:
-            raise ValueError("sample_per_class needs a model fitted with labels: fit(X, y)")
-        n_per_class = check_n_samples(n_per_class, "n_per_class")
-        rng = np.random.default_rng(self.random_state if random_state is None else random_state)
-        X = [m.sample(n_per_class, rng) for m in self.class_models_.values()]
-        y = np.repeat(np.array(list(self.class_models_), dtype=self.classes_.dtype), n_per_class)
-        return np.concatenate(X, axis=0), y
 
     def posterior_mean(self, x: Any, t: float) -> np.ndarray:
         """Posterior mean :math:`E[y \\mid X_t = x]` in data units.
@@ -374,7 +333,8 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         if self.intrinsic_dim is not None:
             self.intrinsic_dim_ = float(self.intrinsic_dim)
         elif self.bandwidth is None:
-            self.intrinsic_dim_ = estimate_intrinsic_dim(Z, method=self.dim_method, random_state=0)
+            self.intrinsic_dim_ = estimate_intrinsic_dim(self._estimation_rows(Z), method=self.dim_method,
+                                                         random_state=0)
         else:
             self.intrinsic_dim_ = None
         if self.bandwidth is not None:
