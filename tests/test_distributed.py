@@ -110,3 +110,14 @@ def test_worker_killed_mid_run_is_retried_or_reported(client, data):
         assert isinstance(outcome["error"], (distributed.KilledWorker, distributed.CancelledError, OSError,
                                              RuntimeError)), repr(outcome["error"])
     client.wait_for_workers(2, timeout=60)
+
+
+def test_npy_stack_and_scheduler_address(client, data, tmp_path):
+    da.to_npy_stack(tmp_path / "stack", da.from_array(data, chunks=(250, 8)), axis=0)
+    X = da.from_npy_stack(tmp_path / "stack")
+    model = InertialDiffusion(client=client.scheduler.address, random_state=2).fit(X)  # an address string
+    try:
+        np.testing.assert_allclose(model.sample(30), InertialDiffusion(random_state=2).fit(data).sample(30),
+                                   rtol=0, atol=1e-10 * model.scale_)
+    finally:
+        model.client_.close()
