@@ -45,3 +45,8 @@ def test_estimate_rejects_bad_input(bad, exc):
 def test_estimate_rejects_unknown_method():
     with pytest.raises(ValueError, match="method"):
         estimate_intrinsic_dim(np.random.default_rng(0).normal(size=(50, 3)), method="pca")
+
+
+def test_estimate_never_exceeds_the_ambient_dimension():
+    X = np.array([[1.0], [2.0], [3.0], [4.0]])
+    assert estimate_intrinsic_dim(X) <= 1.0

@@ -83,7 +83,8 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
     Returns
     -------
     float
-        The estimate; invariant to translation, global scaling and isometric embedding.
+        The estimate, capped at the number of features D; invariant to translation, global scaling
+        and isometric embedding.
     """
     check_choice(method, "method", ("twonn", "mle"))
     k = check_positive_int(k, "k")
@@ -91,4 +92,5 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
     if X.shape[0] > max_rows:
         rng = np.random.default_rng(random_state)
         X = X[rng.choice(X.shape[0], size=max_rows, replace=False)]
-    return twonn_dimension(X) if method == "twonn" else mle_dimension(X, k=max(2, min(k, X.shape[0] - 2)))
+    d = twonn_dimension(X) if method == "twonn" else mle_dimension(X, k=max(2, min(k, X.shape[0] - 2)))
+    return float(min(d, X.shape[1]))  # a manifold in R^D has dimension <= D; tiny samples can overshoot
