@@ -127,6 +127,14 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
 
     # ---------------------------------------------------------- core hooks
     def _denoise(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        neighbors = getattr(self, "neighbors", None)
+        if neighbors is not None and self.dask_data_ is None:
+            from .knn import knn_posterior_mean
+
+            res = knn_posterior_mean(x, self.data_, t, neighbors, tol=self.neighbor_tol,
+                                     backend=self.neighbor_backend)
+            self._last_neglected_mass = res.neglected_mass
+            return res.mean
         if self.dask_data_ is not None:
             from .distributed import sharded_posterior_mean
 
@@ -146,7 +154,7 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
 
     # ------------------------------------------------------------ public API
     def sample(self, n_samples: int = 1, random_state: Any = None, callback: Callback = None,
-               y: Any = None) -> np.ndarray:
+               y: Any = None, return_neglected_mass: bool = False):
         """Draw ``n_samples`` new points, in data units.
 
         Parameters
@@ -161,9 +169,14 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
             After ``fit(X, y)``: draw from the model of this class only. Without it, a model
             fitted with labels draws from every class in proportion to its size.
 
+        return_neglected_mass : bool
+            With ``neighbors`` set: also return, per sample, the certified bound on the softmax mass
+            left out of its final posterior mean (see :mod:`inertial_diffusion.knn`); zeros otherwise.
+
         Returns
         -------
-        ndarray (n_samples, D), in the estimator's dtype.
+        ndarray (n_samples, D), in the estimator's dtype; with ``return_neglected_mass``, a tuple
+        ``(samples, neglected_mass)``.
         """
         check_is_fitted(self, "data_")
         n_samples = check_n_samples(n_samples)
@@ -187,8 +200,13 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
                                       device=self.device_, generator=gen)
             times = time_grid(max(self.t_max, 2 * h), h, self.n_steps)
             z = SIMULATORS[self.sampler](self._denoise, x, times, generator=gen, callback=callback)
+        self._last_neglected_mass = None
         x_hat = self._final_map(z) if n_samples else z
-        return self.standardizer_.inverse_transform(x_hat.cpu().numpy())
+        samples = self.standardizer_.inverse_transform(x_hat.cpu().numpy())
+        if not return_neglected_mass:
+            return samples
+        mass = self._last_neglected_mass
+        return samples, (np.zeros(n_samples) if mass is None else mass.cpu().numpy())
 
     def posterior_mean(self, x: Any, t: float) -> np.ndarray:
         """Posterior mean :math:`E[y \\mid X_t = x]` in data units.
@@ -267,6 +285,15 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         Start time ``T`` of the simulated samplers.
     dim_method : {"twonn", "mle"}
         Intrinsic-dimension estimator used when ``intrinsic_dim`` is None.
+    neighbors : int, "auto" or None
+        Restrict every posterior mean to the k nearest training points (None: exact, all n).
+        "auto" grows k per query until the certified neglected softmax mass is below
+        ``neighbor_tol`` (see :mod:`inertial_diffusion.knn`); ``sample(..., return_neglected_mass=True)``
+        reports the bound per sample.
+    neighbor_tol : float
+    neighbor_backend : {"auto", "faiss", "torch"}
+        Exact nearest-neighbour search: FAISS ``IndexFlatL2`` (``pip install faiss-cpu``) or a
+        chunked torch top-k; "auto" takes FAISS when installed.
     client : dask.distributed.Client, address string or None
         Only for a Dask-array ``X``: the cluster that holds the data (default: the current client,
         or a new 2-worker ``LocalCluster``). The data stay distributed (see
@@ -289,7 +316,9 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
                  bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", sampler: str = "one_shot",
                  n_steps: int = 100, standardize: bool = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, random_state: Any = None, prior: str = "mixture",
-                 t_max: float = DEFAULT_T_MAX, dim_method: str = "twonn", client: Any = None) -> None:
+                 t_max: float = DEFAULT_T_MAX, dim_method: str = "twonn", client: Any = None,
+                 neighbors: int | str | None = None, neighbor_tol: float = 1e-6,
+                 neighbor_backend: str = "auto") -> None:
         self.bandwidth = bandwidth
         self.intrinsic_dim = intrinsic_dim
         self.bandwidth_scale = bandwidth_scale
@@ -305,6 +334,9 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         self.t_max = t_max
         self.dim_method = dim_method
         self.client = client
+        self.neighbors = neighbors
+        self.neighbor_tol = neighbor_tol
+        self.neighbor_backend = neighbor_backend
 
     def fit(self, X: Any, y: Any = None) -> "InertialDiffusion":
         """Fit to training data ``X`` of shape (n, D).
@@ -323,6 +355,10 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
     def _fit_one(self, X: Any, standardizer: Standardizer | None) -> None:
         check_choice(self.inertia, "inertia", INERTIA_FORMS)
         check_choice(self.dim_method, "dim_method", ("twonn", "mle"))
+        check_choice(self.neighbor_backend, "neighbor_backend", ("auto", "faiss", "torch"))
+        check_positive(self.neighbor_tol, "neighbor_tol")
+        if self.neighbors is not None and self.neighbors != "auto":
+            check_positive_int(self.neighbors, "neighbors")
         check_positive(self.bandwidth_scale, "bandwidth_scale")
         if self.intrinsic_dim is not None:
             check_positive(self.intrinsic_dim, "intrinsic_dim")
