@@ -18,6 +18,7 @@ near-ties. With ``k="auto"``, k doubles for the queries whose bound is above ``t
 
 from __future__ import annotations
 
+import importlib.util
 import math
 from dataclasses import dataclass
 
@@ -31,11 +32,8 @@ __all__ = ["KnnResult", "knn_search", "knn_posterior_mean", "faiss_available"]
 
 
 def faiss_available() -> bool:
-    try:
-        import faiss  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """True when faiss (``pip install faiss-cpu``) can be imported."""
+    return importlib.util.find_spec("faiss") is not None
 
 
 @dataclass(frozen=True)
