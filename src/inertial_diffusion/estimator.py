@@ -154,7 +154,7 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
 
     # ------------------------------------------------------------ public API
     def sample(self, n_samples: int = 1, random_state: Any = None, callback: Callback = None,
-               y: Any = None, return_neglected_mass: bool = False):
+               y: Any = None, return_neglected_mass: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` new points, in data units.
 
         Parameters
@@ -168,7 +168,6 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
         y : label, optional
             After ``fit(X, y)``: draw from the model of this class only. Without it, a model
             fitted with labels draws from every class in proportion to its size.
-
         return_neglected_mass : bool
             With ``neighbors`` set: also return, per sample, the certified bound on the softmax mass
             left out of its final posterior mean (see :mod:`inertial_diffusion.knn`); zeros otherwise.
@@ -182,6 +181,8 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
         n_samples = check_n_samples(n_samples)
         rs = self.random_state if random_state is None else random_state
         if getattr(self, "class_models_", None) is not None:
+            if return_neglected_mass:
+                raise ValueError("return_neglected_mass is not available for class-conditional sampling")
             return self._sample_classes(n_samples, rs, callback, y)
         if y is not None:
             raise ValueError("y was given to sample() but the model was fitted without labels; "
