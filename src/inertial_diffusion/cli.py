@@ -66,10 +66,12 @@ def _run(action, *args: Any, **kwargs: Any) -> Any:
 
 
 def _progress(quiet: bool):
+    from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
+    # on stderr, so that stdout carries only results
     return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), disable=quiet, transient=True, console=None)
+                    TimeElapsedColumn(), disable=quiet, transient=True, console=Console(stderr=True))
 
 
 def _sample_batched(model, n: int, seed: Optional[int], quiet: bool, label: Any = None,
