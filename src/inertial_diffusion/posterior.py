@@ -60,7 +60,7 @@ _MIN_NORMAL_EXP2 = {dt: math.log2(torch.finfo(dt).tiny) for dt in (torch.float32
 #: (measured on 2 cores: these shapes run the two GEMMs at >= 95 % of a square GEMM's rate).
 FLOAT32_CHUNK_ROWS = 256
 FLOAT64_CHUNK_ROWS = 1024
-MAX_QUERY_ROWS = 4096
+MAX_QUERY_ROWS = 2048
 
 
 @dataclass(frozen=True)
