@@ -21,7 +21,7 @@ import torch
 from .posterior import Partial, combine, posterior_partial
 from .standardize import Standardizer
 
-__all__ = ["is_dask_array", "dask_standardizer", "check_dask_data", "DaskRows", "sharded_posterior_mean",
+__all__ = ["is_dask_array", "dask_statistics", "check_dask_data", "DaskRows", "sharded_posterior_mean",
            "resolve_client"]
 
 
@@ -47,10 +47,9 @@ def resolve_client(client: Any = None):
     return client
 
 
-def check_dask_data(X, client) -> None:
-    """The checks of :func:`~inertial_diffusion.validation.check_data`, as cluster reductions."""
-    import dask.array as da
-
+def check_dask_data(X) -> None:
+    """The shape and dtype checks of :func:`~inertial_diffusion.validation.check_data`, without
+    touching the data (finiteness is checked in :func:`dask_statistics`, in the same pass as the mean)."""
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array of shape (n_samples, n_features), got {X.ndim}-D array "
                          f"of shape {X.shape}")
@@ -60,13 +59,25 @@ def check_dask_data(X, client) -> None:
         raise ValueError(f"X has no features (shape {X.shape})")
     if not np.issubdtype(X.dtype, np.number):
         raise TypeError(f"X must be numeric, got a Dask array of dtype {X.dtype}")
-    if not bool(client.compute(da.isfinite(X).all()).result()):
+
+
+def dask_statistics(X, client, standardize: bool = True) -> Standardizer:
+    """Finiteness check and standardization, as cluster reductions.
+
+    Pass 1 computes "all finite" and the mean together (one read of every chunk); pass 2 the RMS
+    distance to that mean (two passes, not the cancellation-prone E|x|^2 - |E x|^2).
+    """
+    import dask.array as da
+
+    if not standardize:
+        finite = client.compute(da.isfinite(X).all()).result()
+    else:
+        finite, mean = client.compute([da.isfinite(X).all(), X.mean(axis=0, dtype=np.float64)], sync=True)
+    if not bool(finite):
         raise ValueError("X contains NaN or infinite values; remove or impute them first")
-
-
-def dask_standardizer(X, client) -> Standardizer:
-    """Mean and RMS distance to the mean, computed on the cluster (one pass each)."""
-    mean = np.asarray(client.compute(X.mean(axis=0, dtype=np.float64)).result())
+    if not standardize:
+        return Standardizer.identity(X.shape[1])
+    mean = np.asarray(mean)
     scale = float(np.sqrt(client.compute((((X - mean) ** 2).sum(axis=1)).mean()).result()))
     if not scale > 0:
         raise ValueError("all rows of X are identical: the data have zero spread")

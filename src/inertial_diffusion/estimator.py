@@ -99,20 +99,19 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
 
     def _fit_dask(self, X: Any, standardizer: Standardizer | None) -> None:
         """Keep a Dask array on its cluster: statistics by reductions, rows gathered on demand."""
-        from .distributed import DaskRows, check_dask_data, dask_standardizer, resolve_client
+        from .distributed import DaskRows, check_dask_data, dask_statistics, resolve_client
 
         if self.device != "cpu":
             raise ValueError("a Dask array is processed on the cluster's CPUs; use device='cpu'")
         self.device_ = torch.device("cpu")
+        check_dask_data(X)
         self.client_ = resolve_client(self.client)
-        check_dask_data(X, self.client_)
-        if standardizer is None:
-            standardizer = (dask_standardizer(X, self.client_) if self.standardize
-                            else Standardizer.identity(X.shape[1]))
-        self.standardizer_ = standardizer
+        # a given standardizer (a class model) still needs the finiteness pass
+        fitted = dask_statistics(X, self.client_, self.standardize and standardizer is None)
+        self.standardizer_ = standardizer if standardizer is not None else fitted
         self.n_samples_fit_, self.n_features_in_ = (int(v) for v in X.shape)
         self.dask_data_ = X
-        self.data_ = DaskRows(X, standardizer, DTYPES[self.dtype], self.client_)
+        self.data_ = DaskRows(X, self.standardizer_, DTYPES[self.dtype], self.client_)
         self.half_sq_norms_ = None
         return None
 

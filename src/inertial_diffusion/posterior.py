@@ -180,9 +180,9 @@ def posterior_partial(
     half_sq_norms : Tensor (n,), optional
         Precomputed ``|y_i|^2 / 2`` in float64 (computed if omitted).
     chunk_size : int, optional
-        Data rows per chunk; default sized from ``block_bytes``.
+        Data rows per chunk; default 256 (float32) or 1024 (float64) rows.
     block_bytes : int
-        Memory for one ``query_block x data_chunk`` logits block.
+        Memory for one ``query_block x data_chunk`` logits block; sizes the query blocks.
 
     Returns
     -------
@@ -192,9 +192,11 @@ def posterior_partial(
     n, dim = data.shape
     if half_sq_norms is None:
         half_sq_norms = 0.5 * (data.to(torch.float64) ** 2).sum(dim=1)
-    x_norm = float(x.norm(dim=1).max()) if x.shape[0] else 0.0
-    y_norm = float(torch.sqrt(2.0 * half_sq_norms.max()))
-    work = compute_dtype(x.dtype, t, x_norm, y_norm)
+    if x.dtype == torch.float64:
+        work = torch.float64
+    else:  # the guard's norms cost a pass over x and a device sync: only float32 needs them
+        x_norm = float(x.norm(dim=1).max()) if x.shape[0] else 0.0
+        work = compute_dtype(x.dtype, t, x_norm, float(torch.sqrt(2.0 * half_sq_norms.max())))
     xw = x.to(work)
     hsn = half_sq_norms.to(work)
     data_rows, query_rows = _chunk_rows(n, chunk_size, x.shape[0], work, block_bytes)
