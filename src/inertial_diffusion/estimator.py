@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import posterior
 from .bandwidth import MAX_ESTIMATION_ROWS, bandwidth_rule, estimate_intrinsic_dim
+from .bandwidth_search import search_bandwidth_scale
 from .conditional import ClassConditionalMixin
 from .distributed import is_dask_array
 from .inertia import INERTIA_FORMS, inertia_step
@@ -259,8 +260,10 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
 
     Parameters
     ----------
-    bandwidth : float, optional
+    bandwidth : float, "auto" or None
         :math:`\\sigma` in standardized units; overrides the rule :math:`\\sigma = c\\,n^{-1/(d+4)}`.
+        "auto" chooses ``c`` by held-out W1 on a grid (:mod:`inertial_diffusion.bandwidth_search`),
+        ignoring ``bandwidth_scale``, and records the search in ``bandwidth_search_``.
     intrinsic_dim : float, optional
         Manifold dimension ``d``; estimated with ``dim_method`` when omitted.
     bandwidth_scale : float
@@ -307,12 +310,14 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         Stopping time :math:`h = \\sigma^2`.
     intrinsic_dim_ : float or None
         ``d`` used by the rule (None when ``bandwidth`` was given and ``intrinsic_dim`` was not).
+    bandwidth_search_ : BandwidthSearch or None
+        The held-out search (grid, scores, chosen ``c``) when ``bandwidth="auto"``, else None.
     n_features_in_, n_samples_fit_ : int
     mean_ : ndarray, scale_ : float
         The standardization.
     """
 
-    def __init__(self, bandwidth: float | None = None, intrinsic_dim: float | None = None,
+    def __init__(self, bandwidth: float | str | None = None, intrinsic_dim: float | None = None,
                  bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", sampler: str = "one_shot",
                  n_steps: int = 100, standardize: bool = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, random_state: Any = None, prior: str = "mixture",
@@ -348,7 +353,11 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         self._fit_one(X, None)
         self.class_models_ = None
         if y is not None:
-            overrides = {} if self.bandwidth is not None else {"intrinsic_dim": self.intrinsic_dim_}
+            if self.bandwidth_search_ is not None:  # one search on all rows; each class keeps the rule with that c
+                overrides = {"bandwidth": None, "bandwidth_scale": self.bandwidth_search_.best_scale,
+                             "intrinsic_dim": self.intrinsic_dim_}
+            else:
+                overrides = {} if self.bandwidth is not None else {"intrinsic_dim": self.intrinsic_dim_}
             self._fit_classes(X, y, **overrides)
         return self
 
@@ -362,18 +371,26 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         check_positive(self.bandwidth_scale, "bandwidth_scale")
         if self.intrinsic_dim is not None:
             check_positive(self.intrinsic_dim, "intrinsic_dim")
-        if self.bandwidth is not None:
+        auto = isinstance(self.bandwidth, str)
+        if auto and self.bandwidth != "auto":
+            raise ValueError(f"bandwidth must be a positive number, 'auto' or None, got {self.bandwidth!r}")
+        if self.bandwidth is not None and not auto:
             check_positive(self.bandwidth, "bandwidth")
         Z = self._fit_data(X, standardizer)
         n = self.n_samples_fit_
         if self.intrinsic_dim is not None:
             self.intrinsic_dim_ = float(self.intrinsic_dim)
-        elif self.bandwidth is None:
+        elif self.bandwidth is None or auto:
             self.intrinsic_dim_ = estimate_intrinsic_dim(self._estimation_rows(Z), method=self.dim_method,
                                                          random_state=0)
         else:
             self.intrinsic_dim_ = None
-        if self.bandwidth is not None:
+        self.bandwidth_search_ = None
+        if auto:
+            self.bandwidth_search_ = search_bandwidth_scale(self._estimation_rows(Z), self.intrinsic_dim_,
+                                                            inertia=self.inertia, random_state=0)
+            self.bandwidth_ = bandwidth_rule(n, self.intrinsic_dim_, self.bandwidth_search_.best_scale)
+        elif self.bandwidth is not None:
             self.bandwidth_ = float(self.bandwidth)
         else:
             self.bandwidth_ = bandwidth_rule(n, self.intrinsic_dim_, self.bandwidth_scale)
