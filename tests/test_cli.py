@@ -137,7 +137,7 @@ def test_estimate_dim(sphere_npy):
 def test_help_lists_every_command_with_examples():
     result = invoke("--help")
     assert result.exit_code == 0
-    for command in ["sample", "evaluate", "estimate-dim", "demo"]:
+    for command in ["sample", "evaluate", "estimate-dim", "demo", "reproduce"]:
         assert command in result.output
     assert "Example" in invoke("sample", "--help").output
 

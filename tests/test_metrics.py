@@ -56,3 +56,21 @@ def test_manifold_error():
     assert err.mean == pytest.approx(0.25) and err.max == pytest.approx(0.25)
     with pytest.raises(ValueError, match="R\\^4"):
         manifold_error(X[:, :3], sphere)
+
+
+@pytest.mark.parametrize("d", [1, 2])
+def test_floor_corrected_w1_recovers_a_known_distance_above_the_floor(d):
+    from inertial_diffusion.datasets import Sphere
+    from inertial_diffusion.metrics import floor_corrected
+
+    m = 1000
+    sphere = Sphere(d, d + 1, random_state=0)
+    P = sphere.sample(m, random_state=0)
+    floor = np.mean([wasserstein1(sphere.sample(m, random_state=10 + k), P) for k in range(4)])
+    for ratio in (1.5, 3.0):
+        delta = ratio * floor  # concentric spheres of radii 1 and 1 - delta: W1 = delta exactly
+        raw = np.mean([wasserstein1(sphere.sample(m, random_state=50 + k) * (1 - delta), P) for k in range(3)])
+        assert raw > delta * 1.02  # the plug-in overshoots ...
+        assert floor_corrected(raw, floor) == pytest.approx(delta, rel=0.15)  # ... the correction does not
+    with pytest.raises(ValueError):
+        floor_corrected(float("nan"), 0.1)

@@ -21,7 +21,8 @@ app = typer.Typer(
          "  inertial-diffusion sample data.csv -n 1000 -o samples.csv\n\n"
          "  inertial-diffusion sample data.csv --labels species --class setosa -n 200 -o more.csv\n\n"
          "  inertial-diffusion evaluate samples.csv data.csv --report report.md\n\n"
-         "  inertial-diffusion estimate-dim data.npy",
+         "  inertial-diffusion estimate-dim data.npy\n\n"
+         "  inertial-diffusion reproduce --quick --out results/",
     no_args_is_help=False,
     invoke_without_command=True,
     add_completion=False,
@@ -247,6 +248,31 @@ def demo(
     from .demo import run_full_demo
 
     _run(run_full_demo, out, quiet, force)
+
+
+@app.command()
+def reproduce(
+    out: Path = typer.Option(..., "--out", help="Folder for report.md, the CSV files and the figures."),
+    quick: bool = typer.Option(False, "--quick", help="Small sizes, about two minutes (the default)."),
+    full: bool = typer.Option(False, "--full", help="The report's sizes (see the README for its run time)."),
+    force: bool = typer.Option(False, "--force", help="Write into an existing non-empty --out folder."),
+    seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
+    quiet: bool = typer.Option(False, "--quiet", "-q"),
+) -> None:
+    """Check the paper's claims on data with known truth: memorization, ambient dimension, rate, inertia form.
+
+    Writes report.md, one CSV per experiment and PNG figures to --out.
+
+    Example: inertial-diffusion reproduce --full --out results/
+    """
+    from .experiments import run_experiments
+
+    if quick and full:
+        _fail("choose one of --quick and --full")
+    say = None if quiet else (lambda message: typer.echo(message, err=True))
+    _run(run_experiments, "full" if full else "quick", out, force=force, say=say, seed=seed)
+    if not quiet:
+        typer.echo(f"report: {out / 'report.md'}")
 
 
 def main() -> None:

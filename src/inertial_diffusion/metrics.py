@@ -11,7 +11,7 @@ from sklearn.neighbors import NearestNeighbors
 from .validation import check_data, check_positive_int
 
 __all__ = ["energy_distance", "energy_test", "TestResult", "nearest_distances", "wasserstein1",
-           "MemorizationReport", "memorization_report", "ManifoldError", "manifold_error"]
+           "floor_corrected", "MemorizationReport", "memorization_report", "ManifoldError", "manifold_error"]
 
 
 def _pairwise_mean_distance(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
@@ -122,6 +122,22 @@ def wasserstein1(A, B, method: str = "exact", n_projections: int = 200, random_s
         pa, pb = A @ directions, B @ directions
         return float(np.mean([wasserstein_distance(pa[:, k], pb[:, k]) for k in range(directions.shape[1])]))
     raise ValueError(f"unknown method {method!r}; expected 'exact' or 'sliced'")
+
+
+def floor_corrected(raw: float, floor: float) -> float:
+    """Remove an estimator's sampling floor in quadrature: :math:`\\sqrt{\\max(W^2 - F^2, 0)}`.
+
+    ``raw`` is a plug-in W1 between ``m`` samples and ``m`` population points; ``floor`` the same
+    estimator between two independent population samples of size ``m`` (its value when the laws
+    agree). The plug-in overshoots a true distance ``delta`` roughly like :math:`\\sqrt{\\delta^2 + F^2}`.
+    Measured on concentric spheres (radii 1 and 1 - delta, so W1 = delta exactly; ``m`` = 1500 and
+    4000, d = 1, 2, floor averaged over 4 draws): the corrected value is within ~25 % of delta at
+    delta = F, ~10 % at 1.5 F and ~3 % at 3 F; below F it is unreliable (the 1-D floor itself varies
+    by ±30 % between draws). Report values below ~1.5 F as near the floor.
+    """
+    if not (np.isfinite(raw) and np.isfinite(floor)) or raw < 0 or floor < 0:
+        raise ValueError(f"raw and floor must be finite and non-negative, got {raw!r}, {floor!r}")
+    return float(np.sqrt(max(raw * raw - floor * floor, 0.0)))
 
 
 @dataclass(frozen=True)
