@@ -57,7 +57,7 @@ def test_query_blocking_and_chunking_do_not_change_results():
     x = _random_data(300, 5, seed=3)
     base = posterior_mean(x, data, 0.2, chunk_size=1000)
     for chunk, block in [(7, 10_000), (128, 2**12), (999, 2**30)]:
-        other = posterior_mean(x, data, 0.2, chunk_size=chunk, block_bytes=block)
+        other = posterior_mean(x, data, 0.2, chunk_size=chunk, max_memory=block)
         torch.testing.assert_close(other, base, rtol=1e-12, atol=1e-13)
 
 

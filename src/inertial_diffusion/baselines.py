@@ -116,7 +116,7 @@ class SmoothedCFDM(_BandwidthBaseline):
     start_time : float in [0, 1)
         ``tau_0``. At 0 the start is :math:`N(0, I)`; above 0 it is an exact draw from the
         perturbed empirical law :math:`\\tau_0 y_I + (1 - \\tau_0)\\varepsilon` (the paper's shortcut).
-    intrinsic_dim, bandwidth_scale, dim_method, standardize, dtype, device, chunk_size, random_state
+    intrinsic_dim, bandwidth_scale, dim_method, standardize, dtype, device, chunk_size, random_state, max_memory
         As in :class:`~inertial_diffusion.InertialDiffusion`.
 
     Attributes
@@ -127,7 +127,8 @@ class SmoothedCFDM(_BandwidthBaseline):
     def __init__(self, bandwidth: float | None = None, n_steps: int = 100, n_noise: int = 8,
                  start_time: float = 0.0, intrinsic_dim: float | None = None, bandwidth_scale: float = 1.0,
                  dim_method: str = "twonn", standardize: bool = True, dtype: str = "float64",
-                 device: str = "cpu", chunk_size: int | None = None, random_state: Any = None) -> None:
+                 device: str = "cpu", chunk_size: int | None = None, random_state: Any = None,
+                 max_memory: int | None = None) -> None:
         self.bandwidth = bandwidth
         self.n_steps = n_steps
         self.n_noise = n_noise
@@ -140,12 +141,13 @@ class SmoothedCFDM(_BandwidthBaseline):
         self.device = device
         self.chunk_size = chunk_size
         self.random_state = random_state
+        self.max_memory = max_memory
 
     def fit(self, X: Any, y: Any = None) -> "SmoothedCFDM":
         """Store the standardized training set (on ``device``) and the smoothing scale."""
         check_positive_int(self.n_steps, "n_steps")
         check_positive_int(self.n_noise, "n_noise")
-        check_choice(self.dtype, "dtype", tuple(DTYPES))
+        check_choice(self.dtype, "dtype", ("float64", "float32"))
         if not (isinstance(self.start_time, (int, float)) and 0.0 <= self.start_time < 1.0):
             raise ValueError(f"start_time must lie in [0, 1), got {self.start_time!r}")
         Z = self._fit_bandwidth(X)
@@ -156,7 +158,7 @@ class SmoothedCFDM(_BandwidthBaseline):
 
     def _denoise(self, x: torch.Tensor, t: float) -> torch.Tensor:
         return posterior.posterior_mean(x, self.data_, t, half_sq_norms=self.half_sq_norms_,
-                                        chunk_size=self.chunk_size)
+                                        chunk_size=self.chunk_size, max_memory=self.max_memory)
 
     def sample(self, n_samples: int = 1, random_state: Any = None, callback=None) -> np.ndarray:
         """Draw ``n_samples`` points in data units."""

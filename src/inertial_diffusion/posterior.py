@@ -24,6 +24,7 @@ one chunk costs a single GEMM plus a row bias (below); logits are kept in base 2
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 import torch
@@ -40,11 +41,14 @@ __all__ = [
     "score",
     "log_density",
     "compute_dtype",
-    "DEFAULT_BLOCK_BYTES",
+    "plan_blocks",
+    "available_memory",
+    "default_max_memory",
+    "working_bytes",
 ]
 
-#: Default size of one logits block (query_block x data_chunk entries), in bytes.
-DEFAULT_BLOCK_BYTES = 32 * 2**20
+#: Cap of the default CPU budget: past it no block shape runs faster (blocks are capped below).
+CPU_MEMORY_CAP = 256 * 2**20
 
 # float32 GEMM logits carry an absolute error of about eps32 * alpha |x| |y| / v (Cauchy-Schwarz
 # bounds the dot product's rounding); past this the weights lose float32-level accuracy and we
@@ -61,6 +65,9 @@ _MIN_NORMAL_EXP2 = {dt: math.log2(torch.finfo(dt).tiny) for dt in (torch.float32
 FLOAT32_CHUNK_ROWS = 256
 FLOAT64_CHUNK_ROWS = 1024
 MAX_QUERY_ROWS = 2048
+#: On a GPU larger blocks keep the device busy (one launch per block): 8192-row chunks, 16384 queries.
+CUDA_CHUNK_ROWS = 8192
+CUDA_MAX_QUERY_ROWS = 16384
 
 
 @dataclass(frozen=True)
@@ -143,19 +150,107 @@ def compute_dtype(dtype: torch.dtype, t: float, x_norm: float, y_norm: float) ->
     return torch.float64 if bound > _FLOAT32_LOGIT_ERROR_LIMIT else dtype
 
 
-def _chunk_rows(n: int, chunk_size: int | None, n_queries: int, work: torch.dtype,
-                block_bytes: int) -> tuple[int, int]:
-    """(data rows per chunk, query rows per block) so that one logits block fits ``block_bytes``.
+def available_memory(device: torch.device | str = "cpu") -> int:
+    """Free memory in bytes: ``torch.cuda.mem_get_info`` on a GPU, ``MemAvailable`` (Linux) on the CPU."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 4 * 2**30
 
-    float32 chunks default to 256 rows: the float32 accumulation error of ``exp(l) @ y`` grows with
-    the chunk length (measured on 4000 points of a circle: 7e-6 of the data scale at 4000 rows,
-    5e-7 at 256), and at 256 rows the GEMMs still run at the machine's GEMM rate.
+
+def default_max_memory(device: torch.device | str = "cpu") -> int:
+    """Default working-memory budget: a quarter of the free GPU memory; on the CPU an eighth of the
+    available memory, capped at :data:`CPU_MEMORY_CAP`."""
+    device = torch.device(device)
+    free = available_memory(device)
+    return free // 4 if device.type == "cuda" else min(CPU_MEMORY_CAP, free // 8)
+
+
+def working_bytes(query_rows: int, data_rows: int, dim: int, itemsize: int) -> int:
+    """Working memory of one block beyond the inputs and the returned array: logits (q x c), the
+    chunk's product and the block's accumulator and mean (3 x q x D), a converted data chunk (c x D)."""
+    return itemsize * (query_rows * data_rows + 3 * query_rows * dim + data_rows * dim + 2 * query_rows)
+
+
+def plan_blocks(n: int, n_queries: int, dim: int, work: torch.dtype, device: torch.device | str = "cpu",
+                chunk_size: int | None = None, max_memory: int | None = None) -> tuple[int, int]:
+    """(data rows per chunk, query rows per block) whose :func:`working_bytes` fit ``max_memory``.
+
+    Defaults: on the CPU 256-row float32 chunks (the float32 accumulation error of ``exp(l) @ y`` grows
+    with the chunk length: measured on 4000 points of a circle, 7e-6 of the data scale at 4000 rows,
+    5e-7 at 256) or 1024-row float64 chunks, and at most 2048 queries per block, shapes at which the
+    GEMMs already run at the machine's rate; on a GPU 8192-row chunks and 16384 queries. A budget too
+    small for those shrinks the query block first, then the chunk; one query row and one data row
+    is the floor.
     """
+    device = torch.device(device)
     itemsize = torch.finfo(work).bits // 8
-    default = FLOAT32_CHUNK_ROWS if work == torch.float32 else FLOAT64_CHUNK_ROWS
-    data_rows = max(1, min(int(chunk_size if chunk_size is not None else default), n))
-    query_rows = max(1, min(n_queries, MAX_QUERY_ROWS, block_bytes // (itemsize * data_rows)))
+    budget = default_max_memory(device) if max_memory is None else int(max_memory)
+    if budget <= 0:
+        raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory!r}")
+    if chunk_size is not None:
+        data_rows = int(chunk_size)
+    elif device.type == "cuda":
+        data_rows = CUDA_CHUNK_ROWS
+    else:
+        data_rows = FLOAT32_CHUNK_ROWS if work == torch.float32 else FLOAT64_CHUNK_ROWS
+    data_rows = max(1, min(data_rows, n))
+    max_queries = CUDA_MAX_QUERY_ROWS if device.type == "cuda" else MAX_QUERY_ROWS
+    # shrink the chunk until at least one query row fits, then fill the budget with query rows
+    while data_rows > 1 and working_bytes(1, data_rows, dim, itemsize) > budget:
+        data_rows //= 2
+    per_query = itemsize * (data_rows + 3 * dim + 2)
+    query_rows = (budget - itemsize * data_rows * dim) // per_query
+    query_rows = max(1, min(max(n_queries, 1), max_queries, int(query_rows)))
     return data_rows, query_rows
+
+
+def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.Tensor, work: torch.dtype,
+                   data_rows: int, logits_buffer: torch.Tensor, product_buffer: torch.Tensor) -> Partial:
+    """Reduce one block of queries over all data chunks (the hot loop)."""
+    n, dim = data.shape
+    xq = xq.to(work)
+    a_t, v_t = alpha(t), variance(t)
+    state = empty_partial(xq.shape[0], dim, xq)
+    for c0 in range(0, n, data_rows):
+        # a no-op for resident data; data kept on the host is streamed to the queries' device chunk by chunk
+        y = data[c0:c0 + data_rows].to(device=xq.device, dtype=work, non_blocking=True)
+        logits = logits_buffer[:xq.shape[0], :y.shape[0]]
+        torch.addmm(bias[None, c0:c0 + data_rows], xq, y.T, beta=1.0, alpha=_LOG2E * a_t / v_t, out=logits)
+        absorb_(state, logits, y, product_buffer[:xq.shape[0]])
+    return state
+
+
+def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.Tensor | None,
+            chunk_size: int | None, max_memory: int | None):
+    """Yield ``(q0, Partial)`` for consecutive query blocks; working memory follows ``max_memory``."""
+    n, dim = data.shape
+    if half_sq_norms is None:
+        half_sq_norms = 0.5 * (data.to(torch.float64) ** 2).sum(dim=1)
+    if x.dtype == torch.float64:
+        work = torch.float64
+    else:  # the guard's norms cost a pass over x and a device sync: only float32 needs them
+        x_norm = float(x.norm(dim=1).max()) if x.shape[0] else 0.0
+        work = compute_dtype(x.dtype, t, x_norm, float(torch.sqrt(2.0 * half_sq_norms.max())))
+    data_rows, query_rows = plan_blocks(n, x.shape[0], dim, work, x.device, chunk_size, max_memory)
+    a_t, v_t = alpha(t), variance(t)
+    bias = half_sq_norms.to(device=x.device, dtype=work) * (-_LOG2E * a_t * a_t / v_t)
+    rows = min(query_rows, max(x.shape[0], 1))
+    logits_buffer = torch.empty((rows, data_rows), dtype=work, device=x.device)
+    product_buffer = torch.empty((rows, dim), dtype=work, device=x.device)
+    for q0 in range(0, x.shape[0], query_rows):
+        yield q0, _block_partial(x[q0:q0 + query_rows], data, t, bias, work, data_rows, logits_buffer,
+                                 product_buffer)
 
 
 def posterior_partial(
@@ -165,7 +260,7 @@ def posterior_partial(
     *,
     half_sq_norms: torch.Tensor | None = None,
     chunk_size: int | None = None,
-    block_bytes: int = DEFAULT_BLOCK_BYTES,
+    max_memory: int | None = None,
 ) -> Partial:
     """Exact streaming reduction of the posterior of queries ``x`` over all of ``data``.
 
@@ -180,42 +275,32 @@ def posterior_partial(
     half_sq_norms : Tensor (n,), optional
         Precomputed ``|y_i|^2 / 2`` in float64 (computed if omitted).
     chunk_size : int, optional
-        Data rows per chunk; default 256 (float32) or 1024 (float64) rows.
-    block_bytes : int
-        Memory for one ``query_block x data_chunk`` logits block; sizes the query blocks.
+        Data rows per chunk (default: see :func:`plan_blocks`).
+    max_memory : int, optional
+        Budget in bytes for the working memory beyond ``x``, ``data`` and the result
+        (default :func:`default_max_memory`); sizes the query blocks and, if small, the chunks.
 
     Returns
     -------
     Partial
         In the computation dtype (:func:`compute_dtype`); its ``mean()`` is formed in float64.
     """
-    n, dim = data.shape
-    if half_sq_norms is None:
-        half_sq_norms = 0.5 * (data.to(torch.float64) ** 2).sum(dim=1)
-    if x.dtype == torch.float64:
-        work = torch.float64
-    else:  # the guard's norms cost a pass over x and a device sync: only float32 needs them
-        x_norm = float(x.norm(dim=1).max()) if x.shape[0] else 0.0
-        work = compute_dtype(x.dtype, t, x_norm, float(torch.sqrt(2.0 * half_sq_norms.max())))
-    xw = x.to(work)
-    hsn = half_sq_norms.to(work)
-    data_rows, query_rows = _chunk_rows(n, chunk_size, x.shape[0], work, block_bytes)
-    a_t, v_t = alpha(t), variance(t)
-    bias = hsn * (-_LOG2E * a_t * a_t / v_t)
-    result = empty_partial(x.shape[0], dim, xw)
-    logits_buffer = xw.new_empty((min(query_rows, max(x.shape[0], 1)), data_rows))
-    product_buffer = xw.new_empty((logits_buffer.shape[0], dim))
-    for q0 in range(0, x.shape[0], query_rows):
-        xq = xw[q0:q0 + query_rows]
-        state = Partial(result.max[q0:q0 + query_rows], result.sumexp[q0:q0 + query_rows],
-                        result.weighted[q0:q0 + query_rows])  # views: absorb_ writes into result
-        for c0 in range(0, n, data_rows):
-            y = data[c0:c0 + data_rows].to(work)
-            logits = logits_buffer[:xq.shape[0], :y.shape[0]]
-            torch.addmm(bias[None, c0:c0 + data_rows], xq, y.T, beta=1.0, alpha=_LOG2E * a_t / v_t,
-                        out=logits)
-            absorb_(state, logits, y, product_buffer[:xq.shape[0]])
-    return result
+    parts = [p for _, p in _blocks(x, data, t, half_sq_norms, chunk_size, max_memory)]
+    if not parts:
+        return empty_partial(0, data.shape[1], x.to(torch.float64 if x.dtype == torch.float64 else x.dtype))
+    return Partial(torch.cat([p.max for p in parts]), torch.cat([p.sumexp for p in parts]),
+                   torch.cat([p.weighted for p in parts]))
+
+
+def _assemble(x: torch.Tensor, data: torch.Tensor, t: float, finish, **kwargs) -> torch.Tensor:
+    """Run the blocks and write ``finish(x_block, partial)`` into one output of ``x``'s dtype:
+    the only allocation that grows with the number of queries."""
+    out = torch.empty_like(x)
+    for q0, part in _blocks(x, data, t, kwargs.get("half_sq_norms"), kwargs.get("chunk_size"),
+                            kwargs.get("max_memory")):
+        rows = part.max.shape[0]
+        out[q0:q0 + rows] = finish(x[q0:q0 + rows], part)
+    return out
 
 
 def posterior_mean(x: torch.Tensor, data: torch.Tensor, t: float, **kwargs) -> torch.Tensor:
@@ -223,17 +308,17 @@ def posterior_mean(x: torch.Tensor, data: torch.Tensor, t: float, **kwargs) -> t
 
     Keyword arguments are those of :func:`posterior_partial`.
     """
-    return posterior_partial(x, data, t, **kwargs).mean().to(x.dtype)
+    return _assemble(x, data, t, lambda xq, part: part.mean(), **kwargs)
 
 
 def score(x: torch.Tensor, data: torch.Tensor, t: float, **kwargs) -> torch.Tensor:
     """Empirical score :math:`\\nabla\\log\\hat p_t(x) = (\\alpha_t m_t(x) - x)/v_t`, in ``x.dtype``.
 
-    Assembled in the computation dtype so that the small-t cancellation in
+    Assembled in float64 per block so that the small-t cancellation in
     :math:`\\alpha_t m - x` does not cost float32 its accuracy.
     """
-    m = posterior_partial(x, data, t, **kwargs).mean()
-    return ((alpha(t) * m - x.to(m.dtype)) / variance(t)).to(x.dtype)
+    a_t, v_t = alpha(t), variance(t)
+    return _assemble(x, data, t, lambda xq, part: (a_t * part.mean() - xq.double()) / v_t, **kwargs)
 
 
 def log_density(x: torch.Tensor, data: torch.Tensor, t: float, **kwargs) -> torch.Tensor:

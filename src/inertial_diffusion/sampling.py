@@ -44,8 +44,9 @@ def sample_one_shot(data: torch.Tensor, t: float, n_samples: int,
                     generator: torch.Generator | None = None) -> torch.Tensor:
     """Exact draw from the empirical mixture :math:`\\hat p_t`: :math:`z = \\alpha_t y_I + \\sqrt{v_t}\\,\\xi`,
     ``I`` uniform on ``{1..n}``, :math:`\\xi \\sim N(0, I)`."""
-    index = torch.randint(data.shape[0], (n_samples,), generator=generator, device=data.device)
-    y = data[index]
+    device = generator.device if generator is not None else data.device
+    index = torch.randint(data.shape[0], (n_samples,), generator=generator, device=device)
+    y = data[index.to(data.device)].to(device)  # data streamed from the host: gather there, then move
     return alpha(t) * y + math.sqrt(variance(t)) * _noise(y, generator)
 
 
