@@ -78,3 +78,14 @@ def test_slope_fit_recovers_a_known_power_law_with_its_interval():
     assert fit["slope"] == pytest.approx(-1 / 3, abs=1e-9)
     assert fit["ci_low"] < -1 / 3 < fit["ci_high"] and fit["within_0_06"]
     assert math.isclose(fit["theory"], -1 / 3)
+
+
+def test_report_is_rebuilt_from_the_csv_files(quick_report):
+    from inertial_diffusion.experiments import load_tables, write_report
+
+    out, _ = quick_report
+    first = (out / "report.md").read_text()
+    write_report(out)
+    assert (out / "report.md").read_text() == first
+    tables = load_tables(out)
+    assert {r["model"] for r in tables["rate_fit"].rows} == {"IDM", "empirical measure"}

@@ -11,6 +11,8 @@ Command line: ``inertial-diffusion reproduce --full --out DIR`` or
 
 from __future__ import annotations
 
+import csv
+import json
 import time
 from pathlib import Path
 
@@ -24,7 +26,7 @@ from .presets import FULL, PRESETS, QUICK, Preset
 from .rate import fit_slopes, run_rate
 from .report import render_report, write_csv
 
-__all__ = ["run_experiments", "Preset", "QUICK", "FULL", "PRESETS", "Table"]
+__all__ = ["run_experiments", "write_report", "load_tables", "Preset", "QUICK", "FULL", "PRESETS", "Table"]
 
 
 def _prepare(out: Path, force: bool) -> Path:
@@ -63,11 +65,44 @@ def run_experiments(preset: Preset | str, out: str | Path, *, force: bool = Fals
     tables["rate_fit"] = fit_slopes(tables["rate"])
     for table in tables.values():
         write_csv(table, folder)
+    atomic_write(folder / "run.json", lambda p: p.write_text(json.dumps(
+        {"preset": preset.name, "seed": seed, "seconds": time.perf_counter() - start,
+         "floors": {"ambient": floors["ambient"], "rate": floors["rate"]}})))
+    write_report(folder)
+    say(f"wrote report.md, {len(tables)} CSV files and 4 figures to {folder}/")
+    return tables
+
+
+def _number(text: str):
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    return {"True": True, "False": False}.get(text, text)
+
+
+def load_tables(folder: str | Path) -> dict[str, Table]:
+    """Read the CSV files of a ``reproduce`` run back into tables (numbers parsed)."""
+    folder = Path(folder)
+    tables = {}
+    for name in ("memorization", "ambient", "rate", "inertia_form"):
+        with open(folder / f"{name}.csv", newline="") as fh:
+            tables[name] = Table(name, [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)])
+    tables["rate_fit"] = fit_slopes(tables["rate"])
+    return tables
+
+
+def write_report(folder: str | Path) -> Path:
+    """(Re)write ``report.md`` and the figures of a run folder from its CSV files and ``run.json``."""
+    folder = Path(folder)
+    info = json.loads((folder / "run.json").read_text())
+    tables = load_tables(folder)
+    floors = {"ambient": info["floors"]["ambient"], "rate": {int(k): v for k, v in info["floors"]["rate"].items()}}
     atomic_write(folder / "memorization.png", lambda p: memorization_figure(tables["memorization"], p))
     atomic_write(folder / "ambient.png", lambda p: ambient_figure(tables["ambient"], p))
     atomic_write(folder / "rate.png", lambda p: rate_figure(tables["rate"], tables["rate_fit"], p))
     atomic_write(folder / "inertia.png", lambda p: inertia_figure(tables["inertia_form"], p))
-    report = render_report(preset, tables, floors, time.perf_counter() - start)
+    report = render_report(PRESETS[info["preset"]], tables, floors, info["seconds"])
     atomic_write(folder / "report.md", lambda p: p.write_text(report))
-    say(f"wrote report.md, {len(tables)} CSV files and 4 figures to {folder}/")
-    return tables
+    return folder / "report.md"
