@@ -62,13 +62,21 @@ def test_sample_npy_roundtrip_and_seed(sphere_npy, tmp_path):
 
 
 @pytest.mark.parametrize("opts", [["--bandwidth", "0.2"], ["--bandwidth-scale", "0.5", "--intrinsic-dim", "2"],
-                                  ["--inertia", "paper"], ["--sampler", "ode"], ["--device", "cpu"]])
+                                  ["--inertia", "paper"], ["--sampler", "ode"], ["--device", "cpu"],
+                                  ["--bandwidth", "auto"]])
 def test_sample_options(sphere_npy, tmp_path, opts):
     path, _ = sphere_npy
     result = invoke("sample", path, "-n", 20, "-o", tmp_path / "s.csv", *opts)
     assert result.exit_code == 0, result.output
     assert "wrote 20 samples" in result.output
+    assert ("by held-out W1" in result.output) == ("auto" in opts)
     assert len((tmp_path / "s.csv").read_text().strip().splitlines()) == 21  # header + rows
+
+
+def test_bad_bandwidth_is_one_line(sphere_npy, tmp_path):
+    path, _ = sphere_npy
+    line = _one_line_error(invoke("sample", path, "-n", 5, "-o", tmp_path / "s.npy", "--bandwidth", "wide"))
+    assert "--bandwidth" in line and not (tmp_path / "s.npy").exists()
 
 
 def test_class_conditional_and_per_class(labelled_csv, tmp_path):

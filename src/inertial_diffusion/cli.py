@@ -109,7 +109,8 @@ def sample(
     input: Path = typer.Argument(..., help="Training data: .npy, .npz, .csv, .tsv, .parquet or a folder of PNGs."),
     n: int = typer.Option(1000, "-n", "--n-samples", help="Number of samples (per class with --per-class)."),
     output: Path = typer.Option(..., "-o", "--output", help="Output file (same kinds as input; a folder for images)."),
-    bandwidth: Optional[float] = typer.Option(None, help="sigma in standardized units (overrides the rule)."),
+    bandwidth: Optional[str] = typer.Option(None, help="sigma in standardized units (overrides the rule), or "
+                                            "'auto': choose c by held-out W1."),
     bandwidth_scale: float = typer.Option(1.0, help="c in sigma = c * n^(-1/(d+4))."),
     intrinsic_dim: Optional[float] = typer.Option(None, help="Manifold dimension d (estimated if omitted)."),
     inertia: Inertia = typer.Option(Inertia.posterior_mean, help="Form of the inertia step."),
@@ -137,8 +138,14 @@ def sample(
     if class_ is not None and per_class:
         _fail("give either --class or --per-class, not both")
     _run(check_output_path, output, force)
+    sigma: float | str | None = bandwidth
+    if bandwidth is not None and bandwidth != "auto":
+        try:
+            sigma = float(bandwidth)
+        except ValueError:
+            _fail(f"--bandwidth must be a positive number or 'auto', got {bandwidth!r}")
     data: Dataset = _run(load_data, input, key=key, labels=labels)
-    model = InertialDiffusion(bandwidth=bandwidth, bandwidth_scale=bandwidth_scale, intrinsic_dim=intrinsic_dim,
+    model = InertialDiffusion(bandwidth=sigma, bandwidth_scale=bandwidth_scale, intrinsic_dim=intrinsic_dim,
                               inertia=inertia.value, sampler=sampler.value, device=device.value)
     _run(model.fit, data.X, data.y)
     y_out = None
@@ -156,8 +163,9 @@ def sample(
     _run(save_data, output, X_out, y_out, like=data, force=force)
     if not quiet:
         d = "given" if model.intrinsic_dim_ is None else f"{model.intrinsic_dim_:.2f}"
+        chosen = "" if model.bandwidth_search_ is None else f", c={model.bandwidth_search_.best_scale:.3g} by held-out W1"
         typer.echo(f"wrote {len(X_out)} samples to {output} (n={model.n_samples_fit_}, D={model.n_features_in_}, "
-                   f"d={d}, sigma={model.bandwidth_:.4g})")
+                   f"d={d}, sigma={model.bandwidth_:.4g}{chosen})")
 
 
 @app.command()
