@@ -27,9 +27,7 @@ def memorization_figure(table: Table, path: Path) -> None:
         ax.set_title(title)
         ax.set_ylabel("% of samples")
     axes[0].legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def _mean_by(table: Table, model: str, xkey: str, ykey: str, **match) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -39,24 +37,39 @@ def _mean_by(table: Table, model: str, xkey: str, ykey: str, **match) -> tuple[n
     return np.array(xs), np.array([np.mean(y) for y in ys]), np.array([np.std(y) for y in ys])
 
 
-def ambient_figure(table: Table, path: Path) -> None:
+def _save(fig, path: Path) -> None:
     plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _versus_dimension(table: Table, path: Path, panels: tuple[tuple[str, str], ...], floor_panel: int | None) -> None:
+    """One log-log panel per (column, title) against D, a line per model (mean ± sd over seeds)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
     for name in dict.fromkeys(r["model"] for r in table.rows):
-        for ax, key in zip(axes, ("w1", "mean_distance_to_manifold")):
+        for ax, (key, _) in zip(axes, panels):
             x, y, e = _mean_by(table, name, "D", key)
             ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=name)
-    floor = table.rows[0]["w1_floor"]
-    axes[0].axhline(floor, color="grey", ls=":", label=f"W1 floor F = {floor:.3f}")
-    for ax, title in zip(axes, ("W1 to the population (floor-corrected)", "mean distance to the sphere")):
+    if floor_panel is not None:
+        floor = table.rows[0]["w1_floor"]
+        axes[floor_panel].axhline(floor, color="grey", ls=":", label=f"W1 floor F = {floor:.3f}")
+    for ax, (_, title) in zip(axes, panels):
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("ambient dimension D")
         ax.set_title(title)
     axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
+
+
+_W1_TITLE = "W1 to the population (floor-corrected)"
+_DIST_TITLE = "mean distance to the sphere"
+
+
+def ambient_figure(table: Table, path: Path) -> None:
+    _versus_dimension(table, path, (("w1", _W1_TITLE), ("mean_distance_to_manifold", _DIST_TITLE)), floor_panel=0)
 
 
 def rate_figure(table: Table, fits: Table, path: Path) -> None:
@@ -82,24 +95,8 @@ def rate_figure(table: Table, fits: Table, path: Path) -> None:
         ax.set_xlabel("n")
         ax.set_title(f"S^{d}: W1 to the population")
         ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _save(fig, path)
 
 
 def inertia_figure(table: Table, path: Path) -> None:
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for name in dict.fromkeys(r["model"] for r in table.rows):
-        for ax, key in zip(axes, ("mean_distance_to_manifold", "w1")):
-            x, y, _ = _mean_by(table, name, "D", key)
-            ax.plot(x, y, marker="o", label=name)
-    for ax, title in zip(axes, ("mean distance to the sphere", "W1 to the population (floor-corrected)")):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("ambient dimension D")
-        ax.set_title(title)
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    _versus_dimension(table, path, (("mean_distance_to_manifold", _DIST_TITLE), ("w1", _W1_TITLE)), floor_panel=None)
