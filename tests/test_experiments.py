@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from inertial_diffusion.cli import app
 from inertial_diffusion.experiments import QUICK
 from inertial_diffusion.experiments.common import Table
-from inertial_diffusion.experiments.rate import fit_slopes
+from inertial_diffusion.experiments.rate import LOWER_BOUND, fit_slopes
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +73,11 @@ def test_slope_fit_recovers_a_known_power_law_with_its_interval():
     table = Table("rate")
     for seed, wiggle in enumerate((0.97, 1.03)):
         for n in (100, 200, 400, 800, 1600):
-            table.add(model="IDM", d=2, D=3, n=n, seed=seed, w1=wiggle * 3.0 * n ** (-1 / 3), w1_floor=0.0)
-    fit = fit_slopes(table).rows[0]
+            table.add(model="IDM", d=2, D=3, n=n, seed=seed, w1=wiggle * 3.0 * n ** (-1 / 3), w1_floor=0.0,
+                      mean_distance_to_manifold=0.5 * n ** (-0.5))
+    fits = fit_slopes(table)
+    fit = fits.select(model="IDM")[0]
+    assert fits.select(model=LOWER_BOUND)[0]["slope"] == pytest.approx(-0.5, abs=1e-9)
     assert fit["slope"] == pytest.approx(-1 / 3, abs=1e-9)
     assert fit["ci_low"] < -1 / 3 < fit["ci_high"] and fit["within_0_06"]
     assert math.isclose(fit["theory"], -1 / 3)
@@ -88,4 +91,4 @@ def test_report_is_rebuilt_from_the_csv_files(quick_report):
     write_report(out)
     assert (out / "report.md").read_text() == first
     tables = load_tables(out)
-    assert {r["model"] for r in tables["rate_fit"].rows} == {"IDM", "empirical measure"}
+    assert {r["model"] for r in tables["rate_fit"].rows} == {"IDM", "empirical measure", LOWER_BOUND}

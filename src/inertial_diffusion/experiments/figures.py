@@ -8,7 +8,7 @@ import numpy as np
 
 from ..plots import _pyplot
 from .common import Table
-from .rate import theory_slope
+from .rate import LOWER_BOUND, theory_slope
 
 __all__ = ["memorization_figure", "ambient_figure", "rate_figure", "inertia_figure"]
 
@@ -81,6 +81,9 @@ def rate_figure(table: Table, fits: Table, path: Path) -> None:
             x, y, e = _mean_by(table, "IDM", "n", "w1", d=d, D=D)
             fit = fits.select(model="IDM", d=d, D=D)[0]
             ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=f"IDM, D = {D} (slope {fit['slope']:.2f})")
+        x, y, _ = _mean_by(table, "IDM", "n", "mean_distance_to_manifold", d=d, D=d + 1)
+        fit = fits.select(model=LOWER_BOUND, d=d, D=d + 1)[0]
+        ax.plot(x, y, "^:", label=f"IDM mean distance to S^{d}, a W1 lower bound (slope {fit['slope']:.2f})")
         x, y, e = _mean_by(table, "empirical measure", "n", "w1", d=d)
         fit = fits.select(model="empirical measure", d=d)[0]
         ax.errorbar(x, y, yerr=e, marker="s", capsize=3, label=f"empirical measure (slope {fit['slope']:.2f})")
