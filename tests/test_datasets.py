@@ -92,3 +92,13 @@ def test_fashion_mnist_reads_idx_files(tmp_path):
     X, y = load_fashion_mnist("test", directory=str(tmp_path))
     np.testing.assert_allclose(X * 255, images)
     assert y.tolist() == [4, 0, 9]
+
+
+@pytest.mark.skipif(not __import__("os").path.isdir("/usr/share/datasets/fashion-mnist"),
+                    reason="Debian package dataset-fashion-mnist not installed")
+def test_fashion_mnist_from_the_debian_package():
+    X, y = load_fashion_mnist("test")
+    assert X.shape == (10000, 784) and y.shape == (10000,)
+    assert X.min() == 0.0 and X.max() == 1.0
+    assert sorted(set(y.tolist())) == list(range(10)) and np.all(np.bincount(y) == 1000)
+    assert list(y[:5]) == [9, 2, 1, 1, 6]  # the published first test labels: boot, pullover, trouser x2, shirt
