@@ -44,8 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true")
     parser.add_argument("--queries", type=int, default=100)
+    parser.add_argument("--tol", type=float, default=1e-6, help="neglected-mass level (default 1e-6)")
     args = parser.parse_args()
-    n, dim, tol = (100_000 if args.small else 1_000_000), 128, 1e-6
+    n, dim, tol = (100_000 if args.small else 1_000_000), 128, args.tol
     print(f"n = {n}, D = {dim}, tol = {tol:g}, {args.queries} one-shot queries per manifold, rule bandwidth")
     print(f"{'manifold':<10} {'h':>8} {'median k (true)':>16} {'p90 k (true)':>13} {'max speed-up n/k':>17} "
           f"{'median k (certificate)':>23} {'seconds':>8}")
