@@ -79,7 +79,7 @@ def test_slope_fit_recovers_a_known_power_law_with_its_interval():
     fit = fits.select(model="IDM")[0]
     assert fits.select(model=LOWER_BOUND)[0]["slope"] == pytest.approx(-0.5, abs=1e-9)
     assert fit["slope"] == pytest.approx(-1 / 3, abs=1e-9)
-    assert fit["ci_low"] < -1 / 3 < fit["ci_high"] and fit["within_0_06"]
+    assert fit["ci_low"] < -1 / 3 < fit["ci_high"] and fit["within_0_06"] and fit["slope_reliable"] == fit["slope"]
     assert math.isclose(fit["theory"], -1 / 3)
 
 

@@ -75,18 +75,20 @@ def ambient_figure(table: Table, path: Path) -> None:
 def rate_figure(table: Table, fits: Table, path: Path) -> None:
     plt = _pyplot()
     dims = sorted({r["d"] for r in table.rows})
-    fig, axes = plt.subplots(1, len(dims), figsize=(5 * len(dims), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(dims), figsize=(5.5 * len(dims), 5.6), squeeze=False)
     for ax, d in zip(axes[0], dims):
         for D in sorted({r["D"] for r in table.rows if r["d"] == d and r["model"] == "IDM"}):
             x, y, e = _mean_by(table, "IDM", "n", "w1", d=d, D=D)
             fit = fits.select(model="IDM", d=d, D=D)[0]
-            ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=f"IDM, D = {D} (slope {fit['slope']:.2f})")
+            ax.errorbar(x, y, yerr=e, marker="o", capsize=3,
+                        label=f"IDM, D = {D} (slope {fit['slope_reliable']:.2f} above F, {fit['slope']:.2f} all)")
         x, y, _ = _mean_by(table, "IDM", "n", "mean_distance_to_manifold", d=d, D=d + 1)
         fit = fits.select(model=LOWER_BOUND, d=d, D=d + 1)[0]
         ax.plot(x, y, "^:", label=f"IDM mean distance to S^{d}, a W1 lower bound (slope {fit['slope']:.2f})")
         x, y, e = _mean_by(table, "empirical measure", "n", "w1", d=d)
         fit = fits.select(model="empirical measure", d=d)[0]
-        ax.errorbar(x, y, yerr=e, marker="s", capsize=3, label=f"empirical measure (slope {fit['slope']:.2f})")
+        ax.errorbar(x, y, yerr=e, marker="s", capsize=3,
+                    label=f"empirical measure (slope {fit['slope_reliable']:.2f} above F, {fit['slope']:.2f} all)")
         x_idm, y_idm, _ = _mean_by(table, "IDM", "n", "w1", d=d, D=d + 1)
         if y_idm.size and y_idm[0] > 0:
             ax.plot(x_idm, y_idm[0] * (x_idm / x_idm[0]) ** theory_slope(d), "k--",
@@ -97,7 +99,7 @@ def rate_figure(table: Table, fits: Table, path: Path) -> None:
         ax.set_yscale("log")
         ax.set_xlabel("n")
         ax.set_title(f"S^{d}: W1 to the population")
-        ax.legend(fontsize=7)
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     _save(fig, path)
 
 

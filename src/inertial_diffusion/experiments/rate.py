@@ -63,6 +63,10 @@ def run_rate(preset: Preset, say: Say, seed: int = 0) -> tuple[Table, dict[int, 
     return table, floors
 
 
+#: Points whose corrected W1 is below this multiple of the floor F are left out of the "reliable" fit
+#: (below F the correction is unreliable; at F it is within ~25 %, see metrics.floor_corrected).
+RELIABLE_FLOOR_MULTIPLE = 1.0
+
 #: Row name of the floor-free lower bound: W1(mu, p) >= E_mu dist(x, M) for any p supported on M.
 LOWER_BOUND = "IDM mean distance to the sphere (W1 lower bound)"
 
@@ -77,7 +81,9 @@ def _fit(n: np.ndarray, w: np.ndarray) -> tuple[float, float, float, int]:
 
 
 def fit_slopes(table: Table) -> Table:
-    """Log-log OLS slope with a 95 % confidence interval per (model, d, D).
+    """Log-log OLS slope with a 95 % confidence interval per (model, d, D), over all points and over
+    the reliable ones (corrected W1 >= F; below F the floor correction is unreliable);
+    ``within_0_06`` judges the reliable fit.
 
     Besides W1, IDM's mean distance to the sphere is fitted too: every population point lies on the
     sphere, so :math:`W_1(\\mu, p) \\ge E_\\mu\\,\\mathrm{dist}(x, M)`, a lower bound with no sampling
@@ -92,8 +98,14 @@ def fit_slopes(table: Table) -> Table:
         n = np.array([r["n"] for r in rows], dtype=float)
         w = np.array([r[column] for r in rows], dtype=float)
         slope, low, high, points = _fit(n, w)
-        near_floor = 0 if column != "w1" else int(sum(r["w1"] < 1.5 * r["w1_floor"] for r in rows))
-        fits.add(model=name, d=d, D=D, slope=slope, ci_low=low, ci_high=high, theory=theory_slope(d),
-                 within_0_06=bool(abs(slope - theory_slope(d)) <= 0.06) if np.isfinite(slope) else False,
-                 points=points, points_near_floor=near_floor)
+        if column == "w1":  # where the floor-corrected estimate is usable (metrics.floor_corrected)
+            reliable = np.array([r["w1"] >= RELIABLE_FLOOR_MULTIPLE * r["w1_floor"] for r in rows])
+        else:
+            reliable = np.ones(len(rows), dtype=bool)
+        r_slope, r_low, r_high, r_points = _fit(n[reliable], w[reliable])
+        fits.add(model=name, d=d, D=D, slope=slope, ci_low=low, ci_high=high, points=points,
+                 slope_reliable=r_slope, ci_low_reliable=r_low, ci_high_reliable=r_high,
+                 points_reliable=r_points, n_max_reliable=int(n[reliable].max()) if reliable.any() else 0,
+                 theory=theory_slope(d),
+                 within_0_06=bool(abs(r_slope - theory_slope(d)) <= 0.06) if np.isfinite(r_slope) else False)
     return fits
