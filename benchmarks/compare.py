@@ -97,8 +97,17 @@ def main() -> None:
     from inertial_diffusion import InertialDiffusion
 
     n, dim, m = (6000, 784, 500) if args.small else (60000, 784, 2000)
+    # memory first, while this process is idle: children timed beside a busy parent ran 2-4x slower
+    print(f"peak memory against max_memory (child processes, float64, {m} samples; output {8 * m * dim / 2**20:.1f} MiB)")
+    print(f"{'max_memory':>11} {'peak RSS growth':>16} {'seconds':>8}")
+    for budget in (4 * 2**20, 16 * 2**20, 64 * 2**20, 256 * 2**20):
+        child = subprocess.run([sys.executable, __file__, "--memory-child", str(budget), str(n), str(dim), str(m)],
+                               capture_output=True, text=True, check=True)
+        res = json.loads(child.stdout.strip().splitlines()[-1])
+        print(f"{budget / 2**20:>9.0f}Mi {res['growth'] / 2**20:>14.1f}Mi {res['seconds']:>8.2f}")
+
     X = synthetic_data(n, dim)
-    print(f"n={n}, D={dim}, m={m}; {torch.get_num_threads()} torch threads; torch {torch.__version__}")
+    print(f"\nn={n}, D={dim}, m={m}; {torch.get_num_threads()} torch threads; torch {torch.__version__}")
     print(f"{'method':<52} {'samples/s':>10} {'time / ours (same dtype)':>25}")
     for dtype, np_dtype in (("float32", np.float32), ("float64", np.float64)):
         model = InertialDiffusion(intrinsic_dim=10, dtype=dtype, random_state=0).fit(X)
@@ -117,14 +126,6 @@ def main() -> None:
     sk = best_time(lambda: kde.sample(m, random_state=0))
     ours = best_time(lambda: model.sample(m))
     print(f"{'scikit-learn KernelDensity.sample (ambient KDE)':<52} {m / sk:>10.0f} {sk / ours:>24.3f}x")
-
-    print(f"\npeak memory against max_memory (child processes, float64, {m} samples; output {8 * m * dim / 2**20:.1f} MiB)")
-    print(f"{'max_memory':>11} {'peak RSS growth':>16} {'seconds':>8}")
-    for budget in (4 * 2**20, 16 * 2**20, 64 * 2**20, 256 * 2**20):
-        child = subprocess.run([sys.executable, __file__, "--memory-child", str(budget), str(n), str(dim), str(m)],
-                               capture_output=True, text=True, check=True)
-        res = json.loads(child.stdout.strip().splitlines()[-1])
-        print(f"{budget / 2**20:>9.0f}Mi {res['growth'] / 2**20:>14.1f}Mi {res['seconds']:>8.2f}")
 
 
 if __name__ == "__main__":
