@@ -5,9 +5,9 @@ import pytest
 import torch
 
 from inertial_diffusion import InertialDiffusion
-from inertial_diffusion import estimator as estimator_module
+from inertial_diffusion import device as device_module
 from inertial_diffusion.datasets import Sphere
-from inertial_diffusion.estimator import resolve_device, tf32_matmul
+from inertial_diffusion.device import resolve_device, tf32_matmul
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 X = Sphere(2, 16, random_state=0).sample(3000, random_state=1)
@@ -52,7 +52,7 @@ def test_gpu_float32_matches_cpu_float64():
 @cuda
 def test_gpu_streamed_data_equal_resident(monkeypatch):
     resident = InertialDiffusion(bandwidth=0.3, random_state=0, device="cuda").fit(X)
-    monkeypatch.setattr(estimator_module, "RESIDENT_FRACTION", 0.0)
+    monkeypatch.setattr(device_module, "RESIDENT_FRACTION", 0.0)
     streamed = InertialDiffusion(bandwidth=0.3, random_state=0, device="cuda").fit(X)
     assert not streamed.data_resident_ and streamed.data_.is_pinned()
     np.testing.assert_allclose(streamed.sample(200), resident.sample(200), atol=1e-12)

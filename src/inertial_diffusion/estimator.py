@@ -6,7 +6,6 @@ sampler -> inertia step -> un-standardize. No math lives here beyond the affine 
 
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import Any
 
@@ -19,6 +18,7 @@ from . import posterior
 from .bandwidth import MAX_ESTIMATION_ROWS, bandwidth_rule, estimate_intrinsic_dim
 from .bandwidth_search import search_bandwidth_scale
 from .conditional import ClassConditionalMixin
+from .device import DTYPES, check_dtype_for_device, place_data, resolve_device, tf32_matmul, torch_generator
 from .distributed import is_dask_array
 from .inertia import INERTIA_FORMS, inertia_step
 from .process import DEFAULT_T_MAX, alpha, time_grid, variance
@@ -27,57 +27,10 @@ from .standardize import Standardizer
 from .validation import (check_choice, check_data, check_n_samples, check_positive, check_positive_int,
                          check_queries, check_time)
 
-__all__ = ["InertialDiffusion", "EmpiricalDiffusion"]
+__all__ = ["InertialDiffusion", "EmpiricalDiffusion", "resolve_device", "torch_generator", "DTYPES"]
 
 SAMPLERS = ("one_shot",) + tuple(SIMULATORS)
 PRIORS = ("mixture", "stationary")
-#: Storage dtype of the training data. "tf32": float32 data whose GEMMs may use TensorFloat-32 on a GPU.
-DTYPES = {"float64": torch.float64, "float32": torch.float32, "tf32": torch.float32}
-#: Data larger than this fraction of the free GPU memory stay on the host and are streamed in chunks.
-RESIDENT_FRACTION = 0.5
-
-
-@contextlib.contextmanager
-def tf32_matmul(enabled: bool):
-    """Allow TensorFloat-32 GEMMs inside the block only (torch's switch is global: restore it)."""
-    if not enabled:
-        yield
-        return
-    previous = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = True
-    try:
-        yield
-    finally:
-        torch.backends.cuda.matmul.allow_tf32 = previous
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when available) -> ``torch.device``."""
-    if not isinstance(device, str):
-        raise TypeError(f"device must be a string such as 'cpu', 'cuda' or 'auto', got {device!r}")
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    if device == "cuda" or device.startswith("cuda:"):
-        if not torch.cuda.is_available():
-            raise ValueError(f"device={device!r} was requested but no CUDA device is available "
-                             "(torch.cuda.is_available() is False); use device='cpu' or 'auto'")
-        return torch.device(device)
-    raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda', 'cuda:N' or 'auto'")
-
-
-def torch_generator(random_state: Any, device: torch.device) -> torch.Generator:
-    """A ``torch.Generator`` on ``device`` seeded from ``random_state`` (None, int or numpy Generator)."""
-    if isinstance(random_state, torch.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        seed = int(random_state.randint(0, 2**31 - 1)) * 2**31 + int(random_state.randint(0, 2**31 - 1))
-    else:
-        seed = int(np.random.default_rng(random_state).integers(0, 2**63 - 1))
-    return torch.Generator(device=device).manual_seed(seed)
-
-
 class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
     """Shared fit/sample machinery; subclasses choose the stopping time ``h_`` and the final map."""
 
@@ -108,21 +61,14 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
             return self._fit_dask(X, standardizer)
         X = check_data(X, min_rows=2)
         self.device_ = resolve_device(self.device)
-        if self.dtype == "tf32" and self.device_.type != "cuda":
-            raise ValueError("dtype='tf32' (TensorFloat-32 GEMMs) is a GPU mode; use device='cuda' or dtype='float32'")
+        check_dtype_for_device(self.dtype, self.device_)
         if standardizer is None:
             standardizer = Standardizer.fit(X) if self.standardize else Standardizer.identity(X.shape[1])
         self.standardizer_ = standardizer
         Z = self.standardizer_.transform(X)
         self.n_features_in_ = X.shape[1]
         self.n_samples_fit_ = X.shape[0]
-        dtype = DTYPES[self.dtype]
-        self.data_resident_ = self.device_.type != "cuda" or (
-            Z.size * torch.finfo(dtype).bits // 8 <= RESIDENT_FRACTION * posterior.available_memory(self.device_))
-        if self.data_resident_:
-            self.data_ = torch.as_tensor(Z, dtype=dtype, device=self.device_)
-        else:  # pinned host memory: chunks are copied to the GPU asynchronously as the loop reaches them
-            self.data_ = torch.as_tensor(Z, dtype=dtype).pin_memory()
+        self.data_, self.data_resident_ = place_data(Z, DTYPES[self.dtype], self.device_)
         self.half_sq_norms_ = 0.5 * (torch.as_tensor(Z, device=self.device_) ** 2).sum(dim=1)
         return Z
 
