@@ -368,17 +368,18 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
             check_positive(self.bandwidth, "bandwidth")
         Z = self._fit_data(X, standardizer)
         n = self.n_samples_fit_
+        # a Dask fit gathers its estimation rows once, for the dimension and the search alike
+        rows = self._estimation_rows(Z) if (self.intrinsic_dim is None and self.bandwidth is None) or auto else None
         if self.intrinsic_dim is not None:
             self.intrinsic_dim_ = float(self.intrinsic_dim)
         elif self.bandwidth is None or auto:
-            self.intrinsic_dim_ = estimate_intrinsic_dim(self._estimation_rows(Z), method=self.dim_method,
-                                                         random_state=0)
+            self.intrinsic_dim_ = estimate_intrinsic_dim(rows, method=self.dim_method, random_state=0)
         else:
             self.intrinsic_dim_ = None
         self.bandwidth_search_ = None
         if auto:
-            self.bandwidth_search_ = search_bandwidth_scale(self._estimation_rows(Z), self.intrinsic_dim_,
-                                                            inertia=self.inertia, random_state=0)
+            self.bandwidth_search_ = search_bandwidth_scale(rows, self.intrinsic_dim_, inertia=self.inertia,
+                                                            random_state=0)
             self.bandwidth_ = bandwidth_rule(n, self.intrinsic_dim_, self.bandwidth_search_.best_scale)
         elif self.bandwidth is not None:
             self.bandwidth_ = float(self.bandwidth)
