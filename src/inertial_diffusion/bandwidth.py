@@ -12,7 +12,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from .validation import check_choice, check_data, check_positive, check_positive_int
 
-__all__ = ["bandwidth_rule", "estimate_intrinsic_dim", "twonn_dimension", "mle_dimension"]
+__all__ = ["bandwidth_rule", "estimate_intrinsic_dim", "twonn_dimension", "mle_dimension", "resolve_intrinsic_dim"]
 
 #: Rows used by the estimators; nearest-neighbour dimension estimates are stable long before this.
 MAX_ESTIMATION_ROWS = 5000
@@ -94,3 +94,15 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
         X = X[rng.choice(X.shape[0], size=max_rows, replace=False)]
     d = twonn_dimension(X) if method == "twonn" else mle_dimension(X, k=max(2, min(k, X.shape[0] - 2)))
     return float(min(d, X.shape[1]))  # a manifold in R^D has dimension <= D; tiny samples can overshoot
+
+
+
+def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twonn",
+                          needed: bool = True) -> float | None:
+    """The estimators' ``intrinsic_dim_``: the given ``d``, else (when ``needed``) the estimate on ``rows``
+    (an array, or a callable returning one, called only then), else None."""
+    if intrinsic_dim is not None:
+        return float(check_positive(intrinsic_dim, "intrinsic_dim"))
+    if not needed:
+        return None
+    return estimate_intrinsic_dim(rows() if callable(rows) else rows, method=method, random_state=0)

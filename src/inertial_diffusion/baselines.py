@@ -21,7 +21,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from . import posterior
-from .bandwidth import bandwidth_rule, estimate_intrinsic_dim
+from .bandwidth import bandwidth_rule, resolve_intrinsic_dim
 from .cfdm import cfdm_times, flow_matching_denoiser, flow_matching_time, sample_cfdm_euler
 from .estimator import DTYPES, resolve_device, torch_generator
 from .sampling import sample_one_shot
@@ -43,12 +43,7 @@ class _BandwidthBaseline(BaseEstimator):
         self.standardizer_ = Standardizer.fit(X) if self.standardize else Standardizer.identity(X.shape[1])
         Z = self.standardizer_.transform(X)
         self.n_samples_fit_, self.n_features_in_ = X.shape
-        if self.intrinsic_dim is not None:
-            self.intrinsic_dim_ = float(check_positive(self.intrinsic_dim, "intrinsic_dim"))
-        elif self.bandwidth is None:
-            self.intrinsic_dim_ = estimate_intrinsic_dim(Z, method=self.dim_method, random_state=0)
-        else:
-            self.intrinsic_dim_ = None
+        self.intrinsic_dim_ = resolve_intrinsic_dim(self.intrinsic_dim, Z, self.dim_method, self.bandwidth is None)
         if self.bandwidth is not None:
             self.bandwidth_ = float(check_positive(self.bandwidth, "bandwidth"))
         else:

@@ -15,7 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from . import posterior
-from .bandwidth import MAX_ESTIMATION_ROWS, bandwidth_rule, estimate_intrinsic_dim
+from .bandwidth import MAX_ESTIMATION_ROWS, bandwidth_rule, resolve_intrinsic_dim
 from .bandwidth_search import search_bandwidth_scale
 from .conditional import ClassConditionalMixin
 from .device import DTYPES, check_dtype_for_device, place_data, resolve_device, tf32_matmul, torch_generator
@@ -370,12 +370,8 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         n = self.n_samples_fit_
         # a Dask fit gathers its estimation rows once, for the dimension and the search alike
         rows = self._estimation_rows(Z) if (self.intrinsic_dim is None and self.bandwidth is None) or auto else None
-        if self.intrinsic_dim is not None:
-            self.intrinsic_dim_ = float(self.intrinsic_dim)
-        elif self.bandwidth is None or auto:
-            self.intrinsic_dim_ = estimate_intrinsic_dim(rows, method=self.dim_method, random_state=0)
-        else:
-            self.intrinsic_dim_ = None
+        self.intrinsic_dim_ = resolve_intrinsic_dim(self.intrinsic_dim, rows, self.dim_method,
+                                                    self.bandwidth is None or auto)
         self.bandwidth_search_ = None
         if auto:
             self.bandwidth_search_ = search_bandwidth_scale(rows, self.intrinsic_dim_, inertia=self.inertia,
