@@ -78,3 +78,17 @@ def test_estimator_rejects_a_bad_budget():
 
     with pytest.raises(ValueError, match="max_memory"):
         InertialDiffusion(max_memory=-5).fit(np.random.default_rng(0).standard_normal((20, 3)))
+
+
+def test_estimators_resolve_the_budget_once_at_fit():
+    import numpy as np
+
+    from inertial_diffusion import InertialDiffusion
+    from inertial_diffusion.baselines import SmoothedCFDM
+
+    X = np.random.default_rng(0).standard_normal((50, 3))
+    assert InertialDiffusion(max_memory=2**20, bandwidth=0.3).fit(X).max_memory_ == 2**20
+    assert 0 < InertialDiffusion(bandwidth=0.3).fit(X).max_memory_ <= 256 * 2**20
+    assert SmoothedCFDM(max_memory=2**21, bandwidth=0.3, n_steps=2).fit(X).max_memory_ == 2**21
+    with pytest.raises(ValueError, match="max_memory"):
+        SmoothedCFDM(max_memory=0).fit(X)

@@ -23,7 +23,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import posterior
 from .bandwidth import bandwidth_rule, resolve_intrinsic_dim
 from .cfdm import cfdm_times, flow_matching_denoiser, flow_matching_time, sample_cfdm_euler
-from .estimator import DTYPES, resolve_device, torch_generator
+from .device import DTYPES, place_data, resolve_device, torch_generator
 from .sampling import sample_one_shot
 from .standardize import Standardizer
 from .validation import check_choice, check_data, check_n_samples, check_positive, check_positive_int
@@ -143,17 +143,21 @@ class SmoothedCFDM(_BandwidthBaseline):
         check_positive_int(self.n_steps, "n_steps")
         check_positive_int(self.n_noise, "n_noise")
         check_choice(self.dtype, "dtype", ("float64", "float32"))
+        if self.max_memory is not None:
+            check_positive_int(self.max_memory, "max_memory")
         if not (isinstance(self.start_time, (int, float)) and 0.0 <= self.start_time < 1.0):
             raise ValueError(f"start_time must lie in [0, 1), got {self.start_time!r}")
         Z = self._fit_bandwidth(X)
         self.device_ = resolve_device(self.device)
-        self.data_ = torch.as_tensor(Z, dtype=DTYPES[self.dtype], device=self.device_)
+        self.data_, _ = place_data(Z, DTYPES[self.dtype], self.device_)
+        self.max_memory_ = (self.max_memory if self.max_memory is not None
+                            else posterior.default_max_memory(self.device_))
         self.half_sq_norms_ = 0.5 * (torch.as_tensor(Z, device=self.device_) ** 2).sum(dim=1)
         return self
 
     def _denoise(self, x: torch.Tensor, t: float) -> torch.Tensor:
         return posterior.posterior_mean(x, self.data_, t, half_sq_norms=self.half_sq_norms_,
-                                        chunk_size=self.chunk_size, max_memory=self.max_memory)
+                                        chunk_size=self.chunk_size, max_memory=self.max_memory_)
 
     def sample(self, n_samples: int = 1, random_state: Any = None, callback=None) -> np.ndarray:
         """Draw ``n_samples`` points in data units."""

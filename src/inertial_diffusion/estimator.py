@@ -69,6 +69,10 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
         self.n_features_in_ = X.shape[1]
         self.n_samples_fit_ = X.shape[0]
         self.data_, self.data_resident_ = place_data(Z, DTYPES[self.dtype], self.device_)
+        # resolved once: reading the free memory (a device sync on a GPU) on every posterior call would
+        # repeat it at every step of a simulated sampler
+        self.max_memory_ = (self.max_memory if self.max_memory is not None
+                            else posterior.default_max_memory(self.device_))
         self.half_sq_norms_ = 0.5 * (torch.as_tensor(Z, device=self.device_) ** 2).sum(dim=1)
         return Z
 
@@ -87,6 +91,7 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
         self.n_samples_fit_, self.n_features_in_ = (int(v) for v in X.shape)
         self.dask_data_ = X
         self.data_ = DaskRows(X, self.standardizer_, DTYPES[self.dtype], self.client_)
+        self.max_memory_ = self.max_memory  # each worker sizes its own blocks
         self.half_sq_norms_ = None
         return None
 
@@ -115,7 +120,7 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
             return sharded_posterior_mean(x, self.dask_data_, t, self.standardizer_, self.client_, self.chunk_size)
         with tf32_matmul(self.dtype == "tf32"):
             return posterior.posterior_mean(x, self.data_, t, half_sq_norms=self.half_sq_norms_,
-                                            chunk_size=self.chunk_size, max_memory=self.max_memory)
+                                            chunk_size=self.chunk_size, max_memory=self.max_memory_)
 
     def _final_map(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -201,7 +206,7 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
             s = (alpha(t) * self._denoise(z, t) - z) / variance(t)
         else:
             s = posterior.score(z, self.data_, t, half_sq_norms=self.half_sq_norms_, chunk_size=self.chunk_size,
-                                max_memory=self.max_memory)
+                                max_memory=self.max_memory_)
         return s.cpu().numpy() / self.standardizer_.scale
 
     def log_density(self, x: Any, t: float) -> np.ndarray:
@@ -210,7 +215,7 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
         if self.dask_data_ is not None:
             raise ValueError("log_density is not available for a model fitted on a Dask array")
         logp = posterior.log_density(z, self.data_, t, half_sq_norms=self.half_sq_norms_,
-                                     chunk_size=self.chunk_size, max_memory=self.max_memory)
+                                     chunk_size=self.chunk_size, max_memory=self.max_memory_)
         return logp.cpu().numpy() - self.n_features_in_ * math.log(self.standardizer_.scale)
 
     @property
