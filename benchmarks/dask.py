@@ -33,7 +33,7 @@ def main() -> None:
     from distributed import Client, LocalCluster
 
     from inertial_diffusion import InertialDiffusion
-    from inertial_diffusion.datasets import Sphere
+    from inertial_diffusion.evaluation.datasets import Sphere
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "train.npy"

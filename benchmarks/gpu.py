@@ -36,7 +36,7 @@ def _sync(device: torch.device) -> None:
 
 
 def gemm_rate(device: torch.device, size: int, tf32: bool, repeats: int = 5) -> float:
-    from inertial_diffusion.device import tf32_matmul
+    from inertial_diffusion.backends.device import tf32_matmul
 
     gen = torch.Generator(device=device).manual_seed(0)
     a = torch.randn(size, size, generator=gen, device=device)
@@ -56,7 +56,7 @@ def gemm_rate(device: torch.device, size: int, tf32: bool, repeats: int = 5) -> 
 def idm_row(name: str, X: np.ndarray, m: int, device: torch.device, dtype: str, streamed: bool,
             reference: np.ndarray | None, queries: np.ndarray, repeats: int = 3) -> dict:
     from inertial_diffusion import InertialDiffusion
-    from inertial_diffusion import device as est
+    from inertial_diffusion.backends import device as est
 
     saved = est.RESIDENT_FRACTION
     est.RESIDENT_FRACTION = 0.0 if streamed else saved

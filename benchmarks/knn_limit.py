@@ -8,7 +8,7 @@ neglects at least the mass of the n - k smallest weights. For one-shot IDM queri
 rule's h = n^(-2/(d+4)) we compute every weight exactly, sort them, and report the smallest k whose
 neglected mass is below 1e-6 (the issue's certificate level): n / k bounds the speed-up of *any*
 such method from above (search cost ignored), before any certificate's own looseness. The bound
-(n - k) w_k / total of ``inertial_diffusion.knn`` needs a larger k still; we report it too.
+(n - k) w_k / total of ``inertial_diffusion.backends.knn`` needs a larger k still; we report it too.
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ import numpy as np
 import torch
 
 from inertial_diffusion import InertialDiffusion
-from inertial_diffusion.datasets import Sphere
-from inertial_diffusion.process import alpha, variance
+from inertial_diffusion.evaluation.datasets import Sphere
+from inertial_diffusion.core.process import alpha, variance
 
 
 def needed_k(logits: torch.Tensor, tol: float) -> tuple[np.ndarray, np.ndarray]:

@@ -10,7 +10,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from inertial_diffusion.cli import app
-from inertial_diffusion.datasets import Sphere
+from inertial_diffusion.evaluation.datasets import Sphere
 
 runner = CliRunner()
 

@@ -1,6 +1,6 @@
 """``python -m inertial_diffusion``: the demo."""
 
-from .demo import main
+from inertial_diffusion.evaluation.demo import main
 
 if __name__ == "__main__":
     main()

@@ -10,8 +10,8 @@ from typing import Any, Optional
 import numpy as np
 import typer
 
-from .io import DataFileError, Dataset, check_output_path, load_data, save_data
-from .validation import plain_label
+from inertial_diffusion.io import DataFileError, Dataset, check_output_path, load_data, save_data
+from inertial_diffusion.core.validation import plain_label
 
 app = typer.Typer(
     name="inertial-diffusion",
@@ -129,7 +129,7 @@ def sample(
     Examples: inertial-diffusion sample data.npy -n 500 -o new.npy --seed 0;
     inertial-diffusion sample iris.csv --labels species --per-class -n 50 -o balanced.csv
     """
-    from .estimator import InertialDiffusion
+    from inertial_diffusion.estimators.inertial import InertialDiffusion
 
     if n < 0:
         _fail(f"-n must be >= 0, got {n}")
@@ -182,7 +182,7 @@ def evaluate(
 
     Example: inertial-diffusion evaluate samples.npy train.npy --held-out test.npy --report report.md
     """
-    from .metrics import memorization_report, wasserstein1
+    from inertial_diffusion.evaluation.metrics import memorization_report, wasserstein1
 
     if report is not None:
         _run(check_output_path, report, force)
@@ -202,7 +202,7 @@ def evaluate(
         figure = report.with_suffix(".png")
         _run(_evaluation_figure, S, T, figure, force)
         body = (f"# Evaluation of `{samples}` against `{train}`\n\n```\n{text}\n```\n\n![figure]({figure.name})\n")
-        from .io import atomic_write
+        from inertial_diffusion.io import atomic_write
 
         _run(atomic_write, report, lambda p: p.write_text(body))
         if not quiet:
@@ -210,8 +210,8 @@ def evaluate(
 
 
 def _evaluation_figure(S: Dataset, T: Dataset, path: Path, force: bool) -> None:
-    from .io import atomic_write, to_images
-    from .plots import nearest_neighbour_grid, scatter_samples
+    from inertial_diffusion.io import atomic_write, to_images
+    from inertial_diffusion.evaluation.plots import nearest_neighbour_grid, scatter_samples
 
     check_output_path(path, force)
     if T.kind == "images" and S.image_shape == T.image_shape:
@@ -235,7 +235,7 @@ def estimate_dim(
 
     Example: inertial-diffusion estimate-dim data.csv --method mle
     """
-    from .bandwidth import estimate_intrinsic_dim
+    from inertial_diffusion.core.bandwidth import estimate_intrinsic_dim
 
     data = _run(load_data, input, key=key)
     d = _run(estimate_intrinsic_dim, data.X, method=method.value, random_state=0)
@@ -253,7 +253,7 @@ def demo(
 
     Example: inertial-diffusion demo --out demo/
     """
-    from .demo import run_full_demo
+    from inertial_diffusion.evaluation.demo import run_full_demo
 
     _run(run_full_demo, out, quiet, force)
 
@@ -273,7 +273,7 @@ def reproduce(
 
     Example: inertial-diffusion reproduce --full --out results/
     """
-    from .experiments import run_experiments
+    from inertial_diffusion.evaluation.experiments import run_experiments
 
     if quick and full:
         _fail("choose one of --quick and --full")

@@ -294,7 +294,7 @@ def to_images(X: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
 def _write_image_folder(path: Path, X: np.ndarray, image_shape, force: bool) -> None:
     from PIL import Image
 
-    from .plots import image_grid
+    from inertial_diffusion.evaluation.plots import image_grid
 
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
     try:

@@ -1,0 +1,145 @@
+"""Exact sharded IDM on Dask: the training set stays on the workers.
+
+The posterior mean is a reduction over training points. Each row-chunk (shard) of a Dask array
+computes, on its worker, the :class:`~inertial_diffusion.core.posterior.Partial` ``(max logit, sum of
+exp, exp-weighted sum)`` of every query against its rows; partials merge with the same exact,
+associative :func:`~inertial_diffusion.core.posterior.combine` that the local chunked loop stands on, in a
+tree on the cluster. The driver only ever holds: the D-vector mean and the scale (Dask
+reductions), the rows picked by the one-shot draw (a gather of those rows), a row sample for the
+intrinsic dimension, and the (m, D) query results.
+
+Needs ``dask[distributed]`` (``pip install inertial-diffusion[dist]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from inertial_diffusion.core.posterior import Partial, combine, posterior_partial
+from inertial_diffusion.core.standardize import Standardizer
+
+__all__ = ["is_dask_array", "dask_statistics", "check_dask_data", "DaskRows", "sharded_posterior_mean",
+           "resolve_client"]
+
+
+def is_dask_array(X: Any) -> bool:
+    """True for a ``dask.array.Array`` (checked without importing Dask when it is absent)."""
+    return type(X).__module__.startswith("dask.array") and hasattr(X, "chunks")
+
+
+def resolve_client(client: Any = None):
+    """The Dask client to use: the one given, one for an address string, the current default
+    client, or a new ``LocalCluster`` when none is running."""
+    try:
+        from distributed import Client, LocalCluster, default_client
+    except ImportError:
+        raise ImportError("a Dask array needs dask[distributed]: pip install 'inertial-diffusion[dist]'") from None
+    if client is None:
+        try:
+            return default_client()
+        except ValueError:
+            return Client(LocalCluster(processes=True, n_workers=2, threads_per_worker=1))
+    if isinstance(client, str):
+        return Client(client)
+    return client
+
+
+def check_dask_data(X) -> None:
+    """The shape and dtype checks of :func:`~inertial_diffusion.core.validation.check_data`, without
+    touching the data (finiteness is checked in :func:`dask_statistics`, in the same pass as the mean)."""
+    if X.ndim != 2:
+        raise ValueError(f"X must be a 2-D array of shape (n_samples, n_features), got {X.ndim}-D array "
+                         f"of shape {X.shape}")
+    if X.shape[0] < 2:
+        raise ValueError(f"X has {X.shape[0]} row(s); at least 2 are needed")
+    if X.shape[1] == 0:
+        raise ValueError(f"X has no features (shape {X.shape})")
+    if not np.issubdtype(X.dtype, np.number):
+        raise TypeError(f"X must be numeric, got a Dask array of dtype {X.dtype}")
+
+
+def dask_statistics(X, client, standardize: bool = True) -> Standardizer:
+    """Finiteness check and standardization, as cluster reductions.
+
+    Pass 1 computes "all finite" and the mean together (one read of every chunk); pass 2 the RMS
+    distance to that mean (two passes, not the cancellation-prone E|x|^2 - |E x|^2).
+    """
+    import dask.array as da
+
+    if not standardize:
+        finite = client.compute(da.isfinite(X).all()).result()
+    else:
+        finite, mean = client.compute([da.isfinite(X).all(), X.mean(axis=0, dtype=np.float64)], sync=True)
+    if not bool(finite):
+        raise ValueError("X contains NaN or infinite values; remove or impute them first")
+    if not standardize:
+        return Standardizer.identity(X.shape[1])
+    mean = np.asarray(mean)
+    scale = float(np.sqrt(client.compute((((X - mean) ** 2).sum(axis=1)).mean()).result()))
+    if not scale > 0:
+        raise ValueError("all rows of X are identical: the data have zero spread")
+    return Standardizer(mean=mean, scale=scale)
+
+
+class DaskRows:
+    """The standardized training rows of a Dask array, gathered on demand by index.
+
+    Quacks like the (n, D) tensor that :func:`~inertial_diffusion.core.samplers.sample_one_shot` indexes:
+    ``shape``, ``device``, ``dtype`` and ``rows[index]``, so that the one-shot draw makes the same
+    random calls, and so gives the same samples, as on a local tensor.
+    """
+
+    def __init__(self, X, standardizer: Standardizer, dtype: torch.dtype, client) -> None:
+        self.X, self.standardizer, self.dtype, self.client = X, standardizer, dtype, client
+        self.shape = tuple(X.shape)
+        self.device = torch.device("cpu")
+
+    def __getitem__(self, index: torch.Tensor) -> torch.Tensor:
+        idx = np.asarray(index.cpu().numpy() if isinstance(index, torch.Tensor) else index)
+        unique, inverse = np.unique(idx, return_inverse=True)
+        rows = np.asarray(self.client.compute(self.X[unique]).result(), dtype=np.float64)
+        return torch.as_tensor(self.standardizer.transform(rows)[inverse], dtype=self.dtype)
+
+
+def _shard_partial(block: np.ndarray, x: np.ndarray, t: float, mean: np.ndarray, scale: float,
+                   dtype: str, chunk_size: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """On a worker: the partial of queries ``x`` (standardized) against one shard of raw rows."""
+    data = torch.as_tensor((np.asarray(block, dtype=np.float64) - mean) / scale)
+    part = posterior_partial(torch.as_tensor(x).to(getattr(torch, dtype)), data.to(getattr(torch, dtype)), t,
+                             half_sq_norms=0.5 * (data**2).sum(dim=1), chunk_size=chunk_size)
+    return part.max.double().numpy(), part.sumexp.double().numpy(), part.weighted.double().numpy()
+
+
+def _combine_arrays(a: tuple, b: tuple) -> tuple:
+    to_t = lambda p: Partial(*(torch.as_tensor(v) for v in p))  # noqa: E731
+    merged = combine(to_t(a), to_t(b))
+    return merged.max.numpy(), merged.sumexp.numpy(), merged.weighted.numpy()
+
+
+def sharded_posterior_mean(x: torch.Tensor, X, t: float, standardizer: Standardizer, client,
+                           chunk_size: int | None = None) -> torch.Tensor:
+    """Exact posterior mean of standardized queries ``x`` against the Dask array ``X`` (raw units).
+
+    One task per row-chunk of ``X`` computes its partial next to its data; partials are merged
+    pairwise in a tree of :func:`~inertial_diffusion.core.posterior.combine` tasks; only the (m, D)
+    result comes back. Returns the standardized posterior mean in ``x.dtype``.
+    """
+    import dask
+
+    if x.shape[0] == 0:
+        return x.clone()
+    blocks = X.to_delayed().ravel()
+    queries = x.detach().cpu().numpy()
+    dtype = str(x.dtype).removeprefix("torch.")
+    [queries_future] = client.scatter([queries], broadcast=True, hash=False)  # content-hashed keys race on reuse
+    shard = dask.delayed(_shard_partial, pure=True)
+    merge = dask.delayed(_combine_arrays, pure=True)
+    level = [shard(b, queries_future, t, standardizer.mean, standardizer.scale, dtype, chunk_size) for b in blocks]
+    while len(level) > 1:
+        level = [merge(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
+    max_, sumexp, weighted = client.compute(level[0]).result()
+    mean = Partial(torch.as_tensor(max_), torch.as_tensor(sumexp), torch.as_tensor(weighted)).mean()
+    return mean.to(x.dtype)

@@ -1,0 +1,81 @@
+"""Where the data and the computation live: device choice, dtype, GPU residency, TF32, generators.
+
+On a GPU the standardized training data stay resident when they take at most
+:data:`RESIDENT_FRACTION` of the free memory; larger data stay in pinned host memory and the
+posterior loop copies each chunk to the GPU as it reaches it (:mod:`inertial_diffusion.core.posterior`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import numpy as np
+import torch
+
+from inertial_diffusion.core.posterior import available_memory
+
+__all__ = ["DTYPES", "RESIDENT_FRACTION", "resolve_device", "torch_generator", "tf32_matmul", "place_data",
+           "check_dtype_for_device"]
+
+#: Storage dtype of the training data. "tf32": float32 data whose GEMMs may use TensorFloat-32 on a GPU.
+DTYPES = {"float64": torch.float64, "float32": torch.float32, "tf32": torch.float32}
+#: Data larger than this fraction of the free GPU memory stay on the host and are streamed in chunks.
+RESIDENT_FRACTION = 0.5
+
+
+@contextlib.contextmanager
+def tf32_matmul(enabled: bool):
+    """Allow TensorFloat-32 GEMMs inside the block only (torch's switch is global: restore it)."""
+    if not enabled:
+        yield
+        return
+    previous = torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cuda.matmul.allow_tf32 = True
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = previous
+
+
+def resolve_device(device: str) -> torch.device:
+    """``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when available) -> ``torch.device``."""
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string such as 'cpu', 'cuda' or 'auto', got {device!r}")
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    if device == "cuda" or device.startswith("cuda:"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={device!r} was requested but no CUDA device is available "
+                             "(torch.cuda.is_available() is False); use device='cpu' or 'auto'")
+        return torch.device(device)
+    raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda', 'cuda:N' or 'auto'")
+
+
+def torch_generator(random_state: Any, device: torch.device) -> torch.Generator:
+    """A ``torch.Generator`` on ``device`` seeded from ``random_state`` (None, int or numpy Generator)."""
+    if isinstance(random_state, torch.Generator):
+        return random_state
+    if isinstance(random_state, np.random.RandomState):
+        seed = int(random_state.randint(0, 2**31 - 1)) * 2**31 + int(random_state.randint(0, 2**31 - 1))
+    else:
+        seed = int(np.random.default_rng(random_state).integers(0, 2**63 - 1))
+    return torch.Generator(device=device).manual_seed(seed)
+
+
+def check_dtype_for_device(dtype: str, device: torch.device) -> None:
+    """TF32 is a GPU mode: refuse it elsewhere with a message that says what to use."""
+    if dtype == "tf32" and device.type != "cuda":
+        raise ValueError("dtype='tf32' (TensorFloat-32 GEMMs) is a GPU mode; use device='cuda' or dtype='float32'")
+
+
+def place_data(Z: np.ndarray, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, bool]:
+    """(tensor, resident): on ``device`` when it fits, else in pinned host memory to be streamed."""
+    resident = device.type != "cuda" or (
+        Z.size * torch.finfo(dtype).bits // 8 <= RESIDENT_FRACTION * available_memory(device))
+    if resident:
+        return torch.as_tensor(Z, dtype=dtype, device=device), True
+    # pinned host memory: chunks are copied to the GPU asynchronously as the loop reaches them
+    return torch.as_tensor(Z, dtype=dtype).pin_memory(), False

@@ -1,0 +1,1 @@
+"""scikit-learn estimators that validate, standardize and delegate to the core through one backend."""

@@ -1,0 +1,70 @@
+"""Class-conditional generation: one empirical model per class, sharing one standardization.
+
+Used by :class:`~inertial_diffusion.InertialDiffusion` and :class:`~inertial_diffusion.EmpiricalDiffusion`
+through ``fit(X, y)``, ``sample(m, y=label)`` and ``sample_per_class(n)``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
+from inertial_diffusion.core.samplers import Callback
+from inertial_diffusion.core.validation import check_data, check_n_samples, plain_label
+
+__all__ = ["ClassConditionalMixin"]
+
+
+class ClassConditionalMixin:
+    """Per-class models (``class_models_``) on top of an estimator's ``_fit_one`` and ``sample``."""
+
+    def _fit_classes(self, X: Any, y: Any, **overrides: Any) -> None:
+        """One empirical model per class, sharing this model's standardization and parameters."""
+        if self.dask_data_ is not None:
+            raise ValueError("class-conditional fitting (y) is not supported for Dask arrays")
+        labels = np.asarray(y)
+        if labels.ndim != 1 or labels.shape[0] != self.n_samples_fit_:
+            raise ValueError(f"y must be a 1-D array with one label per row of X ({self.n_samples_fit_}), "
+                             f"got shape {labels.shape}")
+        X = check_data(X, min_rows=2)
+        self.classes_, counts = np.unique(labels, return_counts=True)
+        small = [f"{plain_label(c)!r} ({k} row{'s' if k != 1 else ''})" for c, k in zip(self.classes_, counts)
+                 if k < 2]
+        if small:
+            raise ValueError(f"class(es) {', '.join(small)} have fewer than 2 rows: an empirical diffusion "
+                             "model of one point only returns that point; drop or merge them")
+        self.class_counts_ = {plain_label(c): int(k) for c, k in zip(self.classes_, counts)}
+        self.class_models_ = {}
+        for label in self.classes_:
+            model = clone(self).set_params(**overrides)
+            model._fit_one(X[labels == label], self.standardizer_)
+            self.class_models_[plain_label(label)] = model
+
+    def _sample_classes(self, n_samples: int, random_state: Any, callback: Callback, y: Any) -> np.ndarray:
+        if y is not None:
+            key = plain_label(y)
+            if key not in self.class_models_:
+                raise ValueError(f"unknown class {y!r}; the model was fitted on classes "
+                                 f"{list(self.class_models_)}")
+            return self.class_models_[key].sample(n_samples, random_state, callback)
+        rng = np.random.default_rng(random_state) if not isinstance(random_state, np.random.RandomState) \
+            else np.random.default_rng(random_state.randint(2**31))
+        sizes = np.array([self.class_counts_[k] for k in self.class_models_], dtype=float)
+        counts = rng.multinomial(n_samples, sizes / sizes.sum())
+        parts = [m.sample(k, rng, callback) for m, k in zip(self.class_models_.values(), counts)]
+        out = np.concatenate(parts, axis=0)
+        return out[rng.permutation(n_samples)]
+
+    def sample_per_class(self, n_per_class: int, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """``n_per_class`` samples from every class of a model fitted with labels; returns (X, y)."""
+        check_is_fitted(self, "class_models_")
+        if self.class_models_ is None:
+            raise ValueError("sample_per_class needs a model fitted with labels: fit(X, y)")
+        n_per_class = check_n_samples(n_per_class, "n_per_class")
+        rng = np.random.default_rng(self.random_state if random_state is None else random_state)
+        X = [m.sample(n_per_class, rng) for m in self.class_models_.values()]
+        y = np.repeat(np.array(list(self.class_models_), dtype=self.classes_.dtype), n_per_class)
+        return np.concatenate(X, axis=0), y

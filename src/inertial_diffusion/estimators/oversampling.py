@@ -1,0 +1,86 @@
+"""Class rebalancing with IDM samples, under imbalanced-learn's ``fit_resample`` contract."""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+from imblearn.over_sampling.base import BaseOverSampler
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from inertial_diffusion.estimators.inertial import InertialDiffusion
+from inertial_diffusion.core.validation import check_data, plain_label
+
+__all__ = ["InertialOversampler"]
+
+
+class InertialOversampler(BaseOverSampler):
+    """Oversample classes with new points from a per-class inertial diffusion model.
+
+    Unlike SMOTE, which interpolates on segments between neighbours, the new points are
+    softmax-weighted local averages of a class's training points at the bandwidth
+    σ = c · n_c^(−1/(d+4)) (arXiv 2505.02508), so they stay near the class's data manifold.
+
+    Parameters
+    ----------
+    sampling_strategy : float, str, dict or callable, default="auto"
+        As in imbalanced-learn's oversamplers ("auto" = "not majority": every class but the
+        majority is brought to the majority's size).
+    k_min : int, default=5
+        Classes to oversample with fewer rows than this get a warning: their bandwidth rests on
+        very few points. Classes with fewer than 2 rows are an error (a one-point model returns
+        copies of that point).
+    bandwidth, intrinsic_dim, bandwidth_scale, inertia, dtype
+        Passed to :class:`~inertial_diffusion.InertialDiffusion`.
+    random_state : None, int or numpy Generator
+    """
+
+    _parameter_constraints: dict = {
+        **BaseOverSampler._parameter_constraints,
+        "k_min": [Interval(numbers.Integral, 2, None, closed="left")],
+        "bandwidth": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "intrinsic_dim": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "bandwidth_scale": [Interval(numbers.Real, 0, None, closed="neither")],
+        "inertia": [StrOptions({"posterior_mean", "paper"})],
+        "dtype": [StrOptions({"float64", "float32"})],
+    }
+
+    def __init__(self, *, sampling_strategy: Any = "auto", k_min: int = 5, bandwidth: float | None = None,
+                 intrinsic_dim: float | None = None, bandwidth_scale: float = 1.0, inertia: str = "posterior_mean",
+                 dtype: str = "float64", random_state: Any = None) -> None:
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.k_min = k_min
+        self.bandwidth = bandwidth
+        self.intrinsic_dim = intrinsic_dim
+        self.bandwidth_scale = bandwidth_scale
+        self.inertia = inertia
+        self.dtype = dtype
+        self.random_state = random_state
+
+    def _fit_resample(self, X: np.ndarray, y: np.ndarray, **params: Any) -> tuple[np.ndarray, np.ndarray]:
+        X = check_data(X, min_rows=2)
+        targets = {c: k for c, k in self.sampling_strategy_.items() if k > 0}
+        sizes = {c: int(np.sum(y == c)) for c in targets}
+        too_small = [f"{plain_label(c)!r} ({k} row{'s' if k != 1 else ''})" for c, k in sizes.items() if k < 2]
+        if too_small:
+            raise ValueError(f"cannot oversample class(es) {', '.join(too_small)}: an inertial diffusion model "
+                             "needs at least 2 rows of a class (one row would only be copied)")
+        few = [f"{plain_label(c)!r} ({k} rows)" for c, k in sizes.items() if k < self.k_min]
+        if few:
+            warnings.warn(f"class(es) {', '.join(few)} have fewer than k_min={self.k_min} rows: their "
+                          "samples rest on very few points", UserWarning, stacklevel=3)
+        params = dict(bandwidth=self.bandwidth, intrinsic_dim=self.intrinsic_dim,
+                      bandwidth_scale=self.bandwidth_scale, inertia=self.inertia, dtype=self.dtype)
+        if self.bandwidth is None and self.intrinsic_dim is None:
+            # d is a property of the data manifold: estimate it on all rows, not on a small class
+            params["intrinsic_dim"] = InertialDiffusion(**params).fit(X).intrinsic_dim_
+        keep = np.isin(y, list(targets))
+        self.model_ = InertialDiffusion(**params).fit(X[keep], y[keep])
+        rng = np.random.default_rng(self.random_state)
+        X_new, y_new = [X], [y]
+        for c, k in targets.items():
+            X_new.append(self.model_.sample(k, random_state=rng, y=c).astype(X.dtype, copy=False))
+            y_new.append(np.full(k, c, dtype=y.dtype))
+        return np.concatenate(X_new), np.concatenate(y_new)

@@ -1,0 +1,1 @@
+"""What reads samples: metrics, data sets with known manifolds, plots, the experiments and the demo."""

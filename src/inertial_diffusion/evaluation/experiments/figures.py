@@ -1,0 +1,107 @@
+"""Figures of the ``reproduce`` report (PNG, matplotlib Agg)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inertial_diffusion.evaluation.plots import _pyplot
+from inertial_diffusion.evaluation.experiments.common import Table
+from inertial_diffusion.evaluation.experiments.rate import LOWER_BOUND, theory_slope
+
+__all__ = ["memorization_figure", "ambient_figure", "rate_figure", "inertia_figure"]
+
+
+def memorization_figure(table: Table, path: Path) -> None:
+    plt = _pyplot()
+    data_sets = list(dict.fromkeys(r["data_set"] for r in table.rows))
+    names = list(dict.fromkeys(r["model"] for r in table.rows))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    width = 0.8 / len(names)
+    for ax, key, title in zip(axes, ("copy_rate", "dup_rate"), ("exact copies", "DupRate (p1 of train NN)")):
+        for k, name in enumerate(names):
+            vals = [100 * table.select(data_set=ds, model=name)[0][key] for ds in data_sets]
+            ax.bar(np.arange(len(data_sets)) + k * width, vals, width, label=name)
+        ax.set_xticks(np.arange(len(data_sets)) + 0.4 - width / 2, data_sets, fontsize=8)
+        ax.set_title(title)
+        ax.set_ylabel("% of samples")
+    axes[0].legend(fontsize=7)
+    _save(fig, path)
+
+
+def _mean_by(table: Table, model: str, xkey: str, ykey: str, **match) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rows = table.select(model=model, **match)
+    xs = sorted({r[xkey] for r in rows})
+    ys = [[r[ykey] for r in rows if r[xkey] == x] for x in xs]
+    return np.array(xs), np.array([np.mean(y) for y in ys]), np.array([np.std(y) for y in ys])
+
+
+def _save(fig, path: Path) -> None:
+    plt = _pyplot()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def _versus_dimension(table: Table, path: Path, panels: tuple[tuple[str, str], ...], floor_panel: int | None) -> None:
+    """One log-log panel per (column, title) against D, a line per model (mean ± sd over seeds)."""
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
+    for name in dict.fromkeys(r["model"] for r in table.rows):
+        for ax, (key, _) in zip(axes, panels):
+            x, y, e = _mean_by(table, name, "D", key)
+            ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=name)
+    if floor_panel is not None:
+        floor = table.rows[0]["w1_floor"]
+        axes[floor_panel].axhline(floor, color="grey", ls=":", label=f"W1 floor F = {floor:.3f}")
+    for ax, (_, title) in zip(axes, panels):
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("ambient dimension D")
+        ax.set_title(title)
+    axes[0].legend(fontsize=8)
+    _save(fig, path)
+
+
+_W1_TITLE = "W1 to the population (floor-corrected)"
+_DIST_TITLE = "mean distance to the sphere"
+
+
+def ambient_figure(table: Table, path: Path) -> None:
+    _versus_dimension(table, path, (("w1", _W1_TITLE), ("mean_distance_to_manifold", _DIST_TITLE)), floor_panel=0)
+
+
+def rate_figure(table: Table, fits: Table, path: Path) -> None:
+    plt = _pyplot()
+    dims = sorted({r["d"] for r in table.rows})
+    fig, axes = plt.subplots(1, len(dims), figsize=(5.5 * len(dims), 5.6), squeeze=False)
+    for ax, d in zip(axes[0], dims):
+        for D in sorted({r["D"] for r in table.rows if r["d"] == d and r["model"] == "IDM"}):
+            x, y, e = _mean_by(table, "IDM", "n", "w1", d=d, D=D)
+            fit = fits.select(model="IDM", d=d, D=D)[0]
+            ax.errorbar(x, y, yerr=e, marker="o", capsize=3,
+                        label=f"IDM, D = {D} (slope {fit['slope_reliable']:.2f} above F, {fit['slope']:.2f} all)")
+        x, y, _ = _mean_by(table, "IDM", "n", "mean_distance_to_manifold", d=d, D=d + 1)
+        fit = fits.select(model=LOWER_BOUND, d=d, D=d + 1)[0]
+        ax.plot(x, y, "^:", label=f"IDM mean distance to S^{d}, a W1 lower bound (slope {fit['slope']:.2f})")
+        x, y, e = _mean_by(table, "empirical measure", "n", "w1", d=d)
+        fit = fits.select(model="empirical measure", d=d)[0]
+        ax.errorbar(x, y, yerr=e, marker="s", capsize=3,
+                    label=f"empirical measure (slope {fit['slope_reliable']:.2f} above F, {fit['slope']:.2f} all)")
+        x_idm, y_idm, _ = _mean_by(table, "IDM", "n", "w1", d=d, D=d + 1)
+        if y_idm.size and y_idm[0] > 0:
+            ax.plot(x_idm, y_idm[0] * (x_idm / x_idm[0]) ** theory_slope(d), "k--",
+                    label=f"n^(-2/(d+4)) = n^({theory_slope(d):.2f})")
+        floor = table.select(model="IDM", d=d)[0]["w1_floor"]
+        ax.axhline(floor, color="grey", ls=":", label=f"W1 floor F = {floor:.3f}")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel("n")
+        ax.set_title(f"S^{d}: W1 to the population")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14))
+    _save(fig, path)
+
+
+def inertia_figure(table: Table, path: Path) -> None:
+    _versus_dimension(table, path, (("mean_distance_to_manifold", _DIST_TITLE), ("w1", _W1_TITLE)), floor_panel=None)

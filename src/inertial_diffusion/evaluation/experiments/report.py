@@ -1,0 +1,200 @@
+"""The ``reproduce`` report: CSV files of every number and ``report.md`` with the findings."""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from inertial_diffusion.io import atomic_write
+from inertial_diffusion.evaluation.experiments.common import Table
+from inertial_diffusion.evaluation.experiments.presets import Preset
+
+__all__ = ["write_csv", "render_report", "acceptance"]
+
+
+def write_csv(table: Table, folder: Path) -> Path:
+    path = folder / f"{table.name}.csv"
+    fields = list(dict.fromkeys(k for r in table.rows for k in r))
+
+    def write(p: Path) -> None:
+        with open(p, "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields)
+            writer.writeheader()
+            writer.writerows(table.rows)
+
+    atomic_write(path, write)
+    return path
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "–"
+        return f"{v:.4g}"
+    return str(v)
+
+
+def _markdown(rows: list[dict], columns: list[str]) -> str:
+    head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
+    return head + "\n".join("| " + " | ".join(_fmt(r.get(c)) for c in columns) + " |" for r in rows)
+
+
+def _grouped(table: Table, keys: list[str], values: list[str]) -> list[dict]:
+    """Mean (± sd over seeds) of ``values`` per distinct ``keys``."""
+    out = []
+    for combo in dict.fromkeys(tuple(r[k] for k in keys) for r in table.rows):
+        rows = table.select(**dict(zip(keys, combo)))
+        row = dict(zip(keys, combo))
+        for v in values:
+            xs = np.array([r[v] for r in rows], dtype=float)
+            row[v] = f"{xs.mean():.4g}" + (f" ± {xs.std(ddof=1):.2g}" if xs.size > 1 else "")
+        out.append(row)
+    return out
+
+
+def acceptance(mem: Table, amb: Table, fits: Table) -> list[tuple[str, str, bool]]:
+    """(claim, measured, met) for the issue's acceptance criteria."""
+    checks = []
+    idm = [r for r in mem.rows if r["model"].startswith("IDM")]
+    edm = mem.select(model="EmpiricalDiffusion")
+    checks.append(("IDM copy rate 0 %", ", ".join(f"{r['data_set']} / {r['model']}: {100 * r['copy_rate']:.1f} %"
+                                                for r in idm), all(r["copy_rate"] == 0 for r in idm)))
+    checks.append(("EmpiricalDiffusion copy rate >= 99 %",
+                   ", ".join(f"{r['data_set']}: {100 * r['copy_rate']:.1f} %" for r in edm),
+                   all(r["copy_rate"] >= 0.99 for r in edm)))
+    dims = sorted({r["D"] for r in amb.rows})
+    lo, hi = dims[0], dims[-1]
+    w_lo = np.mean([r["w1"] for r in amb.select(model="IDM (posterior mean)", D=lo)])
+    w_hi = np.mean([r["w1"] for r in amb.select(model="IDM (posterior mean)", D=hi)])
+    checks.append((f"IDM W1 at D = {hi} within 10 % of D = {lo}", f"{w_hi:.4f} vs {w_lo:.4f} "
+                   f"({100 * (w_hi / w_lo - 1):+.1f} %)", bool(abs(w_hi / w_lo - 1) <= 0.10)))
+    for r in fits.select(model="IDM"):
+        checks.append((f"IDM W1 rate slope, d = {r['d']}, D = {r['D']}: {r['theory']:.3f} ± 0.06",
+                       f"{r['slope_reliable']:.3f} [95 % CI {r['ci_low_reliable']:.3f}, {r['ci_high_reliable']:.3f}] "
+                       f"on the {r['points_reliable']} points above F (n <= {r['n_max_reliable']}); "
+                       f"all {r['points']} points: {r['slope']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]",
+                       bool(r["within_0_06"])))
+    return checks
+
+
+def render_report(preset: Preset, tables: dict[str, Table], floors: dict, seconds: float) -> str:
+    mem, amb, rate, fits, inertia = (tables[k] for k in ("memorization", "ambient", "rate", "rate_fit", "inertia_form"))
+    import torch
+
+    lines = [
+        f"# inertial-diffusion: reproduction report ({preset.name} preset)",
+        "",
+        f"Run time {seconds / 60:.1f} min on {platform.machine()} with {os.cpu_count()} CPU cores "
+        f"(Python {platform.python_version()}, torch {torch.__version__}). Everything is seeded: rerun with "
+        f"`inertial-diffusion reproduce --{preset.name} --out DIR`. Every number below is in the CSV files "
+        "beside this report. Convention: OU process dX = -X dt + dW, alpha_t = e^-t, v_t = (1 - e^-2t)/2; "
+        "sigma = n^(-1/(d+4)) in standardized units (data centred, divided by the RMS distance to the mean), "
+        "h = sigma^2, for IDM, the ambient KDE and σ-CFDM alike.",
+        "",
+        "**W1 estimator.** Exact optimal transport (POT network simplex, checked for optimality) between m "
+        "generated samples and m fresh population points. Its sampling floor F (mean W1 between two independent "
+        "population samples of size m) is removed in quadrature, sqrt(max(W1² - F², 0)); on concentric spheres "
+        "(known W1) this is within ~25 % of the truth at W1 = F, ~10 % at 1.5 F, ~3 % at 3 F, and unreliable "
+        "below F. Floors: " + ", ".join(f"S^{d}: F = {f:.4f} (m = {preset.rate_samples})" for d, f in
+                                        floors["rate"].items()) +
+        f"; S^2 at m = {preset.ambient_samples}: F = {floors['ambient']:.4f}.",
+        "",
+        "## Acceptance checks",
+        "",
+        "| claim | measured | met |",
+        "|---|---|---|",
+    ]
+    lines += [f"| {c} | {m} | {'yes' if ok else '**no**'} |" for c, m, ok in acceptance(mem, amb, fits)]
+    lines += [
+        "",
+        "## 1. Memorization",
+        "",
+        f"n = {preset.memorization_n} training points on each manifold (digits: {preset.digits_train} training "
+        f"images, the rest held out), {preset.memorization_samples} samples per model. Copy: within 1e-6 x scale "
+        "of a training point. DupRate: closer to a training point than the 1st percentile of the training "
+        "set's nearest-neighbour distances. NN ratio: median sample-to-train distance over median held-out-to-"
+        f"train distance (1 = as novel as fresh data). σ-CFDM: {preset.cfdm_steps} Euler steps, "
+        f"{preset.cfdm_noise} perturbations per step.",
+        "",
+        _markdown(mem.rows, ["data_set", "model", "sigma", "copy_rate", "dup_rate", "nn_ratio",
+                             "mean_distance_to_manifold", "seconds"]),
+        "",
+        "![memorization](memorization.png)",
+        "",
+        "## 2. Ambient dimension",
+        "",
+        f"Uniform S^2, n = {preset.ambient_n}, embedded isometrically in R^D; m = {preset.ambient_samples}; "
+        f"{preset.ambient_seeds} seed(s) (mean ± sd).",
+        "",
+        _markdown(_grouped(amb, ["model", "D"], ["w1", "w1_raw", "mean_distance_to_manifold"]),
+                  ["model", "D", "w1", "w1_raw", "mean_distance_to_manifold"]),
+        "",
+        "![ambient](ambient.png)",
+        "",
+        "## 3. Rate",
+        "",
+        f"Uniform S^d, n in {list(preset.rate_ns)}, m = {preset.rate_samples}, {preset.rate_seeds} seed(s); "
+        "slope of log W1 on log n by least squares over all seeds' points with a 95 % t-interval. The "
+        "empirical measure is the training set itself (its floor taken as F/sqrt(2): only the population side "
+        "fluctuates). Each slope is fitted twice: on the reliable points (corrected W1 >= F: below the floor the "
+        "correction is unreliable; this fit is the one judged against ± 0.06) and on all points. Also fitted: "
+        "IDM's mean distance to the sphere, a lower bound of its W1 (every population point is on the sphere) "
+        "with no sampling floor.",
+        "",
+        _markdown(fits.rows, ["model", "d", "D", "theory", "slope_reliable", "ci_low_reliable", "ci_high_reliable",
+                              "points_reliable", "n_max_reliable", "within_0_06", "slope", "ci_low", "ci_high",
+                              "points"]),
+        "",
+        _markdown(_grouped(rate, ["model", "d", "D", "n"], ["w1", "w1_raw", "mean_distance_to_manifold"]),
+                  ["model", "d", "D", "n", "w1", "w1_raw", "mean_distance_to_manifold"]),
+        "",
+        "![rate](rate.png)",
+        "",
+        "## 4. Inertia form",
+        "",
+        f"Uniform S^2, n = {preset.inertia_n}, m = {preset.inertia_samples}.",
+        "",
+        _markdown(inertia.rows, ["model", "D", "sigma", "w1", "w1_raw", "mean_distance_to_manifold"]),
+        "",
+        "![inertia](inertia.png)",
+        "",
+        "## Where the method loses",
+        "",
+    ]
+    lines += _losses(rate, fits, amb)
+    return "\n".join(lines) + "\n"
+
+
+def _losses(rate: Table, fits: Table, amb: Table) -> list[str]:
+    out = []
+    for d in sorted({r["d"] for r in rate.rows}):
+        n_max = max(r["n"] for r in rate.rows)
+        idm = np.mean([r["w1"] for r in rate.select(model="IDM", d=d, D=d + 1, n=n_max)])
+        emp = np.mean([r["w1"] for r in rate.select(model="empirical measure", d=d, n=n_max)])
+        f_idm = fits.select(model="IDM", d=d, D=d + 1)[0]["slope"]
+        f_emp = fits.select(model="empirical measure", d=d)[0]["slope"]
+        verdict = "smaller" if emp < idm else "larger"
+        out.append(f"- S^{d}, n = {n_max}: the training set's own W1 to the population is {emp:.4f}, {verdict} "
+                   f"than IDM's {idm:.4f}; fitted slopes: empirical {f_emp:.3f}, IDM {f_idm:.3f}.")
+    n_max = max(r["n"] for r in rate.rows)
+    share = [np.mean([r["mean_distance_to_manifold"] for r in rate.select(model="IDM", d=d, D=d + 1, n=n_max)]) /
+             max(np.mean([r["w1"] for r in rate.select(model="IDM", d=d, D=d + 1, n=n_max)]), 1e-300)
+             for d in sorted({r["d"] for r in rate.rows})]
+    out.append("- For d <= 4 the empirical measure's W1 decays at least as fast as n^(-2/(d+4)): IDM's gain there "
+               "is novelty (no copies; see experiment 1), not W1. At the largest n, IDM's mean distance to the "
+               "sphere (the inertia step's O(sigma^2) shrinkage towards the inside) is "
+               + ", ".join(f"{100 * s:.0f} %" for s in share) + " of its W1 (d = "
+               + ", ".join(str(d) for d in sorted({r["d"] for r in rate.rows})) + ").")
+    kde = {D: np.mean([r["mean_distance_to_manifold"] for r in amb.select(model="ambient KDE", D=D)])
+           for D in sorted({r["D"] for r in amb.rows})}
+    dims = sorted(kde)
+    out.append(f"- The ambient KDE leaves the manifold: mean distance {kde[dims[0]]:.3f} at D = {dims[0]}, "
+               f"{kde[dims[-1]]:.3f} at D = {dims[-1]} (IDM and σ-CFDM stay at the same distance for every D).")
+    return out

@@ -1,0 +1,123 @@
+import os
+import threading
+import time
+
+import numpy as np
+import pytest
+
+da = pytest.importorskip("dask.array")
+distributed = pytest.importorskip("distributed")
+
+from inertial_diffusion import EmpiricalDiffusion, InertialDiffusion  # noqa: E402
+from inertial_diffusion.evaluation.datasets import Sphere  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
+    c = distributed.Client(cluster)
+    yield c
+    c.close()
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def data():
+    return Sphere(2, 8, random_state=0).sample(1000, random_state=1) * 3.0 + 1.0
+
+
+@pytest.mark.parametrize("rows_per_chunk", [100, 333, 1000])
+@pytest.mark.parametrize("sampler", ["one_shot", "sde"])
+def test_sharded_equals_local(client, data, rows_per_chunk, sampler):
+    kw = dict(sampler=sampler, n_steps=8, random_state=4)
+    local = InertialDiffusion(**kw).fit(data)
+    sharded = InertialDiffusion(client=client, **kw).fit(da.from_array(data, chunks=(rows_per_chunk, 8)))
+    assert sharded.bandwidth_ == pytest.approx(local.bandwidth_, rel=1e-12)
+    np.testing.assert_allclose(sharded.scale_, local.scale_, rtol=1e-12)
+    S_local, S_sharded = local.sample(200), sharded.sample(200)
+    assert np.abs(S_sharded - S_local).max() <= 1e-10 * local.scale_
+    x = data[:5] + 0.1
+    np.testing.assert_allclose(sharded.posterior_mean(x, 0.05), local.posterior_mean(x, 0.05), rtol=1e-10)
+    np.testing.assert_allclose(sharded.score_function(x, 0.05), local.score_function(x, 0.05), rtol=1e-10)
+
+
+def test_empirical_diffusion_on_dask(client, data):
+    S = EmpiricalDiffusion(client=client, random_state=0).fit(da.from_array(data, chunks=(250, 8))).sample(50)
+    local = EmpiricalDiffusion(random_state=0).fit(data).sample(50)
+    assert np.abs(S - local).max() <= 1e-10 * 3.0
+
+
+def test_the_driver_never_materializes_the_data(client, monkeypatch):
+    # n above twice the 5000-row sample that the intrinsic-dimension estimate gathers
+    X = da.from_array(Sphere(2, 8, random_state=0).sample(12000, random_state=2), chunks=(1000, 8))
+    n = X.shape[0]
+
+    def refuse(self, *args, **kwargs):
+        raise AssertionError("a Dask array was converted to numpy on the driver")
+
+    real_compute = distributed.Client.compute
+
+    def guarded_compute(self, collections, *args, **kwargs):
+        for c in collections if isinstance(collections, (list, tuple)) else [collections]:
+            if isinstance(c, da.Array) and c.ndim == 2 and c.shape[0] >= n // 2:
+                raise AssertionError(f"compute of a {c.shape} slab of the training data")
+        return real_compute(self, collections, *args, **kwargs)
+
+    monkeypatch.setattr(da.Array, "__array__", refuse)
+    monkeypatch.setattr(da.Array, "compute", refuse)
+    monkeypatch.setattr(distributed.Client, "compute", guarded_compute)
+    model = InertialDiffusion(client=client, random_state=0).fit(X)
+    assert model.sample(100).shape == (100, 8)
+
+
+def test_bad_dask_input(client):
+    bad = da.from_array(np.array([[0.0, np.nan], [1.0, 2.0], [3.0, 4.0]]), chunks=(2, 2))
+    with pytest.raises(ValueError, match="NaN"):
+        InertialDiffusion(client=client, bandwidth=0.3).fit(bad)
+    with pytest.raises(ValueError, match="2-D"):
+        InertialDiffusion(client=client).fit(da.ones((5, 2, 2)))
+    with pytest.raises(ValueError, match="not supported for Dask"):
+        InertialDiffusion(client=client, bandwidth=0.3).fit(da.random.random((20, 3), chunks=10), np.arange(20) % 2)
+
+
+def test_worker_killed_mid_run_is_retried_or_reported(client, data):
+    X = da.from_array(data, chunks=(100, 8))
+    kw = dict(sampler="sde", n_steps=40, random_state=7)
+    expected = InertialDiffusion(**kw).fit(data).sample(100)
+    model = InertialDiffusion(client=client, **kw).fit(X)
+    outcome = {}
+
+    def run():
+        try:
+            outcome["samples"] = model.sample(100)
+        except Exception as exc:  # a clear error is acceptable; a wrong sample is not
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    time.sleep(0.5)
+    victim = sorted(client.scheduler_info()["workers"])[0]
+    try:
+        client.run(os._exit, 1, workers=[victim])
+    except OSError:  # CommClosedError: the worker died before it could answer, as intended
+        pass
+    thread.join(timeout=300)
+    assert not thread.is_alive()
+    print("worker-kill outcome:", "retried" if "samples" in outcome else repr(outcome["error"]))
+    if "samples" in outcome:
+        assert np.abs(outcome["samples"] - expected).max() <= 1e-10 * model.scale_
+    else:
+        assert isinstance(outcome["error"], (distributed.KilledWorker, distributed.CancelledError, OSError,
+                                             RuntimeError)), repr(outcome["error"])
+    client.wait_for_workers(2, timeout=60)
+
+
+def test_npy_stack_and_scheduler_address(client, data, tmp_path):
+    da.to_npy_stack(tmp_path / "stack", da.from_array(data, chunks=(250, 8)), axis=0)
+    X = da.from_npy_stack(tmp_path / "stack")
+    model = InertialDiffusion(client=client.scheduler.address, random_state=2).fit(X)  # an address string
+    try:
+        np.testing.assert_allclose(model.sample(30), InertialDiffusion(random_state=2).fit(data).sample(30),
+                                   rtol=0, atol=1e-10 * model.scale_)
+    finally:
+        model.client_.close()

@@ -1,0 +1,68 @@
+"""Device selection and the GPU paths. The CUDA tests skip cleanly on a machine without a GPU."""
+
+import numpy as np
+import pytest
+import torch
+
+from inertial_diffusion import InertialDiffusion
+from inertial_diffusion.backends import device as device_module
+from inertial_diffusion.evaluation.datasets import Sphere
+from inertial_diffusion.backends.device import resolve_device, tf32_matmul
+
+cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+X = Sphere(2, 16, random_state=0).sample(3000, random_state=1)
+
+
+def test_auto_picks_cuda_only_when_available():
+    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    assert resolve_device("cpu").type == "cpu"
+    for bad in ("gpu", "cuda0", 3):
+        with pytest.raises((ValueError, TypeError), match="device"):
+            resolve_device(bad)
+
+
+def test_cpu_data_are_resident_and_tf32_is_a_gpu_mode():
+    model = InertialDiffusion(bandwidth=0.3, device="cpu").fit(X)
+    assert model.data_resident_ and model.data_.device.type == "cpu"
+    with pytest.raises(ValueError, match="GPU mode"):
+        InertialDiffusion(dtype="tf32", device="cpu").fit(X)
+
+
+def test_tf32_switch_is_scoped():
+    before = torch.backends.cuda.matmul.allow_tf32
+    with tf32_matmul(True):
+        assert torch.backends.cuda.matmul.allow_tf32
+    assert torch.backends.cuda.matmul.allow_tf32 == before
+    with pytest.raises(RuntimeError):
+        with tf32_matmul(True):
+            raise RuntimeError("boom")
+    assert torch.backends.cuda.matmul.allow_tf32 == before
+
+
+@cuda
+def test_gpu_float32_matches_cpu_float64():
+    ref = InertialDiffusion(bandwidth=0.3, random_state=0).fit(X)
+    gpu = InertialDiffusion(bandwidth=0.3, random_state=0, device="cuda", dtype="float32").fit(X)
+    q = X[:500] + 0.05
+    err = np.abs(gpu.posterior_mean(q, 0.09) - ref.posterior_mean(q, 0.09)).max()
+    assert err <= 1e-6 * ref.scale_
+    assert gpu.sample(100).shape == (100, 16) and gpu.data_resident_
+
+
+@cuda
+def test_gpu_streamed_data_equal_resident(monkeypatch):
+    resident = InertialDiffusion(bandwidth=0.3, random_state=0, device="cuda").fit(X)
+    monkeypatch.setattr(device_module, "RESIDENT_FRACTION", 0.0)
+    streamed = InertialDiffusion(bandwidth=0.3, random_state=0, device="cuda").fit(X)
+    assert not streamed.data_resident_ and streamed.data_.is_pinned()
+    np.testing.assert_allclose(streamed.sample(200), resident.sample(200), atol=1e-12)
+
+
+@cuda
+def test_tf32_runs_on_request_only():
+    before = torch.backends.cuda.matmul.allow_tf32
+    model = InertialDiffusion(bandwidth=0.3, random_state=0, device="cuda", dtype="tf32").fit(X)
+    ref = InertialDiffusion(bandwidth=0.3, random_state=0).fit(X)
+    q = X[:200] + 0.05
+    assert np.abs(model.posterior_mean(q, 0.09) - ref.posterior_mean(q, 0.09)).max() <= 1e-2 * ref.scale_
+    assert torch.backends.cuda.matmul.allow_tf32 == before
