@@ -74,3 +74,122 @@ def test_floor_corrected_w1_recovers_a_known_distance_above_the_floor(d):
         assert floor_corrected(raw, floor) == pytest.approx(delta, rel=0.15)  # ... the correction does not
     with pytest.raises(ValueError):
         floor_corrected(float("nan"), 0.1)
+
+
+# --------------------------------------------------------------------------- energy_test (batched)
+def _reference_energy_test(A, B, n_permutations, seed):
+    """The straightforward loop: one permutation at a time, three masked means of the pooled distances.
+
+    Ties are judged by the split itself (the observed split or, for equal sizes, its swap has the
+    observed statistic exactly), not by comparing two roundings of the same number.
+    """
+    pooled = np.vstack([A, B])
+    n, n_a = len(pooled), len(A)
+    dist = np.sqrt(((pooled[:, None, :] - pooled[None, :, :]) ** 2).sum(-1))
+
+    def stat(first):
+        return 2 * dist[first][:, ~first].mean() - dist[first][:, first].mean() - dist[~first][:, ~first].mean()
+
+    first = np.arange(n) < n_a
+    observed = stat(first)
+    rng = np.random.default_rng(seed)
+    exceed = 0
+    for _ in range(n_permutations):
+        mask = rng.permutation(n) < n_a
+        same_split = np.array_equal(mask, first) or (n_a * 2 == n and np.array_equal(mask, ~first))
+        exceed += same_split or stat(mask) >= observed
+    return observed, (1 + exceed) / (1 + n_permutations)
+
+
+@pytest.mark.parametrize("n_a, n_b, shift, seed", [(60, 45, 0.0, 0), (60, 45, 0.3, 1), (50, 50, 0.15, 2),
+                                                   (4, 4, 0.0, 3), (3, 5, 0.5, 4),
+                                                   # tiny equal sizes: the observed split and its swap recur
+                                                   # often; their statistics must count as ties
+                                                   (2, 2, 0.0, 5), (3, 3, 0.0, 6), (3, 3, 0.2, 7)])
+def test_energy_test_equals_the_straightforward_loop(n_a, n_b, shift, seed):
+    from inertial_diffusion.evaluation.metrics import energy_test
+
+    rng = np.random.default_rng(100 + seed)
+    A, B = rng.normal(size=(n_a, 3)), rng.normal(size=(n_b, 3)) + shift
+    observed, pvalue = _reference_energy_test(A, B, 300, seed)
+    result = energy_test(A, B, n_permutations=300, random_state=seed)
+    assert result.statistic == pytest.approx(observed, rel=1e-9, abs=1e-12)
+    assert result.statistic == pytest.approx(energy_distance(A, B), rel=1e-9, abs=1e-12)
+    assert result.pvalue == pvalue  # the same permutations, the same count: exactly the same p-value
+    assert result.n_permutations == 300
+
+
+def test_energy_test_blocks_do_not_change_the_result(monkeypatch):
+    from inertial_diffusion.evaluation import metrics
+
+    rng = np.random.default_rng(7)
+    A, B = rng.normal(size=(40, 2)), rng.normal(size=(30, 2)) + 0.2
+    whole = metrics.energy_test(A, B, n_permutations=250, random_state=5)
+    monkeypatch.setattr(metrics, "_PERMUTATION_BLOCK_BYTES", 8 * 70 * 7)  # blocks of 7 permutations
+    assert metrics.energy_test(A, B, n_permutations=250, random_state=5) == whole
+
+
+# --------------------------------------------------------------------------- sliced W1 through POT
+def test_sliced_w1_is_the_mean_one_dimensional_w1_over_the_seeded_directions():
+    from scipy.stats import wasserstein_distance
+
+    rng = np.random.default_rng(4)
+    A, B = rng.normal(size=(120, 6)), rng.standard_t(3, size=(90, 6))
+    directions = np.random.default_rng(11).standard_normal((6, 50))
+    directions /= np.linalg.norm(directions, axis=0, keepdims=True)
+    by_hand = np.mean([wasserstein_distance(A @ v, B @ v) for v in directions.T])
+    assert wasserstein1(A, B, method="sliced", n_projections=50, random_state=11) == pytest.approx(by_hand, rel=1e-9)
+
+
+# --------------------------------------------------------------------------- fidelity: precision / recall, FD
+def test_precision_recall_known_answer_on_a_line():
+    from inertial_diffusion.evaluation.fidelity import precision_recall
+
+    real = np.arange(10.0)[:, None]  # k = 1: every real ball has radius 1, the union is [-1, 10]
+    fake = np.array([[0.5], [11.5], [-1.0], [-1.5]])
+    pr = precision_recall(real, fake, k=1)
+    assert pr.precision == 0.5
+    # fake balls (k = 1): radii 1.5, 2.5 (11.5 -> 0.5... the nearest other fake), 0.5, 0.5
+    # real points inside: 0 (|0 - 0.5| <= 1.5), 1 (0.5 <= 1.5), 2? |2 - 0.5| = 1.5 <= 1.5 yes; 3..9 no except
+    # within 11.5 +- 11: all of 0..9 -> recall 1
+    assert pr.recall == 1.0
+    assert precision_recall(real, real, k=2) == type(pr)(1.0, 1.0, 2)
+
+
+def test_precision_separates_novelty_from_noise():
+    """Fresh points of the data law and noisy copies are both far from the training points; only
+    the fresh ones stay inside the k-NN support estimate."""
+    from inertial_diffusion.evaluation.datasets import Sphere
+    from inertial_diffusion.evaluation.fidelity import precision_recall
+
+    sphere = Sphere(2, 10, random_state=0)
+    real = sphere.sample(1000, random_state=1)
+    novel = sphere.sample(500, random_state=2)
+    noisy = real[:500] + np.random.default_rng(3).normal(scale=0.1, size=(500, 10))
+    from inertial_diffusion.evaluation.metrics import nearest_distances
+
+    assert np.median(nearest_distances(noisy, real)) > np.median(nearest_distances(novel, real))
+    assert precision_recall(real, novel).precision > 0.8
+    assert precision_recall(real, noisy).precision < 0.3
+
+
+def test_frechet_distance_closed_forms_and_invariance():
+    from scipy.linalg import sqrtm
+
+    from inertial_diffusion.evaluation.fidelity import frechet_distance, frechet_distance_gaussians
+
+    a, b = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 0.25])
+    mu1, mu2 = np.array([0.0, 1.0, 2.0]), np.array([1.0, 1.0, 0.0])
+    expected = 5.0 + np.sum((np.sqrt(a) - np.sqrt(b)) ** 2)  # commuting covariances
+    assert frechet_distance_gaussians(mu1, np.diag(a), mu2, np.diag(b)) == pytest.approx(expected, rel=1e-12)
+    rng = np.random.default_rng(0)
+    L1, L2 = rng.normal(size=(4, 4)), rng.normal(size=(4, 4))
+    S1, S2 = L1 @ L1.T, L2 @ L2.T
+    textbook = np.trace(S1 + S2 - 2 * np.real(sqrtm(S1 @ S2)))
+    assert frechet_distance_gaussians(np.zeros(4), S1, np.zeros(4), S2) == pytest.approx(textbook, rel=1e-8)
+    A, B = rng.normal(size=(300, 4)) @ L1, rng.normal(size=(200, 4)) @ L2 + 1.0
+    Q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    assert frechet_distance(A @ Q, B @ Q) == pytest.approx(frechet_distance(A, B), rel=1e-9)
+    assert frechet_distance(A, A) == pytest.approx(0.0, abs=1e-9)
+    with pytest.raises(ValueError, match="features"):
+        frechet_distance(A, B[:, :3])

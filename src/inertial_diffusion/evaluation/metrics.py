@@ -14,8 +14,14 @@ __all__ = ["energy_distance", "energy_test", "TestResult", "nearest_distances", 
            "floor_corrected", "MemorizationReport", "memorization_report", "ManifoldError", "manifold_error"]
 
 
+def _distances(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """Euclidean distances from direct differences: the GEMM form |a|^2 - 2ab + |b|^2 of
+    ``torch.cdist``'s default loses ~1e-9 relative accuracy on the energy statistic in float64."""
+    return torch.cdist(A, B, compute_mode="donot_use_mm_for_euclid_dist")
+
+
 def _pairwise_mean_distance(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-    return torch.cdist(A, B).mean()
+    return _distances(A, B).mean()
 
 
 def _energy_from_distances(dist: torch.Tensor, first: torch.Tensor) -> torch.Tensor:
@@ -25,6 +31,35 @@ def _energy_from_distances(dist: torch.Tensor, first: torch.Tensor) -> torch.Ten
     dxx = dist[first][:, first].mean()
     dyy = dist[second][:, second].mean()
     return 2 * dxy - dxx - dyy
+
+
+#: Bytes of the (permutations x N) float64 block that energy_test's batched statistic keeps at once.
+_PERMUTATION_BLOCK_BYTES = 32 * 2**20
+
+#: Permutation statistics within this fraction of the mean pooled distance of the observed one count
+#: as ties (exceedances): a permutation that reproduces the observed split (or swaps two equal-sized
+#: samples) has exactly the observed statistic, but a different summation order may round it 1e-16 lower.
+_TIE_TOLERANCE = 1e-9
+
+
+def _permutation_statistics(dist: torch.Tensor, first_mask: torch.Tensor, n_first: int) -> torch.Tensor:
+    """Energy statistics of many splits of one pooled distance matrix at once.
+
+    With :math:`m_k` the 0/1 indicator of the first sample in split ``k``, :math:`r = D\\mathbf 1` and
+    :math:`S = \\mathbf 1^\\top D \\mathbf 1`, the three double sums are
+    :math:`s_{xx} = m_k^\\top D m_k`, :math:`s_{xy} = m_k^\\top r - s_{xx}` and
+    :math:`s_{yy} = S - 2 m_k^\\top r + s_{xx}` (D symmetric), so one GEMM ``M D`` replaces the three
+    masked copies of D that each permutation of the straightforward loop makes.
+    """
+    n_second = dist.shape[0] - n_first
+    M = first_mask.to(dist.dtype)
+    row_sums = dist.sum(dim=1)
+    total = row_sums.sum()
+    s_xx = ((M @ dist) * M).sum(dim=1)
+    m_r = M @ row_sums
+    s_xy = m_r - s_xx
+    s_yy = total - 2 * m_r + s_xx
+    return 2 * s_xy / (n_first * n_second) - s_xx / n_first**2 - s_yy / n_second**2
 
 
 def energy_distance(A, B) -> float:
@@ -51,7 +86,12 @@ class TestResult:
 def energy_test(A, B, n_permutations: int = 500, random_state=None) -> TestResult:
     """Two-sample permutation test of equal laws with the energy distance.
 
-    The p-value is ``(1 + #{perm stat >= observed}) / (1 + n_permutations)``, exact in level.
+    The statistic is :func:`energy_distance` of ``A`` and ``B``; permutation ``k`` relabels the
+    pooled rows by ``rng.permutation(N)`` drawn in turn from ``numpy.random.default_rng(random_state)``
+    (row ``i`` joins the first sample when ``perm[i] < len(A)``). The p-value is
+    ``(1 + #{perm stat >= observed}) / (1 + n_permutations)``, exact in level. The permutation
+    statistics are computed in blocks by one matrix product each (see ``_permutation_statistics``);
+    statistic and p-value are those of the straightforward loop for the same seed.
     """
     A = check_data(A, name="A", min_rows=1)
     B = check_data(B, name="B", min_rows=1)
@@ -59,15 +99,21 @@ def energy_test(A, B, n_permutations: int = 500, random_state=None) -> TestResul
         raise ValueError(f"A and B have different numbers of features: {A.shape[1]} vs {B.shape[1]}")
     n_permutations = check_positive_int(n_permutations, "n_permutations")
     pooled = torch.as_tensor(np.vstack([A, B]))
-    dist = torch.cdist(pooled, pooled)
-    first = torch.zeros(pooled.shape[0], dtype=torch.bool)
-    first[: A.shape[0]] = True
+    n, n_first = pooled.shape[0], A.shape[0]
+    dist = _distances(pooled, pooled)
+    first = torch.zeros(n, dtype=torch.bool)
+    first[:n_first] = True
     observed = float(_energy_from_distances(dist, first))
+    # ties are judged against the observed split's statistic computed the batched way
+    reference = float(_permutation_statistics(dist, first[None, :], n_first)[0])
+    tolerance = _TIE_TOLERANCE * float(dist.mean())
     rng = np.random.default_rng(random_state)
+    block = max(1, _PERMUTATION_BLOCK_BYTES // (8 * n))
     exceed = 0
-    for _ in range(n_permutations):
-        perm = torch.as_tensor(rng.permutation(pooled.shape[0]))
-        exceed += float(_energy_from_distances(dist, first[perm])) >= observed
+    for start in range(0, n_permutations, block):
+        perms = np.stack([rng.permutation(n) for _ in range(min(block, n_permutations - start))])
+        stats = _permutation_statistics(dist, torch.as_tensor(perms < n_first), n_first)
+        exceed += int((stats >= reference - tolerance).sum())
     return TestResult(observed, (1 + exceed) / (1 + n_permutations), n_permutations)
 
 
@@ -97,8 +143,10 @@ def wasserstein1(A, B, method: str = "exact", n_projections: int = 200, random_s
 
     ``method="exact"``: optimal transport with Euclidean cost by POT's network simplex
     (``ot.emd2``); raises ``RuntimeError`` if the solver stops before optimality (raise ``max_iter``).
-    ``method="sliced"``: mean over ``n_projections`` seeded random directions of the 1-D W1 of the
-    projections (a lower bound of W1, up to Monte-Carlo error).
+    ``method="sliced"``: mean over ``n_projections`` seeded random directions :math:`\\theta_k` of the
+    1-D W1 of the projections, :math:`\\frac1K\\sum_k W_1(\\theta_k^\\top A, \\theta_k^\\top B)` (a lower
+    bound of W1, up to Monte-Carlo error), by ``ot.sliced_wasserstein_distance(..., p=1)`` with
+    these directions.
     """
     A, B = _pair(A, B)
     if method == "exact":
@@ -114,13 +162,14 @@ def wasserstein1(A, B, method: str = "exact", n_projections: int = 200, random_s
             raise RuntimeError(f"exact W1 did not reach optimality: {log['warning']}; raise max_iter")
         return float(value)
     if method == "sliced":
+        import ot
+
         rng = np.random.default_rng(random_state)
         directions = rng.standard_normal((A.shape[1], check_positive_int(n_projections, "n_projections")))
         directions /= np.linalg.norm(directions, axis=0, keepdims=True)
-        from scipy.stats import wasserstein_distance
-
-        pa, pb = A @ directions, B @ directions
-        return float(np.mean([wasserstein_distance(pa[:, k], pb[:, k]) for k in range(directions.shape[1])]))
+        # POT returns (mean_k W_p^p of the projections)^(1/p): with p = 1, the mean 1-D W1 (our definition);
+        # the directions are ours so that the seed keeps its meaning (numpy Generator, not RandomState)
+        return float(ot.sliced_wasserstein_distance(A, B, p=1, projections=directions))
     raise ValueError(f"unknown method {method!r}; expected 'exact' or 'sliced'")
 
 
