@@ -3,19 +3,33 @@
 The paper's rate-optimal choice (arXiv 2505.02508) is :math:`\\sigma = c\\, n^{-1/(d+4)}` with
 stopping time :math:`h = \\sigma^2`, giving :math:`W_1 = O(n^{-2/(d+4)})` on a d-dimensional
 manifold, independently of the ambient dimension D. ``d`` is estimated when not given.
+
+Three estimators: ``"twonn"`` and ``"mle"`` read the data at the nearest-neighbour scale, where
+ambient noise looks like extra dimensions (a unit 2-sphere with noise 0.005 per coordinate reads
+d = 42 in D = 1000); ``"scale"`` reads it at the scale the kernel sees (:func:`scale_dimension`).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import brentq
 from sklearn.neighbors import NearestNeighbors
 
 from inertial_diffusion.core.validation import check_choice, check_data, check_positive, check_positive_int
 
-__all__ = ["bandwidth_rule", "estimate_intrinsic_dim", "twonn_dimension", "mle_dimension", "resolve_intrinsic_dim"]
+__all__ = ["bandwidth_rule", "estimate_intrinsic_dim", "twonn_dimension", "mle_dimension", "scale_dimension",
+           "resolve_intrinsic_dim", "DIM_METHODS"]
 
 #: Rows used by the estimators; nearest-neighbour dimension estimates are stable long before this.
 MAX_ESTIMATION_ROWS = 5000
+#: The accepted ``method`` names (the first is the default).
+DIM_METHODS: tuple[str, ...] = ("twonn", "mle", "scale")
+#: Anchor rows of :func:`scale_dimension`; its cost is O(anchors * rows * D).
+SCALE_ANCHORS = 1000
+#: Two distances closer than this (relative) count as tied: float rounding must not break a tie.
+_TIE_RTOL = 1e-9
+_TIES_HINT = ("the data have tied distances (boolean, integer-grid or duplicated values?); pass intrinsic_dim "
+              "explicitly or try method='scale'")
 
 
 def bandwidth_rule(n: int, intrinsic_dim: float, scale: float = 1.0) -> float:
@@ -42,14 +56,19 @@ def twonn_dimension(X: np.ndarray, discard_fraction: float = 0.1) -> float:
     With :math:`\\mu_i = r_2/r_1` the ratio of second to first neighbour distances,
     :math:`P(\\mu \\le x) = 1 - x^{-d}`; ``d`` is the slope through the origin of
     :math:`-\\log(1 - F_{emp}(\\mu))` against :math:`\\log\\mu`, after discarding the largest
-    ``discard_fraction`` of ratios (as in the paper).
+    ``discard_fraction`` of ratios (as in the paper). Tied ratios :math:`\\mu = 1` keep their place
+    in the empirical law but carry no slope; when no ratio is left, a ValueError says so.
     """
     dist = _neighbour_distances(X, 2)
     mu = np.sort(dist[:, 1] / dist[:, 0])
     n = mu.size
     keep = int(np.floor(n * (1.0 - discard_fraction)))
     x = np.log(mu[:keep])
+    x[mu[:keep] <= 1.0 + _TIE_RTOL] = 0.0  # a rounding-level ratio is a tie
     y = -np.log(1.0 - np.arange(1, keep + 1) / n)
+    if not np.dot(x, x) > 0:
+        raise ValueError("TwoNN could not estimate the intrinsic dimension: the first and second neighbour "
+                         f"distances are equal for most points; {_TIES_HINT}")
     return float(np.dot(x, y) / np.dot(x, x))
 
 
@@ -60,49 +79,180 @@ def mle_dimension(X: np.ndarray, k: int = 20) -> float:
     :math:`\\hat m_k(x)^{-1} = \\frac{1}{k-1}\\sum_{j=1}^{k-1}\\log\\frac{T_k(x)}{T_j(x)}`.
     """
     dist = _neighbour_distances(X, k)
-    inv = np.mean(np.log(dist[:, -1:] / dist[:, :-1]), axis=1)
-    return float(1.0 / np.mean(inv))
+    inv = float(np.mean(np.log(dist[:, -1:] / dist[:, :-1])))
+    if not inv > k * _TIE_RTOL:
+        raise ValueError(f"the MLE could not estimate the intrinsic dimension: the {k} nearest neighbour "
+                         f"distances are all equal; {_TIES_HINT}")
+    return 1.0 / inv
+
+
+def _gride_mle(k: int, log_mu: np.ndarray) -> float:
+    """GRIDE (Denti, Doimo, Laio & Mira, Sci. Rep. 2022): maximum-likelihood ``d`` from the ratios
+    :math:`\\mu = r_{2k}/r_k`, whose law on a locally uniform d-dimensional sample is
+    :math:`f(\\mu) = d\\,(\\mu^d - 1)^{k-1} / (B(k, k)\\,\\mu^{(2k-1)d + 1})`.
+
+    The score :math:`\\sum_i 1/d + (k-1)\\log\\mu_i/(1-\\mu_i^{-d}) - (2k-1)\\log\\mu_i` decreases in d,
+    so the root is unique; it is bracketed in [1e-3, 1e3].
+    """
+    def score(d: float) -> float:
+        return float(np.sum(1.0 / d + (k - 1) * log_mu / -np.expm1(-d * log_mu) - (2 * k - 1) * log_mu))
+
+    lo, hi = 1e-3, 1e3
+    if score(lo) <= 0:
+        return lo
+    if score(hi) >= 0:
+        return hi
+    return float(brentq(score, lo, hi, xtol=1e-8))
+
+
+def _anchor_distances(Z: np.ndarray, n_anchors: int, rng: np.random.Generator) -> np.ndarray:
+    """Sorted distances from ``n_anchors`` random rows to all other rows, shape (anchors, rows - 1)."""
+    idx = rng.choice(Z.shape[0], size=min(n_anchors, Z.shape[0]), replace=False)
+    norms = np.einsum("ij,ij->i", Z, Z)
+    sq = norms[idx, None] + norms[None, :] - 2.0 * (Z[idx] @ Z.T)  # BLAS: the cost is here
+    sq[np.arange(idx.size), idx] = np.inf  # the anchor itself
+    sq.sort(axis=1)
+    return sq[:, :-1]
+
+
+def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale: float = 1.0, *,
+                    random_state=None, n_anchors: int = SCALE_ANCHORS, k_min: int = 5) -> float:
+    """Intrinsic dimension at the kernel's scale: the fixed point :math:`d = \\hat d(\\sigma(d))`.
+
+    :math:`\\sigma(d) = c\\, n^{-1/(d+4)}` is the bandwidth the rule gives in standardized units
+    (rows centred and divided by their RMS distance to the mean). :math:`\\hat d(\\sigma)` is the
+    GRIDE estimate (:func:`_gride_mle`) from the ratios :math:`r_{2k}/r_k` at anchor rows, with ``k``
+    the median number of neighbours within :math:`\\sigma` (at least ``k_min``): the data are read over
+    :math:`[\\sigma, 2^{1/d}\\sigma]`, where the kernel averages, instead of at the nearest neighbour.
+    :math:`\\hat d(\\sigma(d)) - d` decreases through its root, found by bisection on [0.01, D].
+
+    Ambient noise of variance :math:`\\varsigma^2` per coordinate adds about :math:`2D\\varsigma^2` to every
+    squared distance once D is large; that shared floor, estimated as the smallest squared
+    nearest-neighbour distance over the anchors, is subtracted first (:math:`r^2 \\to r^2 - \\min r_1^2`).
+    On clean low-dimensional data the floor is negligible; on clean data of dimension ~5-10, where
+    nearest-neighbour distances concentrate, it lowers the estimate by up to ~1.
+
+    Parameters
+    ----------
+    X : ndarray (m, D)
+        The rows to read (a subsample of the fitted data is fine: ratios do not depend on m).
+    n_samples : int, optional
+        The ``n`` in the rule, i.e. the number of rows the model is fitted on; default m.
+    bandwidth_scale : float
+        The rule's constant ``c``.
+    random_state : int, Generator or None
+        Picks the anchors.
+    n_anchors, k_min : int
+        Anchor rows; smallest neighbour rank ``k`` used.
+
+    Returns
+    -------
+    float
+        In [0.01, D]; invariant to translation, global scaling and isometric embedding.
+
+    Raises
+    ------
+    ValueError
+        Fewer than ``2 k_min + 1`` distinct rows, or tied distances at every scale the rule can give.
+    """
+    X = check_data(X, min_rows=3)
+    c = check_positive(bandwidth_scale, "bandwidth_scale")
+    k_min = check_positive_int(k_min, "k_min")
+    Z = X - X.mean(axis=0)
+    Z = np.unique(Z / np.sqrt(np.mean(np.sum(Z**2, axis=1))), axis=0)  # duplicates are no neighbours
+    n = check_positive_int(n_samples, "n_samples") if n_samples is not None else X.shape[0]
+    if Z.shape[0] < 2 * k_min + 1:
+        raise ValueError(f"the 'scale' dimension estimate needs at least {2 * k_min + 1} distinct rows, "
+                         f"got {Z.shape[0]}")
+    sq = _anchor_distances(Z, check_positive_int(n_anchors, "n_anchors"), np.random.default_rng(random_state))
+    r = np.sqrt(np.maximum(sq - max(sq[:, 0].min(), 0.0), 0.0))
+    kmax = r.shape[1] // 2
+    column_median = np.median(r, axis=0)  # median over anchors of r_k is non-decreasing in k
+
+    def measured(d: float) -> float | None:
+        sigma = c * n ** (-1.0 / (d + 4.0))
+        # median count within sigma >= k  <=>  median of r_k <= sigma
+        k = int(np.clip(np.searchsorted(column_median, sigma, side="right"), k_min, kmax))
+        ratio = r[:, 2 * k - 1] / np.maximum(r[:, k - 1], np.finfo(float).tiny)
+        informative = (r[:, k - 1] > 0) & (ratio > 1.0 + _TIE_RTOL)  # a tie r_2k = r_k says nothing about d
+        if np.count_nonzero(informative) < max(10, informative.size // 10):
+            return None
+        return _gride_mle(k, np.log(ratio[informative]))
+
+    lo, hi = 0.01, float(X.shape[1])
+    top = measured(hi)
+    if top is not None and top >= hi:
+        return hi
+    for _ in range(40):
+        mid = 0.5 * (lo + hi)
+        got = measured(mid)
+        if got is None:
+            raise ValueError("the 'scale' dimension estimate found tied neighbour distances at the kernel's "
+                             "scale for most rows (boolean, integer-grid or duplicated values?); pass "
+                             "intrinsic_dim explicitly")
+        lo, hi = (mid, hi) if got > mid else (lo, mid)
+    return 0.5 * (lo + hi)
 
 
 def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_rows: int = MAX_ESTIMATION_ROWS,
-                           k: int = 20) -> float:
+                           k: int = 20, n_samples: int | None = None, bandwidth_scale: float = 1.0) -> float:
     """Estimate the intrinsic dimension ``d`` of the data manifold.
 
     Parameters
     ----------
     X : array-like (n, D)
-    method : {"twonn", "mle"}
-        TwoNN (Facco et al. 2017) or Levina–Bickel MLE with ``k`` neighbours.
+    method : {"twonn", "mle", "scale"}
+        TwoNN (Facco et al. 2017), Levina–Bickel MLE with ``k`` neighbours, or GRIDE at the kernel's
+        scale (:func:`scale_dimension`), which reads through ambient noise.
     random_state : int, Generator or None
-        Picks the ``max_rows`` rows used when ``n > max_rows``.
+        Picks the ``max_rows`` rows used when ``n > max_rows`` (and the anchors of "scale").
     max_rows : int
         Subsample size for large data sets.
     k : int
         Neighbours for the MLE estimator.
+    n_samples : int, optional
+        "scale" only: the ``n`` of the bandwidth rule; default the number of rows of X (before subsampling).
+    bandwidth_scale : float
+        "scale" only: the rule's constant ``c``.
 
     Returns
     -------
     float
-        The estimate, capped at the number of features D; invariant to translation, global scaling
-        and isometric embedding.
+        The estimate, finite, > 0 and capped at the number of features D; invariant to
+        translation, global scaling and isometric embedding.
+
+    Raises
+    ------
+    ValueError
+        Bad input, or tied distances that leave the estimator nothing to measure (the message says
+        to pass ``intrinsic_dim``).
     """
-    check_choice(method, "method", ("twonn", "mle"))
+    check_choice(method, "method", DIM_METHODS)
     k = check_positive_int(k, "k")
     X = check_data(X, min_rows=3)
+    n = X.shape[0] if n_samples is None else check_positive_int(n_samples, "n_samples")
+    rng = np.random.default_rng(random_state)
     if X.shape[0] > max_rows:
-        rng = np.random.default_rng(random_state)
         X = X[rng.choice(X.shape[0], size=max_rows, replace=False)]
-    d = twonn_dimension(X) if method == "twonn" else mle_dimension(X, k=max(2, min(k, X.shape[0] - 2)))
+    if method == "twonn":
+        d = twonn_dimension(X)
+    elif method == "mle":
+        d = mle_dimension(X, k=max(2, min(k, X.shape[0] - 2)))
+    else:
+        d = scale_dimension(X, n_samples=n, bandwidth_scale=bandwidth_scale, random_state=rng)
+    if not (np.isfinite(d) and d > 0):  # the estimators above guard their own cases; this is the contract
+        raise ValueError(f"the {method!r} intrinsic-dimension estimate is {d}; pass intrinsic_dim explicitly")
     return float(min(d, X.shape[1]))  # a manifold in R^D has dimension <= D; tiny samples can overshoot
 
 
-
-def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twonn",
-                          needed: bool = True) -> float | None:
+def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twonn", needed: bool = True, *,
+                          n_samples: int | None = None, bandwidth_scale: float = 1.0) -> float | None:
     """The estimators' ``intrinsic_dim_``: the given ``d``, else (when ``needed``) the estimate on ``rows``
-    (an array, or a callable returning one, called only then), else None."""
+    (an array, or a callable returning one, called only then), else None. ``n_samples`` (the fitted
+    row count, when ``rows`` is a subsample) and ``bandwidth_scale`` feed the "scale" method."""
     if intrinsic_dim is not None:
         return float(check_positive(intrinsic_dim, "intrinsic_dim"))
     if not needed:
         return None
-    return estimate_intrinsic_dim(rows() if callable(rows) else rows, method=method, random_state=0)
+    return estimate_intrinsic_dim(rows() if callable(rows) else rows, method=method, random_state=0,
+                                  n_samples=n_samples, bandwidth_scale=bandwidth_scale)
