@@ -26,6 +26,8 @@ MAX_ESTIMATION_ROWS = 5000
 DIM_METHODS: tuple[str, ...] = ("twonn", "mle", "scale")
 #: Anchor rows of :func:`scale_dimension`; its cost is O(anchors * rows * D).
 SCALE_ANCHORS = 1000
+#: Largest neighbour rank k of :func:`scale_dimension` (ratios r_2k / r_k): beyond it the scale is global anyway.
+SCALE_MAX_K = 128
 #: Two distances closer than this (relative) count as tied: float rounding must not break a tie.
 _TIE_RTOL = 1e-9
 _TIES_HINT = ("the data have tied distances (boolean, integer-grid or duplicated values?); pass intrinsic_dim "
@@ -105,14 +107,22 @@ def _gride_mle(k: int, log_mu: np.ndarray) -> float:
     return float(brentq(score, lo, hi, xtol=1e-8))
 
 
-def _anchor_distances(Z: np.ndarray, n_anchors: int, rng: np.random.Generator) -> np.ndarray:
-    """Sorted distances from ``n_anchors`` random rows to all other rows, shape (anchors, rows - 1)."""
+def _anchor_distances(Z: np.ndarray, n_anchors: int, n_columns: int, rng: np.random.Generator) -> np.ndarray:
+    """Squared distances from ``n_anchors`` random rows to their ``n_columns`` nearest other rows, sorted,
+    shape (anchors, n_columns). ``Z`` has distinct rows."""
     idx = rng.choice(Z.shape[0], size=min(n_anchors, Z.shape[0]), replace=False)
+    if Z.shape[1] <= 10:  # a k-d tree beats the dense product in low dimension (measured: 0.09 s vs 0.5 s)
+        dist, ind = NearestNeighbors(n_neighbors=n_columns + 1, algorithm="kd_tree").fit(Z).kneighbors(Z[idx])
+        is_self = ind == idx[:, None]
+        is_self[~is_self.any(axis=1), -1] = True  # the anchor is always found; this only keeps the shape
+        return dist[~is_self].reshape(idx.size, n_columns) ** 2
     norms = np.einsum("ij,ij->i", Z, Z)
     sq = norms[idx, None] + norms[None, :] - 2.0 * (Z[idx] @ Z.T)  # BLAS: the cost is here
     sq[np.arange(idx.size), idx] = np.inf  # the anchor itself
+    if n_columns < sq.shape[1] - 1:  # a partial sort is enough: k never exceeds SCALE_MAX_K
+        sq = np.partition(sq, n_columns, axis=1)[:, :n_columns]
     sq.sort(axis=1)
-    return sq[:, :-1]
+    return np.maximum(sq[:, :n_columns], 0.0)
 
 
 def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale: float = 1.0, *,
@@ -128,7 +138,8 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
 
     Ambient noise of variance :math:`\\varsigma^2` per coordinate adds about :math:`2D\\varsigma^2` to every
     squared distance once D is large; that shared floor, estimated as the smallest squared
-    nearest-neighbour distance over the anchors, is subtracted first (:math:`r^2 \\to r^2 - \\min r_1^2`).
+    nearest-neighbour distance over the anchors, is subtracted first (:math:`r^2 \\to r^2 - \\min r_1^2`),
+    unless more than two anchors attain it exactly (then it is a lattice spacing: integer-grid data).
     On clean low-dimensional data the floor is negligible; on clean data of dimension ~5-10, where
     nearest-neighbour distances concentrate, it lowers the estimate by up to ~1.
 
@@ -164,9 +175,14 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
     if Z.shape[0] < 2 * k_min + 1:
         raise ValueError(f"the 'scale' dimension estimate needs at least {2 * k_min + 1} distinct rows, "
                          f"got {Z.shape[0]}")
-    sq = _anchor_distances(Z, check_positive_int(n_anchors, "n_anchors"), np.random.default_rng(random_state))
-    r = np.sqrt(np.maximum(sq - max(sq[:, 0].min(), 0.0), 0.0))
-    kmax = r.shape[1] // 2
+    n_columns = min(2 * SCALE_MAX_K, Z.shape[0] - 1)
+    sq = _anchor_distances(Z, check_positive_int(n_anchors, "n_anchors"), n_columns,
+                           np.random.default_rng(random_state))
+    floor = max(float(sq[:, 0].min()), 0.0)
+    if np.count_nonzero(sq[:, 0] <= floor * (1.0 + _TIE_RTOL)) > 2:
+        floor = 0.0  # a nearest distance shared by many rows is a lattice spacing, not a noise floor
+    r = np.sqrt(np.maximum(sq - floor, 0.0))
+    kmax = n_columns // 2
     column_median = np.median(r, axis=0)  # median over anchors of r_k is non-decreasing in k
 
     def measured(d: float) -> float | None:
