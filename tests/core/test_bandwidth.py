@@ -1,9 +1,13 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 from sklearn.datasets import make_swiss_roll
 
 from inertial_diffusion import bandwidth_rule, estimate_intrinsic_dim
-from inertial_diffusion.evaluation.datasets import Sphere, random_orthonormal
+from inertial_diffusion.core.bandwidth import DIM_METHODS, resolve_intrinsic_dim, scale_dimension
+from inertial_diffusion.evaluation.datasets import Sphere, make_sphere, make_torus, random_orthonormal
 
 
 def test_bandwidth_rule_formula():
@@ -11,7 +15,7 @@ def test_bandwidth_rule_formula():
     assert bandwidth_rule(10**6, 4, scale=0.5) == pytest.approx(0.5 * 10 ** (-6 / 8))
 
 
-@pytest.mark.parametrize("method", ["twonn", "mle"])
+@pytest.mark.parametrize("method", ["twonn", "mle", "scale"])
 def test_intrinsic_dimension_of_known_manifolds(method):
     circle = Sphere(1, 2, random_state=0).sample(2000, random_state=1)
     sphere = Sphere(2, 100, random_state=0).sample(2000, random_state=2)
@@ -20,18 +24,112 @@ def test_intrinsic_dimension_of_known_manifolds(method):
         assert abs(estimate_intrinsic_dim(X, method=method) - truth) <= 0.3
 
 
-def test_estimate_is_invariant_to_similarity_and_embedding():
+@pytest.mark.parametrize("ambient", [3, 300, 1000])
+def test_scale_reads_through_ambient_noise(ambient):
+    # unit 2-sphere, noise 0.005 per coordinate: TwoNN reads ~16 and ~40 at D = 300, 1000 (issue 11)
+    X = make_sphere(2000, 2, ambient, random_state=1)
+    X = X + 0.005 * np.random.default_rng(0).standard_normal(X.shape)
+    assert 1.5 <= estimate_intrinsic_dim(X, "scale", random_state=0) <= 3.0
+
+
+@pytest.mark.parametrize("d,ambient", [(1, 2), (2, 50), (4, 5)])
+def test_scale_keeps_the_bandwidth_of_clean_spheres(d, ambient):
+    # the rule's sigma with the estimate is within 5 % of sigma with the true d
+    X = make_sphere(2000, d, ambient, random_state=d)
+    est = estimate_intrinsic_dim(X, "scale", random_state=0)
+    assert bandwidth_rule(2000, est) == pytest.approx(bandwidth_rule(2000, d), rel=0.05)
+
+
+def test_scale_on_a_torus():
+    X = make_torus(2000, 2, 30, random_state=5)
+    assert abs(estimate_intrinsic_dim(X, "scale", random_state=0) - 2) <= 0.2
+
+
+@pytest.mark.parametrize("method", ["twonn", "mle", "scale"])
+def test_estimate_is_invariant_to_similarity_and_embedding(method):
     X = Sphere(2, 3, random_state=0).sample(1500, random_state=1)
     Q = random_orthonormal(40, 3, random_state=5)
-    d = estimate_intrinsic_dim(X)
-    assert estimate_intrinsic_dim(7.0 * X @ Q.T + 3.0) == pytest.approx(d, rel=1e-9)
+    d = estimate_intrinsic_dim(X, method, random_state=3)
+    assert estimate_intrinsic_dim(7.0 * X @ Q.T + 3.0, method, random_state=3) == pytest.approx(d, rel=1e-6)
+
+
+def test_scale_is_deterministic_given_the_seed():
+    X = make_sphere(1500, 3, 10, random_state=2)
+    assert estimate_intrinsic_dim(X, "scale", random_state=4) == estimate_intrinsic_dim(X, "scale", random_state=4)
+
+
+def test_scale_uses_the_fitted_row_count():
+    # sigma(d) = c n^(-1/(d+4)): a different n or c moves the scale the data are read at; on an
+    # exact power law (a 2-D grid far from its edges, read at two different scales) the answer barely moves,
+    # but on a noisy sphere in high D a smaller sigma (larger n) sees more noise: d rises with n
+    X = make_sphere(2000, 2, 1000, random_state=1) + 0.005 * np.random.default_rng(0).standard_normal((2000, 1000))
+    small = scale_dimension(X, random_state=0)
+    large = scale_dimension(X, n_samples=10**7, random_state=0)
+    wide = scale_dimension(X, n_samples=10**7, bandwidth_scale=10 ** (7 / 6) / 2000 ** (1 / 6), random_state=0)
+    assert large > small + 0.1
+    assert wide == pytest.approx(small, abs=0.05)  # c compensates n exactly at d = 2
+
+
+def test_resolve_passes_the_rule_through():
+    X = make_sphere(800, 2, 10, random_state=2)
+    assert resolve_intrinsic_dim(None, X, "scale", n_samples=10**6, bandwidth_scale=0.5) == \
+        estimate_intrinsic_dim(X, "scale", random_state=0, n_samples=10**6, bandwidth_scale=0.5)
+    assert resolve_intrinsic_dim(None, lambda: X, "scale") == estimate_intrinsic_dim(X, "scale", random_state=0)
+    assert resolve_intrinsic_dim(3, None, "scale") == 3.0
+    assert resolve_intrinsic_dim(None, None, "scale", needed=False) is None
 
 
 def test_duplicates_do_not_break_the_estimators():
     X = Sphere(1, 2, random_state=0).sample(500, random_state=1)
     X = np.vstack([X, X[:100]])
-    for method in ["twonn", "mle"]:
+    for method in DIM_METHODS:
         assert np.isfinite(estimate_intrinsic_dim(X, method=method))
+
+
+def _grid(side: int, dim: int) -> np.ndarray:
+    return np.stack(np.meshgrid(*[np.arange(side)] * dim), -1).reshape(-1, dim).astype(float)
+
+
+def test_twonn_on_a_grid_says_what_happened():
+    # every first and second neighbour distance is the grid step: mu = 1 everywhere (was: nan)
+    with pytest.raises(ValueError, match="tied distances.*intrinsic_dim"):
+        estimate_intrinsic_dim(_grid(30, 2), "twonn")
+
+
+def test_mle_on_equidistant_neighbours_says_what_happened():
+    # the 2 nearest neighbours of every vertex of a square are both at distance 1 (was: inf)
+    with pytest.raises(ValueError, match="tied distances.*intrinsic_dim"):
+        estimate_intrinsic_dim(np.array([[0.0, 0], [0, 1], [1, 0], [1, 1]]), "mle", k=2)
+
+
+@pytest.mark.parametrize("X,low,high", [(_grid(40, 2), 1.5, 2.5), (_grid(12, 3), 2.0, 3.5),
+                                        (np.random.default_rng(0).integers(0, 5, (1000, 3)), 2.0, 3.5)])
+def test_scale_reads_integer_grids(X, low, high):
+    # a lattice's common nearest distance is not a noise floor (else a 5^3 cube read ~0.07)
+    assert low <= estimate_intrinsic_dim(X, "scale", random_state=0) <= high
+
+
+@pytest.mark.parametrize("method", ["twonn", "mle", "scale"])
+def test_boolean_data_give_a_dimension_or_a_clear_error(method):
+    X = np.random.default_rng(1).integers(0, 2, size=(500, 20)).astype(bool)
+    try:
+        d = estimate_intrinsic_dim(X, method, random_state=0)
+    except ValueError as err:
+        assert "intrinsic_dim" in str(err)
+    else:
+        assert np.isfinite(d) and 0 < d <= 20
+
+
+@settings(max_examples=40, deadline=None)
+@given(arrays(np.int8, st.tuples(st.integers(12, 60), st.integers(1, 4)), elements=st.integers(0, 3)),
+       st.sampled_from(["twonn", "mle", "scale"]))
+def test_no_estimate_is_ever_nan_inf_or_non_positive(X, method):
+    try:
+        d = estimate_intrinsic_dim(X, method, random_state=0)
+    except ValueError as err:  # too few distinct rows, or ties: the message must say what to do
+        assert "intrinsic_dim" in str(err) or "distinct" in str(err)
+    else:
+        assert np.isfinite(d) and 0 < d <= X.shape[1]
 
 
 @pytest.mark.parametrize("bad,exc", [(np.zeros(5), ValueError), (np.zeros((2, 3)), ValueError),
@@ -45,6 +143,14 @@ def test_estimate_rejects_bad_input(bad, exc):
 def test_estimate_rejects_unknown_method():
     with pytest.raises(ValueError, match="method"):
         estimate_intrinsic_dim(np.random.default_rng(0).normal(size=(50, 3)), method="pca")
+
+
+def test_scale_rejects_a_bad_rule():
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    with pytest.raises(ValueError, match="bandwidth_scale"):
+        estimate_intrinsic_dim(X, "scale", bandwidth_scale=0.0)
+    with pytest.raises(ValueError, match="n_samples"):
+        estimate_intrinsic_dim(X, "scale", n_samples=0)
 
 
 def test_estimate_never_exceeds_the_ambient_dimension():

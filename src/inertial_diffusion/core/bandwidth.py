@@ -170,7 +170,9 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
     c = check_positive(bandwidth_scale, "bandwidth_scale")
     k_min = check_positive_int(k_min, "k_min")
     Z = X - X.mean(axis=0)
-    Z = np.unique(Z / np.sqrt(np.mean(np.sum(Z**2, axis=1))), axis=0)  # duplicates are no neighbours
+    Z = Z / np.sqrt(np.mean(np.sum(Z**2, axis=1)))
+    Z = Z[np.sort(np.unique(Z, axis=0, return_index=True)[1])]  # duplicates are no neighbours; keep the row
+    # order, so that the anchors (drawn by index) are the same rows in any coordinates
     n = check_positive_int(n_samples, "n_samples") if n_samples is not None else X.shape[0]
     if Z.shape[0] < 2 * k_min + 1:
         raise ValueError(f"the 'scale' dimension estimate needs at least {2 * k_min + 1} distinct rows, "
