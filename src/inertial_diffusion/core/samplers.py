@@ -30,6 +30,8 @@ __all__ = [
     "sample_exponential",
     "sample_heun",
     "SIMULATORS",
+    "EULER_SUBSTEPS",
+    "DEFAULT_N_STEPS",
 ]
 
 Denoiser = Callable[[torch.Tensor, float], torch.Tensor]
@@ -65,23 +67,45 @@ def _check_grid(times) -> np.ndarray:
     return times
 
 
+#: Default number of grid steps of the simulated samplers (the estimators' ``n_steps`` default).
+DEFAULT_N_STEPS = 100
+
+#: Euler–Maruyama sub-steps per grid step. Measured (S^2 in R^50, n = 200, h = 3000^(-1/3), m = 4000,
+#: T = 10, log-spaced grid): E|z|^2 at h overshoots the exact value by +21 % at 20 steps, +3.8 % at
+#: 100, +0.9 % at 300 and +0.6 % at 800 (standard error 0.3 %): a first-order bias ~ 3.8 % x 100/N
+#: that grows like ln(T/h). Ten sub-steps put the estimators' default grid (100 steps) at N = 1000,
+#: a predicted bias <= 0.4 % at that h and <= 0.6 % down to h = 0.004 (d = 1, n = 10^6): within 1 %.
+EULER_SUBSTEPS = 10
+
+
 def sample_euler_maruyama(denoiser: Denoiser, x: torch.Tensor, times, *,
-                          generator: torch.Generator | None = None, callback: Callback = None) -> torch.Tensor:
+                          generator: torch.Generator | None = None, callback: Callback = None,
+                          substeps: int = EULER_SUBSTEPS) -> torch.Tensor:
     """Reverse SDE :math:`dX = [X + \\nabla\\log\\hat p_t(X)]\\,d\\tau + d\\bar W` by Euler–Maruyama.
 
-    Step from ``t`` to ``s < t``, :math:`\\Delta = t - s`:
+    Each grid step from ``t`` to ``s < t`` is split into ``substeps`` log-spaced Euler–Maruyama steps;
+    one step of length :math:`\\Delta` from ``t`` is
     :math:`x \\leftarrow x + \\Delta\\,(x + (\\alpha_t m_t(x) - x)/v_t) + \\sqrt{\\Delta}\\,\\xi`.
-    First-order weak accuracy; needs :math:`\\Delta \\ll v_t` (log-spaced grids provide it).
+    First-order weak accuracy: the stiff term :math:`-x/v_t` makes the variance overshoot by
+    ~ :math:`\\Delta/(2 v_t)` per unit of log-time, so it needs :math:`\\Delta \\ll v_t`. The default
+    ``substeps`` (:data:`EULER_SUBSTEPS`) keeps :math:`E|z|^2` at ``times[-1]`` within 1 % of the exact
+    value on a 100-step grid, at ``substeps`` x 100 denoiser calls; :func:`sample_exponential`
+    (``sampler="sde"``) gets there in 100 calls and is the recommended SDE sampler. ``callback`` is
+    called once per grid step.
     """
     times = _check_grid(times)
+    if not (isinstance(substeps, (int, np.integer)) and substeps >= 1):
+        raise ValueError(f"substeps must be a positive integer, got {substeps!r}")
     for i in range(times.size - 1):
-        t, s = float(times[i]), float(times[i + 1])
-        dt = t - s
-        denoised = denoiser(x, t)
-        drift = x + (alpha(t) * denoised - x) / variance(t)
-        x = x + dt * drift + math.sqrt(dt) * _noise(x, generator)
+        fine = np.geomspace(float(times[i]), float(times[i + 1]), int(substeps) + 1)
+        fine[-1] = times[i + 1]
+        for t, s in zip(fine[:-1].tolist(), fine[1:].tolist()):
+            dt = t - s
+            denoised = denoiser(x, t)
+            drift = x + (alpha(t) * denoised - x) / variance(t)
+            x = x + dt * drift + math.sqrt(dt) * _noise(x, generator)
         if callback is not None:
-            callback({"i": i, "t": s, "x": x, "denoised": denoised})
+            callback({"i": i, "t": float(times[i + 1]), "x": x, "denoised": denoised})
     return x
 
 
