@@ -8,7 +8,7 @@ neglects at least the mass of the n - k smallest weights. For one-shot IDM queri
 rule's h = n^(-2/(d+4)) we compute every weight exactly, sort them, and report the smallest k whose
 neglected mass is below 1e-6 (the issue's certificate level): n / k bounds the speed-up of *any*
 such method from above (search cost ignored), before any certificate's own looseness. The bound
-(n - k) w_k / total of ``inertial_diffusion.backends.knn`` needs a larger k still; we report it too.
+(n - k) w_k / total (the retired per-query kNN mode's) needs a larger k still; we report it too.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def main() -> None:
         start = time.perf_counter()
         X = Sphere(d, dim, random_state=0).sample(n, random_state=1)
         model = InertialDiffusion(intrinsic_dim=d, random_state=0).fit(X)
-        data = model.data_
+        data = model.backend_.rows
         h = model.h_
         # the inertia step's queries: one-shot z ~ p̂_h (standardized units)
         gen = torch.Generator().manual_seed(3)

@@ -13,8 +13,13 @@ cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GP
 X = Sphere(2, 16, random_state=0).sample(3000, random_state=1)
 
 
-def test_auto_picks_cuda_only_when_available():
-    assert resolve_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+def test_auto_picks_cuda_only_when_available(monkeypatch):
+    for available, expected in ((True, "cuda"), (False, "cpu")):
+        monkeypatch.setattr(torch.cuda, "is_available", lambda: available)
+        assert resolve_device("auto").type == expected
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="no CUDA device"):
+        resolve_device("cuda")
     assert resolve_device("cpu").type == "cpu"
     for bad in ("gpu", "cuda0", 3):
         with pytest.raises((ValueError, TypeError), match="device"):
@@ -23,7 +28,7 @@ def test_auto_picks_cuda_only_when_available():
 
 def test_cpu_data_are_resident_and_tf32_is_a_gpu_mode():
     model = InertialDiffusion(bandwidth=0.3, device="cpu").fit(X)
-    assert model.data_resident_ and model.data_.device.type == "cpu"
+    assert model.data_resident_ and model.backend_.rows.device.type == "cpu"
     with pytest.raises(ValueError, match="GPU mode"):
         InertialDiffusion(dtype="tf32", device="cpu").fit(X)
 
@@ -54,8 +59,33 @@ def test_gpu_streamed_data_equal_resident(monkeypatch):
     resident = InertialDiffusion(bandwidth=0.3, random_state=0, device="cuda").fit(X)
     monkeypatch.setattr(device_module, "RESIDENT_FRACTION", 0.0)
     streamed = InertialDiffusion(bandwidth=0.3, random_state=0, device="cuda").fit(X)
-    assert not streamed.data_resident_ and streamed.data_.is_pinned()
+    assert not streamed.data_resident_ and streamed.backend_.rows.is_pinned()
     np.testing.assert_allclose(streamed.sample(200), resident.sample(200), atol=1e-12)
+
+
+def test_tf32_is_on_inside_every_query_method_of_the_backend_and_off_outside(monkeypatch):
+    """The TF32 switch is scoped to the backend's calls, and applies to mean, score, partial and log-density
+    alike (it used to apply to the posterior mean only). The flag is a plain switch: checkable on a CPU."""
+    from inertial_diffusion.backends.local import LocalBackend
+    from inertial_diffusion.core import posterior
+
+    seen = []
+    for name in ("posterior_partial", "posterior_mean", "score"):
+        original = getattr(posterior, name)
+
+        def spy(*args, _original=original, **kwargs):
+            seen.append(torch.backends.cuda.matmul.allow_tf32)
+            return _original(*args, **kwargs)
+        monkeypatch.setattr(posterior, name, spy)
+    data = torch.as_tensor(X[:200], dtype=torch.float32)
+    before = torch.backends.cuda.matmul.allow_tf32
+    for tf32 in (True, False):
+        seen.clear()
+        backend = LocalBackend(data, torch.device("cpu"), max_memory=2**24, tf32=tf32)
+        q = data[:5] + 0.05
+        backend.mean(q, 0.1), backend.score(q, 0.1), backend.partial(q, 0.1), backend.log_density(q, 0.1)
+        assert seen == [tf32] * 4
+        assert torch.backends.cuda.matmul.allow_tf32 == before
 
 
 @cuda

@@ -122,11 +122,20 @@ def test_float32_model_agrees_with_float64():
     m64 = InertialDiffusion(random_state=0).fit(X)
     m32 = InertialDiffusion(random_state=0, dtype="float32").fit(X)
     S64, S32 = m64.sample(400), m32.sample(400)
-    assert S32.dtype == np.float32 and S64.dtype == np.float64
+    assert S32.dtype == np.float64 and S64.dtype == np.float64  # float32 work, float64 data units
     assert energy_test(S32, S64, n_permutations=200, random_state=0).pvalue > 0.01
     # the same queries through float32 arithmetic: agreement to 1e-6 of the data scale
     q = S64[:100]
     assert np.abs(m32.posterior_mean(q, m32.h_) - m64.posterior_mean(q, m64.h_)).max() <= 1e-6 * _rms_scale(X)
+
+
+def test_float32_work_keeps_data_units_resolved_under_a_large_offset():
+    """float32 runs in standardized units; a 1e8 offset (GPS-like data) must not collapse the samples."""
+    X = 1e8 + Sphere(1, 2, random_state=0).sample(500, random_state=1)
+    S = InertialDiffusion(dtype="float32", random_state=0).fit(X).sample(300)
+    assert S.dtype == np.float64
+    assert np.unique(S[:, 0]).size == 300  # float32 data units would keep a handful of distinct values
+    assert np.abs(S - 1e8).max() < 1.5
 
 
 # ------------------------------------------------------------------ data-unit score & posterior
@@ -192,7 +201,7 @@ GOOD = np.random.default_rng(0).normal(size=(20, 3))
     (np.array([[0.0, np.nan], [1.0, 2.0]]), "NaN"),
     (np.array([[0.0, np.inf], [1.0, 2.0]]), "infinite"),
     (np.empty((0, 3)), "empty"),
-    (np.ones((1, 3)), "1 row"),
+    (np.ones((1, 3)), "n_samples = 1"),
     (np.ones(5), "2-D"),
     (np.ones((2, 2, 2)), "2-D"),
     (np.ones((4, 0)), "no features"),

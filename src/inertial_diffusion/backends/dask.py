@@ -18,16 +18,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from inertial_diffusion.backends.base import PosteriorBackend
+from inertial_diffusion.backends.factory import is_dask_array  # noqa: F401  (re-exported)
 from inertial_diffusion.core.posterior import Partial, combine, posterior_partial
 from inertial_diffusion.core.standardize import Standardizer
 
-__all__ = ["is_dask_array", "dask_statistics", "check_dask_data", "DaskRows", "sharded_posterior_mean",
-           "resolve_client"]
-
-
-def is_dask_array(X: Any) -> bool:
-    """True for a ``dask.array.Array`` (checked without importing Dask when it is absent)."""
-    return type(X).__module__.startswith("dask.array") and hasattr(X, "chunks")
+__all__ = ["is_dask_array", "dask_statistics", "check_dask_data", "DaskRows", "DaskBackend",
+           "sharded_partial", "resolve_client"]
 
 
 def resolve_client(client: Any = None):
@@ -61,27 +58,21 @@ def check_dask_data(X) -> None:
         raise TypeError(f"X must be numeric, got a Dask array of dtype {X.dtype}")
 
 
-def dask_statistics(X, client, standardize: bool = True) -> Standardizer:
-    """Finiteness check and standardization, as cluster reductions.
+def dask_statistics(X, client, mode: str = "global") -> Standardizer:
+    """Finiteness check and the standardization of ``mode``, as cluster reductions.
 
-    Pass 1 computes "all finite" and the mean together (one read of every chunk); pass 2 the RMS
-    distance to that mean (two passes, not the cancellation-prone E|x|^2 - |E x|^2).
+    Pass 1 computes "all finite" and the column means together (one read of every chunk); pass 2 the
+    column variances about those means (two passes, not the cancellation-prone E|x|^2 - |E x|^2); the
+    map itself is :meth:`Standardizer.from_moments`, the same as for in-memory data.
     """
     import dask.array as da
 
-    if not standardize:
-        finite = client.compute(da.isfinite(X).all()).result()
-    else:
-        finite, mean = client.compute([da.isfinite(X).all(), X.mean(axis=0, dtype=np.float64)], sync=True)
+    finite, mean = client.compute([da.isfinite(X).all(), X.mean(axis=0, dtype=np.float64)], sync=True)
     if not bool(finite):
         raise ValueError("X contains NaN or infinite values; remove or impute them first")
-    if not standardize:
-        return Standardizer.identity(X.shape[1])
     mean = np.asarray(mean)
-    scale = float(np.sqrt(client.compute((((X - mean) ** 2).sum(axis=1)).mean()).result()))
-    if not scale > 0:
-        raise ValueError("all rows of X are identical: the data have zero spread")
-    return Standardizer(mean=mean, scale=scale)
+    variances = np.asarray(client.compute(((X - mean) ** 2).mean(axis=0)).result())
+    return Standardizer.from_moments(mean, variances, mode)
 
 
 class DaskRows:
@@ -119,18 +110,18 @@ def _combine_arrays(a: tuple, b: tuple) -> tuple:
     return merged.max.numpy(), merged.sumexp.numpy(), merged.weighted.numpy()
 
 
-def sharded_posterior_mean(x: torch.Tensor, X, t: float, standardizer: Standardizer, client,
-                           chunk_size: int | None = None) -> torch.Tensor:
-    """Exact posterior mean of standardized queries ``x`` against the Dask array ``X`` (raw units).
+def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, client,
+                    chunk_size: int | None = None) -> Partial:
+    """Exact posterior :class:`Partial` of standardized queries ``x`` against the Dask array ``X`` (raw units).
 
     One task per row-chunk of ``X`` computes its partial next to its data; partials are merged
     pairwise in a tree of :func:`~inertial_diffusion.core.posterior.combine` tasks; only the (m, D)
-    result comes back. Returns the standardized posterior mean in ``x.dtype``.
+    reduction comes back, in float64.
     """
     import dask
 
     if x.shape[0] == 0:
-        return x.clone()
+        return Partial(x.new_full((0,), -float("inf")).double(), x.new_zeros(0).double(), x.double())
     blocks = X.to_delayed().ravel()
     queries = x.detach().cpu().numpy()
     dtype = str(x.dtype).removeprefix("torch.")
@@ -141,5 +132,22 @@ def sharded_posterior_mean(x: torch.Tensor, X, t: float, standardizer: Standardi
     while len(level) > 1:
         level = [merge(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
     max_, sumexp, weighted = client.compute(level[0]).result()
-    mean = Partial(torch.as_tensor(max_), torch.as_tensor(sumexp), torch.as_tensor(weighted)).mean()
-    return mean.to(x.dtype)
+    return Partial(torch.as_tensor(max_), torch.as_tensor(sumexp), torch.as_tensor(weighted))
+
+
+class DaskBackend(PosteriorBackend):
+    """Exact sharded posterior: the training rows stay on the cluster's workers.
+
+    ``rows`` gathers only the rows a one-shot draw picks (:class:`DaskRows`).
+    """
+
+    def __init__(self, X, standardizer: Standardizer, dtype: torch.dtype, client, chunk_size: int | None = None):
+        self.X, self.standardizer, self.client, self.chunk_size = X, standardizer, client, chunk_size
+        self.n_samples, self.n_features = (int(s) for s in X.shape)
+        self.dtype = dtype
+        self.device = torch.device("cpu")
+        self.resident = True
+        self.rows = DaskRows(X, standardizer, dtype, client)
+
+    def partial(self, x: torch.Tensor, t: float) -> Partial:
+        return sharded_partial(x, self.X, t, self.standardizer, self.client, self.chunk_size)

@@ -15,11 +15,12 @@ import torch
 
 from inertial_diffusion.core.posterior import available_memory
 
-__all__ = ["DTYPES", "RESIDENT_FRACTION", "resolve_device", "torch_generator", "tf32_matmul", "place_data",
-           "check_dtype_for_device"]
+__all__ = ["DTYPES", "RESIDENT_FRACTION", "resolve_device", "torch_generator", "tf32_matmul",
+           "check_dtype_for_device", "available_memory"]
 
-#: Storage dtype of the training data. "tf32": float32 data whose GEMMs may use TensorFloat-32 on a GPU.
-DTYPES = {"float64": torch.float64, "float32": torch.float32, "tf32": torch.float32}
+#: Storage dtype of the training data. "tf32": float32 data whose GEMMs may use TensorFloat-32 on a GPU;
+#: "bf16": float32 data whose GEMMs run in bfloat16 on CPUs with AMX / AVX512-BF16.
+DTYPES = {"float64": torch.float64, "float32": torch.float32, "tf32": torch.float32, "bf16": torch.float32}
 #: Data larger than this fraction of the free GPU memory stay on the host and are streamed in chunks.
 RESIDENT_FRACTION = 0.5
 
@@ -69,13 +70,10 @@ def check_dtype_for_device(dtype: str, device: torch.device) -> None:
     """TF32 is a GPU mode: refuse it elsewhere with a message that says what to use."""
     if dtype == "tf32" and device.type != "cuda":
         raise ValueError("dtype='tf32' (TensorFloat-32 GEMMs) is a GPU mode; use device='cuda' or dtype='float32'")
+    if dtype == "bf16":
+        from inertial_diffusion.core import posterior
 
-
-def place_data(Z: np.ndarray, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, bool]:
-    """(tensor, resident): on ``device`` when it fits, else in pinned host memory to be streamed."""
-    resident = device.type != "cuda" or (
-        Z.size * torch.finfo(dtype).bits // 8 <= RESIDENT_FRACTION * available_memory(device))
-    if resident:
-        return torch.as_tensor(Z, dtype=dtype, device=device), True
-    # pinned host memory: chunks are copied to the GPU asynchronously as the loop reaches them
-    return torch.as_tensor(Z, dtype=dtype).pin_memory(), False
+        supported = getattr(posterior, "bf16_supported", lambda: False)
+        if device.type != "cpu" or not supported():
+            raise ValueError("dtype='bf16' needs a CPU with bfloat16 matrix units (AMX or AVX512-BF16), "
+                             "and none was found; use dtype='float32'")

@@ -33,14 +33,19 @@ def _as_float_array(X: Any, name: str) -> np.ndarray:
     except Exception as exc:  # ragged nested lists and the like
         raise ValueError(f"{name} could not be read as a numeric array: {exc}") from None
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must be numeric, got an array of dtype {arr.dtype}")
+        try:  # an object array of numbers is numeric data
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(f"{name} must be numeric, got an array of dtype {arr.dtype} ({exc})") from None
     if np.iscomplexobj(arr):
-        raise TypeError(f"{name} must be real-valued, got complex dtype {arr.dtype}")
-    return arr.astype(np.float64, copy=False)
+        raise ValueError(f"Complex data not supported: {name} must be real-valued, got dtype {arr.dtype}")
+    # float32 stays float32 (no full-size float64 copy of large data); everything else becomes float64
+    return arr if arr.dtype in (np.float32, np.float64) else arr.astype(np.float64)
 
 
 def check_data(X: Any, *, name: str = "X", min_rows: int = 2) -> np.ndarray:
-    """Return ``X`` as a finite float64 array of shape (n, D) with ``n >= min_rows``.
+    """Return ``X`` as a finite float array (float32 kept, anything else float64) of shape (n, D) with
+    ``n >= min_rows``.
 
     Raises
     ------
@@ -56,11 +61,11 @@ def check_data(X: Any, *, name: str = "X", min_rows: int = 2) -> np.ndarray:
                          f"got {arr.ndim}-D array of shape {arr.shape}{hint}")
     n, dim = arr.shape
     if dim == 0:
-        raise ValueError(f"{name} has no features (shape {arr.shape})")
+        raise ValueError(f"{name} has no features: 0 feature(s) (shape={arr.shape}) while a minimum of 1 is required.")
     if n == 0:
         raise ValueError(f"{name} is empty (shape {arr.shape}): at least {min_rows} rows are needed")
     if n < min_rows:
-        raise ValueError(f"{name} has {n} row(s); at least {min_rows} are needed")
+        raise ValueError(f"{name} has {n} row(s) (n_samples = {n}); at least {min_rows} are needed")
     _check_finite(arr, name)
     return arr
 
@@ -79,12 +84,15 @@ def check_queries(x: Any, n_features: int, *, name: str = "x") -> np.ndarray:
     return arr
 
 
-def _check_finite(arr: np.ndarray, name: str) -> None:
-    if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        kind = "NaN" if np.isnan(arr[tuple(bad)]) else "infinite"
-        raise ValueError(f"{name} contains {kind} values (first at index {tuple(int(i) for i in bad)}); "
-                         "remove or impute them first")
+def _check_finite(arr: np.ndarray, name: str, block_rows: int = 8192) -> None:
+    """Raise naming the first NaN/inf entry; checked in row blocks (no full-size boolean temporary)."""
+    for r0 in range(0, arr.shape[0], block_rows):
+        block = arr[r0:r0 + block_rows]
+        if not np.isfinite(block).all():
+            bad = np.argwhere(~np.isfinite(block))[0]
+            kind = "NaN" if np.isnan(block[tuple(bad)]) else "infinite"
+            index = (int(bad[0]) + r0, *(int(i) for i in bad[1:]))
+            raise ValueError(f"{name} contains {kind} values (first at index {index}); remove or impute them first")
 
 
 def check_positive(value: Any, name: str) -> float:

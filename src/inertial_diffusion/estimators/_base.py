@@ -1,140 +1,193 @@
-"""scikit-learn style estimators: validate, standardize, delegate to the functional core.
+"""What the estimators share: parameter constraints, validation, standardization, the backend, sampling.
 
-Data flow: validate -> standardize (centre, divide by one global scale) -> empirical score ->
-sampler -> inertia step -> un-standardize. No math lives here beyond the affine map.
+Data flow: validate -> standardize -> backend (the empirical posterior, chosen once at ``fit``) ->
+sampler -> final map (inertia step or denoising) -> un-standardize. The estimators hold no math and no
+backend branch: every query method (``sample``, ``posterior_mean``, ``score_function``, ``log_density``)
+goes through ``backend_``, so they always agree.
 """
 
 from __future__ import annotations
 
-import math
+import numbers
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from inertial_diffusion.core import posterior
-from inertial_diffusion.core.bandwidth import MAX_ESTIMATION_ROWS
-from inertial_diffusion.estimators.conditional import ClassConditionalMixin
-from inertial_diffusion.backends.device import DTYPES, check_dtype_for_device, place_data, resolve_device, tf32_matmul, torch_generator
-from inertial_diffusion.backends.dask import is_dask_array
-from inertial_diffusion.core.inertia import INERTIA_FORMS
-from inertial_diffusion.core.process import alpha, time_grid, variance
+from inertial_diffusion.backends.base import PosteriorBackend
+from inertial_diffusion.backends.device import DTYPES, check_dtype_for_device, resolve_device, torch_generator
+from inertial_diffusion.backends.factory import is_dask_array, make_backend, resolve_max_memory
+from inertial_diffusion.core.process import time_grid
 from inertial_diffusion.core.samplers import SIMULATORS, Callback, sample_one_shot, sample_stationary
-from inertial_diffusion.core.standardize import Standardizer
-from inertial_diffusion.core.validation import (check_choice, check_data, check_n_samples, check_positive, check_positive_int,
-                         check_queries, check_time)
+from inertial_diffusion.core.standardize import STANDARDIZE_MODES, Standardizer, resolve_mode
+from inertial_diffusion.core.validation import check_data, check_n_samples, check_queries, check_time
+from inertial_diffusion.estimators.conditional import ClassConditionalMixin
 
-__all__ = ["SAMPLERS", "PRIORS"]
+__all__ = ["DiffusionBase", "GeneratorMixin", "validate_fit_input", "SAMPLERS", "PRIORS", "COMMON_CONSTRAINTS", "COMMON_PARAMETERS_DOC"]
 
-SAMPLERS = ("one_shot",) + tuple(SIMULATORS)
-PRIORS = ("mixture", "stationary")
-class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
-    """Shared fit/sample machinery; subclasses choose the stopping time ``h_`` and the final map."""
+SAMPLERS: tuple[str, ...] = ("one_shot",) + tuple(SIMULATORS)
+PRIORS: tuple[str, ...] = ("mixture", "stationary")
 
-    _final_forms: tuple[str, ...] = INERTIA_FORMS
+_POSITIVE = Interval(numbers.Real, 0, None, closed="neither")
+_POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
+
+#: Constraints of the parameters every diffusion estimator shares (scikit-learn's declarative checks).
+COMMON_CONSTRAINTS: dict[str, list] = {
+    "sampler": [StrOptions(set(SAMPLERS))],
+    "n_steps": [_POSITIVE_INT],
+    "standardize": ["boolean", StrOptions(set(STANDARDIZE_MODES))],
+    "dtype": [StrOptions(set(DTYPES))],
+    "device": [str],
+    "chunk_size": [_POSITIVE_INT, None],
+    "max_memory": [_POSITIVE_INT, None],
+    "random_state": ["random_state", np.random.Generator],
+    "prior": [StrOptions(set(PRIORS))],
+    "t_max": [_POSITIVE],
+    "client": "no_validation",
+    "prune_tol": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+}
+
+#: numpydoc of the shared parameters, substituted into each estimator's docstring.
+COMMON_PARAMETERS_DOC = """\
+    sampler : {"one_shot", "sde", "sde_euler", "ode"}, default="one_shot"
+        Exact draw of ``z ~ p̂_h`` ("one_shot"); reverse SDE by the exponential integrator ("sde") or
+        Euler–Maruyama ("sde_euler"); probability-flow ODE by Heun ("ode"). All have the law
+        :math:`\\hat p_h` up to discretization error.
+    n_steps : int, default=100
+        Steps of the simulated samplers (log-spaced times from ``t_max`` to the final time).
+    standardize : {"global", "per_feature", "none"} or bool, default=True
+        ``True``/"global": centre and divide by one global scale (RMS distance to the mean), which
+        keeps the ambient-dimension independence. "per_feature": divide each column by its standard
+        deviation (tables with mixed units). ``False``/"none": use the data as they are.
+    dtype : {"float64", "float32", "tf32", "bf16"}, default="float64"
+        Computation dtype, in standardized units (samples are returned in float64 data units).
+        float32 keeps ~1e-6 relative accuracy through an a-priori guard; "tf32" (GPU) and "bf16"
+        (CPUs with AMX/AVX512-BF16) are opt-in fast modes of lower accuracy.
+    device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
+        "auto": CUDA when available. On a GPU the data stay resident when they take at most half of
+        the free memory, else they stay in pinned host memory and are streamed chunk by chunk.
+    chunk_size : int, optional
+        Training rows per streamed chunk (default: see :func:`inertial_diffusion.core.posterior.plan_blocks`).
+    max_memory : int, optional
+        Working-memory budget in bytes of every posterior evaluation (default: an eighth of the
+        available memory capped at 256 MiB on the CPU, a quarter of the free GPU memory).
+    random_state : None, int, numpy RandomState or Generator
+        Seeds every draw; same seed, same output.
+    prior : {"mixture", "stationary"}, default="mixture"
+        Start of the simulated samplers: the exact :math:`\\hat p_T` or :math:`N(0, \\tfrac12 I)`.
+    t_max : float, default=10.0
+        Start time ``T`` of the simulated samplers.
+    client : dask.distributed.Client, address string or None
+        Only for a Dask-array ``X``: the cluster that holds the data (default: the current client, or
+        a new 2-worker ``LocalCluster``). The data stay distributed.
+    prune_tol : float in (0, 1), optional
+        Certified cluster pruning: skip the clusters of training points whose share of the softmax
+        mass is provably below ``prune_tol`` (see :mod:`inertial_diffusion.backends.pruned`). None:
+        exact, every point.
+"""
+
+
+class GeneratorMixin:
+    """scikit-learn tags of the generators: dense finite input, labels optional."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        tags.target_tags.required = False
+        tags.non_deterministic = False
+        return tags
+
+
+def validate_fit_input(estimator: BaseEstimator, X: Any) -> Any:
+    """Validate training data: an (n, D) float array (float32 kept, anything else float64, NaN/inf named
+    with their index, at least 2 rows) or a Dask array left on its cluster. Sets ``n_features_in_``."""
+    if is_dask_array(X):
+        from inertial_diffusion.backends.dask import check_dask_data
+
+        check_dask_data(X)
+        estimator.n_features_in_ = int(X.shape[1])
+        return X
+    if hasattr(X, "to_numpy") and hasattr(X, "dtypes"):  # pandas: nullable Float64/Int64 -> NaN error
+        X = _pandas_to_float(X)
+    if not sp.issparse(X):  # our checks first: their messages name the problem; scipy.sparse gets sklearn's
+        X = check_data(X, min_rows=2)
+    return validate_data(estimator, X, dtype=[np.float64, np.float32], ensure_all_finite=False, reset=True)
+
+
+class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
+    """Shared fit/sample machinery; subclasses set ``h_`` (the stopping time) in ``_fit_bandwidth``
+    and the final map in ``_final_map``."""
+
+    _parameter_constraints: dict = dict(COMMON_CONSTRAINTS)
 
     # ----------------------------------------------------------------- fitting
-    def _check_common_params(self) -> None:
-        check_choice(self.sampler, "sampler", SAMPLERS)
-        check_choice(self.prior, "prior", PRIORS)
-        check_choice(self.dtype, "dtype", tuple(DTYPES))
-        check_positive_int(self.n_steps, "n_steps")
-        check_positive(self.t_max, "t_max")
-        if self.chunk_size is not None:
-            check_positive_int(self.chunk_size, "chunk_size")
-        if self.max_memory is not None:
-            check_positive_int(self.max_memory, "max_memory")
-        if not isinstance(self.standardize, (bool, np.bool_)):
-            raise TypeError(f"standardize must be True or False, got {self.standardize!r}")
+    def _validate_fit_input(self, X: Any) -> Any:
+        return validate_fit_input(self, X)
 
-    def _fit_data(self, X: Any, standardizer: Standardizer | None = None) -> np.ndarray | None:
-        """Validate and standardize ``X``; store the torch copy of the standardized data.
+    def _fit_standardizer(self, X: Any) -> Standardizer:
+        from inertial_diffusion.backends.dask import dask_statistics
 
-        Returns the standardized rows (None for a Dask array, whose rows stay on the cluster).
-        """
-        self._check_common_params()
-        self.dask_data_ = None
-        if is_dask_array(X):
-            return self._fit_dask(X, standardizer)
-        X = check_data(X, min_rows=2)
+        mode = resolve_mode(self.standardize)
+        return dask_statistics(X, self._client(), mode) if is_dask_array(X) else Standardizer.fit(X, mode)
+
+    def _client(self):
+        from inertial_diffusion.backends.dask import resolve_client
+
+        if getattr(self, "client_", None) is None:
+            self.client_ = resolve_client(self.client)
+        return self.client_
+
+    def _fit_backend(self, X: Any, standardizer: Standardizer) -> np.ndarray | None:
+        """Standardize ``X`` into the backend's working copy; returns the standardized rows (float64 view
+        or copy) when they are local, None for a Dask array (its rows stay on the cluster)."""
         self.device_ = resolve_device(self.device)
         check_dtype_for_device(self.dtype, self.device_)
-        if standardizer is None:
-            standardizer = Standardizer.fit(X) if self.standardize else Standardizer.identity(X.shape[1])
         self.standardizer_ = standardizer
-        Z = self.standardizer_.transform(X)
-        self.n_features_in_ = X.shape[1]
-        self.n_samples_fit_ = X.shape[0]
-        self.data_, self.data_resident_ = place_data(Z, DTYPES[self.dtype], self.device_)
-        # resolved once: reading the free memory (a device sync on a GPU) on every posterior call would
-        # repeat it at every step of a simulated sampler
-        self.max_memory_ = (self.max_memory if self.max_memory is not None
-                            else posterior.default_max_memory(self.device_))
-        self.half_sq_norms_ = 0.5 * (torch.as_tensor(Z, device=self.device_) ** 2).sum(dim=1)
-        return Z
+        self.n_samples_fit_, self.n_features_in_ = (int(s) for s in X.shape)
+        self.max_memory_ = resolve_max_memory(self.max_memory, self.device_)
+        dask = is_dask_array(X)
+        self.backend_: PosteriorBackend = make_backend(
+            X, standardizer, dtype=self.dtype, device=self.device_, max_memory=self.max_memory_,
+            chunk_size=self.chunk_size, prune_tol=self.prune_tol, client=self._client() if dask else None,
+            random_state=0)
+        self.data_resident_ = bool(getattr(self.backend_, "resident", True))
+        return None if dask else self.backend_.rows
 
-    def _fit_dask(self, X: Any, standardizer: Standardizer | None) -> None:
-        """Keep a Dask array on its cluster: statistics by reductions, rows gathered on demand."""
-        from inertial_diffusion.backends.dask import DaskRows, check_dask_data, dask_statistics, resolve_client
-
-        if self.device != "cpu":
-            raise ValueError("a Dask array is processed on the cluster's CPUs; use device='cpu'")
-        self.device_ = torch.device("cpu")
-        check_dask_data(X)
-        self.client_ = resolve_client(self.client)
-        # a given standardizer (a class model) still needs the finiteness pass
-        fitted = dask_statistics(X, self.client_, self.standardize and standardizer is None)
-        self.standardizer_ = standardizer if standardizer is not None else fitted
-        self.n_samples_fit_, self.n_features_in_ = (int(v) for v in X.shape)
-        self.dask_data_ = X
-        self.data_ = DaskRows(X, self.standardizer_, DTYPES[self.dtype], self.client_)
-        self.max_memory_ = self.max_memory  # each worker sizes its own blocks
-        self.half_sq_norms_ = None
-        return None
-
-    def _estimation_rows(self, Z: np.ndarray | None) -> np.ndarray:
-        """Standardized rows for the intrinsic-dimension estimate: all local rows, or a seeded
-        sample of at most MAX_ESTIMATION_ROWS gathered from a Dask cluster."""
-        if Z is not None:
-            return Z
-        rows = np.random.default_rng(0).choice(self.n_samples_fit_, size=min(self.n_samples_fit_, MAX_ESTIMATION_ROWS),
-                                               replace=False)
-        return self.data_[torch.as_tensor(np.sort(rows))].double().numpy()
-
-    # ---------------------------------------------------------- core hooks
-    def _denoise(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        neighbors = getattr(self, "neighbors", None)
-        if neighbors is not None and self.dask_data_ is None:
-            from inertial_diffusion.backends.knn import knn_posterior_mean
-
-            res = knn_posterior_mean(x, self.data_, t, neighbors, tol=self.neighbor_tol,
-                                     backend=self.neighbor_backend)
-            self._last_neglected_mass = res.neglected_mass
-            return res.mean
-        if self.dask_data_ is not None:
-            from inertial_diffusion.backends.dask import sharded_posterior_mean
-
-            return sharded_posterior_mean(x, self.dask_data_, t, self.standardizer_, self.client_, self.chunk_size)
-        with tf32_matmul(self.dtype == "tf32"):
-            return posterior.posterior_mean(x, self.data_, t, half_sq_norms=self.half_sq_norms_,
-                                            chunk_size=self.chunk_size, max_memory=self.max_memory_)
-
+    # ---------------------------------------------------------- sampling
     def _final_map(self, z: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
 
-    def _queries(self, x: Any, t: Any) -> tuple[torch.Tensor, float]:
-        check_is_fitted(self, "data_")
-        t = check_time(t)
-        x = check_queries(x, self.n_features_in_)
-        z = self.standardizer_.transform(x)
-        return torch.as_tensor(z, dtype=self.data_.dtype, device=self.device_), t
+    def _draw(self, n_samples: int, generator: torch.Generator, callback: Callback) -> torch.Tensor:
+        """``z`` at the final time ``h_``: the exact one-shot draw, or a simulated reverse process."""
+        backend, h = self.backend_, self.h_
+        if self.sampler == "one_shot":
+            return sample_one_shot(backend.rows, h, n_samples, generator)
+        if self.prior == "mixture":
+            x = sample_one_shot(backend.rows, self.t_max, n_samples, generator)
+        else:
+            x = sample_stationary(n_samples, self.n_features_in_, dtype=backend.dtype, device=self.device_,
+                                  generator=generator)
+        times = time_grid(max(self.t_max, 2 * h), h, self.n_steps)
+        return SIMULATORS[self.sampler](backend.denoiser, x, times, generator=generator, callback=callback)
 
-    # ------------------------------------------------------------ public API
-    def sample(self, n_samples: int = 1, random_state: Any = None, callback: Callback = None,
-               y: Any = None, return_neglected_mass: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Draw ``n_samples`` new points, in data units.
+    def _sample_standardized(self, n_samples: int, generator: torch.Generator, callback: Callback,
+                             with_bound: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``n_samples`` final samples in standardized units (and the neglected-mass bound if asked)."""
+        if n_samples == 0:
+            empty = torch.empty((0, self.n_features_in_), dtype=self.backend_.dtype, device=self.device_)
+            return empty, torch.zeros(0, dtype=torch.float64)
+        z = self._draw(n_samples, generator, callback)
+        x_hat = self._final_map(z)
+        return x_hat, (self.backend_.neglected_mass(z, self.h_) if with_bound else None)
+
+    def sample(self, n_samples: int = 1, random_state: Any = None, callback: Callback = None, y: Any = None,
+               return_neglected_mass: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """Draw ``n_samples`` new points, in float64 data units.
 
         Parameters
         ----------
@@ -148,74 +201,59 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
             After ``fit(X, y)``: draw from the model of this class only. Without it, a model
             fitted with labels draws from every class in proportion to its size.
         return_neglected_mass : bool
-            With ``neighbors`` set: also return, per sample, the certified bound on the softmax mass
-            left out of its final posterior mean (see :mod:`inertial_diffusion.backends.knn`); zeros otherwise.
+            Also return, per sample, the certified bound on the softmax mass left out of its final
+            posterior mean (nonzero only with ``prune_tol``).
 
         Returns
         -------
-        ndarray (n_samples, D), in the estimator's dtype; with ``return_neglected_mass``, a tuple
-        ``(samples, neglected_mass)``.
+        ndarray (n_samples, D); with ``return_neglected_mass``, a tuple ``(samples, neglected_mass)``.
         """
-        check_is_fitted(self, "data_")
+        check_is_fitted(self, "backend_")
         n_samples = check_n_samples(n_samples)
         rs = self.random_state if random_state is None else random_state
-        if getattr(self, "class_models_", None) is not None:
+        if self.class_models_ is not None:
             if return_neglected_mass:
                 raise ValueError("return_neglected_mass is not available for class-conditional sampling")
             return self._sample_classes(n_samples, rs, callback, y)
         if y is not None:
             raise ValueError("y was given to sample() but the model was fitted without labels; "
                              "call fit(X, y) for class-conditional sampling")
-        gen = torch_generator(rs, self.device_)
-        h = self.h_
-        if n_samples == 0:
-            z = torch.empty((0, self.n_features_in_), dtype=DTYPES[self.dtype], device=self.device_)
-        elif self.sampler == "one_shot":
-            z = sample_one_shot(self.data_, h, n_samples, gen)
-        else:
-            if self.prior == "mixture":
-                x = sample_one_shot(self.data_, self.t_max, n_samples, gen)
-            else:
-                x = sample_stationary(n_samples, self.n_features_in_, dtype=self.data_.dtype,
-                                      device=self.device_, generator=gen)
-            times = time_grid(max(self.t_max, 2 * h), h, self.n_steps)
-            z = SIMULATORS[self.sampler](self._denoise, x, times, generator=gen, callback=callback)
-        self._last_neglected_mass = None
-        x_hat = self._final_map(z) if n_samples else z
+        x_hat, bound = self._sample_standardized(n_samples, torch_generator(rs, self.device_), callback,
+                                                 with_bound=return_neglected_mass)
         samples = self.standardizer_.inverse_transform(x_hat.cpu().numpy())
-        if not return_neglected_mass:
-            return samples
-        mass = self._last_neglected_mass
-        return samples, (np.zeros(n_samples) if mass is None else mass.cpu().numpy())
+        if not np.isfinite(samples).all():  # never hand out NaN/inf: the checks at fit should make this unreachable
+            raise FloatingPointError("the sampler produced non-finite values; please report this with the data's "
+                                     "shape and the parameters")
+        return (samples, bound.cpu().numpy()) if return_neglected_mass else samples
+
+    # ------------------------------------------------------------ queries
+    def _queries(self, x: Any, t: Any) -> tuple[torch.Tensor, float]:
+        check_is_fitted(self, "backend_")
+        t = check_time(t)
+        x = check_queries(x, self.n_features_in_)
+        z = self.standardizer_.transform(x)
+        return torch.as_tensor(z, dtype=self.backend_.dtype, device=self.device_), t
 
     def posterior_mean(self, x: Any, t: float) -> np.ndarray:
         """Posterior mean :math:`E[y \\mid X_t = x]` in data units.
 
-        The OU process runs on the standardized data ``(X - mean_) / scale_``; ``x`` is mapped by
-        the same affine map, and the result mapped back.
+        The OU process runs on the standardized data; ``x`` is mapped by the same affine map, and the
+        result mapped back.
         """
         z, t = self._queries(x, t)
-        return self.standardizer_.inverse_transform(self._denoise(z, t).cpu().numpy())
+        return self.standardizer_.inverse_transform(self.backend_.mean(z, t).cpu().numpy())
 
     def score_function(self, x: Any, t: float) -> np.ndarray:
         """Score :math:`\\nabla_x\\log\\hat p_t(x)` in data units: ``(alpha_t m_t(z) - z)/v_t / scale_``
         with ``z`` the standardized query."""
         z, t = self._queries(x, t)
-        if self.dask_data_ is not None:
-            s = (alpha(t) * self._denoise(z, t) - z) / variance(t)
-        else:
-            s = posterior.score(z, self.data_, t, half_sq_norms=self.half_sq_norms_, chunk_size=self.chunk_size,
-                                max_memory=self.max_memory_)
-        return s.cpu().numpy() / self.standardizer_.scale
+        return self.backend_.score(z, t).cpu().double().numpy() / self.standardizer_.scale
 
     def log_density(self, x: Any, t: float) -> np.ndarray:
-        """:math:`\\log\\hat p_t(x)` in data units (the standardized density minus ``D log scale_``)."""
+        """:math:`\\log\\hat p_t(x)` in data units (the standardized density minus ``log|det|`` of the map)."""
         z, t = self._queries(x, t)
-        if self.dask_data_ is not None:
-            raise ValueError("log_density is not available for a model fitted on a Dask array")
-        logp = posterior.log_density(z, self.data_, t, half_sq_norms=self.half_sq_norms_,
-                                     chunk_size=self.chunk_size, max_memory=self.max_memory_)
-        return logp.cpu().numpy() - self.n_features_in_ * math.log(self.standardizer_.scale)
+        logp = self.backend_.log_density(z, t).cpu().numpy()
+        return logp - self.standardizer_.log_abs_det(self.n_features_in_)
 
     @property
     def mean_(self) -> np.ndarray:
@@ -224,7 +262,20 @@ class _EmpiricalDiffusionBase(ClassConditionalMixin, BaseEstimator):
         return self.standardizer_.mean
 
     @property
-    def scale_(self) -> float:
-        """Global scale: RMS distance of the rows to their mean (1 if ``standardize=False``)."""
+    def scale_(self) -> float | np.ndarray:
+        """Scale of the standardization: one float (global), one per feature, or 1."""
         check_is_fitted(self, "standardizer_")
         return self.standardizer_.scale
+
+
+def _pandas_to_float(X: Any) -> np.ndarray:
+    """A DataFrame with nullable numeric columns (``Float64``, ``Int64``; NA -> NaN) as a float array;
+    non-numeric columns are named in the error."""
+    try:
+        from pandas.api.types import is_bool_dtype, is_numeric_dtype
+    except ImportError:  # pragma: no cover - a DataFrame without pandas cannot occur
+        return np.asarray(X)
+    bad = [str(c) for c, dt in X.dtypes.items() if not (is_numeric_dtype(dt) or is_bool_dtype(dt))]
+    if bad:
+        raise TypeError(f"X must be numeric; non-numeric column(s): {', '.join(bad[:5])}")
+    return X.to_numpy(dtype=np.float64, na_value=np.nan)

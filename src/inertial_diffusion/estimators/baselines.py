@@ -13,45 +13,47 @@ default to the same bandwidth :math:`\\sigma = c\\,n^{-1/(d+4)}`, so comparisons
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from inertial_diffusion.core import posterior
+from inertial_diffusion.backends.device import torch_generator
 from inertial_diffusion.core.bandwidth import bandwidth_rule, resolve_intrinsic_dim
 from inertial_diffusion.core.cfdm import cfdm_times, flow_matching_denoiser, flow_matching_time, sample_cfdm_euler
-from inertial_diffusion.backends.device import DTYPES, place_data, resolve_device, torch_generator
 from inertial_diffusion.core.samplers import sample_one_shot
-from inertial_diffusion.core.standardize import Standardizer
-from inertial_diffusion.core.validation import check_choice, check_data, check_n_samples, check_positive, check_positive_int
+from inertial_diffusion.core.standardize import Standardizer, resolve_mode
+from inertial_diffusion.core.validation import check_n_samples
+from inertial_diffusion.estimators._base import COMMON_CONSTRAINTS, DiffusionBase, GeneratorMixin, validate_fit_input
+from inertial_diffusion.estimators.inertial import DIM_METHODS
 
 __all__ = ["AmbientKDE", "SmoothedCFDM"]
 
+_POSITIVE = Interval(numbers.Real, 0, None, closed="neither")
 
-class _BandwidthBaseline(BaseEstimator):
-    """Validation, standardization and the σ rule shared by the baselines."""
-
-    def _fit_bandwidth(self, X: Any) -> np.ndarray:
-        check_positive(self.bandwidth_scale, "bandwidth_scale")
-        check_choice(self.dim_method, "dim_method", ("twonn", "mle"))
-        if not isinstance(self.standardize, (bool, np.bool_)):
-            raise TypeError(f"standardize must be True or False, got {self.standardize!r}")
-        X = check_data(X, min_rows=2)
-        self.standardizer_ = Standardizer.fit(X) if self.standardize else Standardizer.identity(X.shape[1])
-        Z = self.standardizer_.transform(X)
-        self.n_samples_fit_, self.n_features_in_ = X.shape
-        self.intrinsic_dim_ = resolve_intrinsic_dim(self.intrinsic_dim, Z, self.dim_method, self.bandwidth is None)
-        if self.bandwidth is not None:
-            self.bandwidth_ = float(check_positive(self.bandwidth, "bandwidth"))
-        else:
-            self.bandwidth_ = bandwidth_rule(self.n_samples_fit_, self.intrinsic_dim_, self.bandwidth_scale)
-        return Z
+#: The rule's parameters, shared by the baselines (compared with IDM at equal sigma).
+RULE_CONSTRAINTS: dict[str, list] = {
+    "bandwidth": [_POSITIVE, None],
+    "intrinsic_dim": [_POSITIVE, None],
+    "bandwidth_scale": [_POSITIVE],
+    "dim_method": [StrOptions(set(DIM_METHODS))],
+}
 
 
-class AmbientKDE(_BandwidthBaseline):
+def _rule_bandwidth(estimator: Any, Z: np.ndarray) -> None:
+    """Set ``intrinsic_dim_`` and ``bandwidth_`` from the given bandwidth or the rule c n^(-1/(d+4))."""
+    estimator.intrinsic_dim_ = resolve_intrinsic_dim(estimator.intrinsic_dim, Z, estimator.dim_method,
+                                                     estimator.bandwidth is None)
+    estimator.bandwidth_ = (float(estimator.bandwidth) if estimator.bandwidth is not None else
+                            bandwidth_rule(estimator.n_samples_fit_, estimator.intrinsic_dim_,
+                                           estimator.bandwidth_scale))
+
+
+class AmbientKDE(GeneratorMixin, BaseEstimator):
     """Gaussian KDE in the ambient space: :math:`x = y_I + \\sigma\\,\\xi`, ``I`` uniform, :math:`\\xi \\sim N(0, I_D)`.
 
     Parameters
@@ -66,8 +68,11 @@ class AmbientKDE(_BandwidthBaseline):
     bandwidth_, intrinsic_dim_, n_features_in_, n_samples_fit_
     """
 
-    def __init__(self, bandwidth: float | None = None, intrinsic_dim: float | None = None,
-                 bandwidth_scale: float = 1.0, dim_method: str = "twonn", standardize: bool = True,
+    _parameter_constraints: dict = {**RULE_CONSTRAINTS, "standardize": COMMON_CONSTRAINTS["standardize"],
+                                    "random_state": COMMON_CONSTRAINTS["random_state"]}
+
+    def __init__(self, *, bandwidth: float | None = None, intrinsic_dim: float | None = None,
+                 bandwidth_scale: float = 1.0, dim_method: str = "twonn", standardize: bool | str = True,
                  random_state: Any = None) -> None:
         self.bandwidth = bandwidth
         self.intrinsic_dim = intrinsic_dim
@@ -76,13 +81,18 @@ class AmbientKDE(_BandwidthBaseline):
         self.standardize = standardize
         self.random_state = random_state
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "AmbientKDE":
         """Store the standardized training set and the bandwidth."""
-        self.data_ = self._fit_bandwidth(X)
+        X = validate_fit_input(self, X)
+        self.standardizer_ = Standardizer.fit(X, resolve_mode(self.standardize))
+        self.n_samples_fit_ = X.shape[0]
+        self.data_ = self.standardizer_.transform(X)
+        _rule_bandwidth(self, self.data_)
         return self
 
     def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
-        """Draw ``n_samples`` points in data units."""
+        """Draw ``n_samples`` points in float64 data units."""
         check_is_fitted(self, "data_")
         n_samples = check_n_samples(n_samples)
         rng = np.random.default_rng(self.random_state if random_state is None else random_state)
@@ -91,7 +101,7 @@ class AmbientKDE(_BandwidthBaseline):
         return self.standardizer_.inverse_transform(z)
 
 
-class SmoothedCFDM(_BandwidthBaseline):
+class SmoothedCFDM(DiffusionBase):
     """Smoothed closed-form diffusion model (σ-CFDM), Scarvelis, Sáez de Ocáriz Borde & Solomon, TMLR 2025.
 
     Euler integration, in flow-matching time, of the closed-form velocity whose posterior mean is
@@ -119,9 +129,19 @@ class SmoothedCFDM(_BandwidthBaseline):
     bandwidth_, intrinsic_dim_, n_features_in_, n_samples_fit_
     """
 
-    def __init__(self, bandwidth: float | None = None, n_steps: int = 100, n_noise: int = 8,
+    _parameter_constraints: dict = {
+        **{k: v for k, v in COMMON_CONSTRAINTS.items() if k not in ("sampler", "prior", "t_max", "client", "prune_tol")},
+        **RULE_CONSTRAINTS,
+        "dtype": [StrOptions({"float64", "float32"})],
+        "n_noise": [Interval(numbers.Integral, 1, None, closed="left")],
+        "start_time": [Interval(numbers.Real, 0, 1, closed="left")],
+    }
+    # the shared fit machinery reads these; sigma-CFDM has no simulated OU sampler, pruning or cluster
+    sampler, prior, t_max, client, prune_tol = "one_shot", "mixture", 1.0, None, None
+
+    def __init__(self, *, bandwidth: float | None = None, n_steps: int = 100, n_noise: int = 8,
                  start_time: float = 0.0, intrinsic_dim: float | None = None, bandwidth_scale: float = 1.0,
-                 dim_method: str = "twonn", standardize: bool = True, dtype: str = "float64",
+                 dim_method: str = "twonn", standardize: bool | str = True, dtype: str = "float64",
                  device: str = "cpu", chunk_size: int | None = None, random_state: Any = None,
                  max_memory: int | None = None) -> None:
         self.bandwidth = bandwidth
@@ -138,41 +158,29 @@ class SmoothedCFDM(_BandwidthBaseline):
         self.random_state = random_state
         self.max_memory = max_memory
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "SmoothedCFDM":
-        """Store the standardized training set (on ``device``) and the smoothing scale."""
-        check_positive_int(self.n_steps, "n_steps")
-        check_positive_int(self.n_noise, "n_noise")
-        check_choice(self.dtype, "dtype", ("float64", "float32"))
-        if self.max_memory is not None:
-            check_positive_int(self.max_memory, "max_memory")
-        if not (isinstance(self.start_time, (int, float)) and 0.0 <= self.start_time < 1.0):
-            raise ValueError(f"start_time must lie in [0, 1), got {self.start_time!r}")
-        Z = self._fit_bandwidth(X)
-        self.device_ = resolve_device(self.device)
-        self.data_, _ = place_data(Z, DTYPES[self.dtype], self.device_)
-        self.max_memory_ = (self.max_memory if self.max_memory is not None
-                            else posterior.default_max_memory(self.device_))
-        self.half_sq_norms_ = 0.5 * (torch.as_tensor(Z, device=self.device_) ** 2).sum(dim=1)
+        """Store the standardized training set (on ``device``, behind the exact backend) and the smoothing scale."""
+        X = self._validate_fit_input(X)
+        Z = self._fit_backend(X, self._fit_standardizer(X))
+        _rule_bandwidth(self, Z.cpu().double().numpy())
+        self.class_models_ = None
         return self
 
-    def _denoise(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        return posterior.posterior_mean(x, self.data_, t, half_sq_norms=self.half_sq_norms_,
-                                        chunk_size=self.chunk_size, max_memory=self.max_memory_)
-
     def sample(self, n_samples: int = 1, random_state: Any = None, callback=None) -> np.ndarray:
-        """Draw ``n_samples`` points in data units."""
-        check_is_fitted(self, "data_")
+        """Draw ``n_samples`` points in float64 data units."""
+        check_is_fitted(self, "backend_")
         n_samples = check_n_samples(n_samples)
         gen = torch_generator(self.random_state if random_state is None else random_state, self.device_)
         tau0 = float(self.start_time)
         if tau0 > 0:
             # tau0 y_I + (1 - tau0) eps is the OU mixture at t(tau0), rescaled by tau0 / alpha_t
             t0, scale = flow_matching_time(tau0)
-            z = sample_one_shot(self.data_, t0, n_samples, gen) / scale
+            z = sample_one_shot(self.backend_.rows, t0, n_samples, gen) / scale
         else:
-            z = torch.randn((n_samples, self.n_features_in_), generator=gen, dtype=self.data_.dtype,
+            z = torch.randn((n_samples, self.n_features_in_), generator=gen, dtype=self.backend_.dtype,
                             device=self.device_)
         if n_samples:
-            z = sample_cfdm_euler(flow_matching_denoiser(self._denoise), z, cfdm_times(self.n_steps, tau0),
+            z = sample_cfdm_euler(flow_matching_denoiser(self.backend_.denoiser), z, cfdm_times(self.n_steps, tau0),
                                   self.bandwidth_, self.n_noise, generator=gen, callback=callback)
         return self.standardizer_.inverse_transform(z.cpu().numpy())

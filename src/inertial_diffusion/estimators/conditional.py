@@ -13,9 +13,27 @@ from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from inertial_diffusion.core.samplers import Callback
-from inertial_diffusion.core.validation import check_data, check_n_samples, plain_label
+from inertial_diffusion.backends.factory import is_dask_array
+from inertial_diffusion.core.validation import check_n_samples, plain_label
 
-__all__ = ["ClassConditionalMixin"]
+__all__ = ["ClassConditionalMixin", "check_labels"]
+
+
+def check_labels(y: Any, n_rows: int) -> np.ndarray:
+    """One label per row, none missing: NaN and None are named as such (not as an empty or unsortable ``y``)."""
+    labels = np.asarray(y)
+    if labels.ndim != 1 or labels.shape[0] != n_rows:
+        raise ValueError(f"y must be a 1-D array with one label per row of X ({n_rows}), got shape {labels.shape}")
+    if labels.dtype.kind == "f":
+        missing = np.flatnonzero(np.isnan(labels))
+    elif labels.dtype == object:
+        missing = np.flatnonzero([v is None or (isinstance(v, float) and v != v) for v in labels])
+    else:
+        missing = np.array([], dtype=int)
+    if missing.size:
+        raise ValueError(f"y has {missing.size} missing label(s) (NaN/None), first at row {int(missing[0])}; "
+                         "drop those rows or give them a class")
+    return labels
 
 
 class ClassConditionalMixin:
@@ -23,13 +41,9 @@ class ClassConditionalMixin:
 
     def _fit_classes(self, X: Any, y: Any, **overrides: Any) -> None:
         """One empirical model per class, sharing this model's standardization and parameters."""
-        if self.dask_data_ is not None:
+        if is_dask_array(X):
             raise ValueError("class-conditional fitting (y) is not supported for Dask arrays")
-        labels = np.asarray(y)
-        if labels.ndim != 1 or labels.shape[0] != self.n_samples_fit_:
-            raise ValueError(f"y must be a 1-D array with one label per row of X ({self.n_samples_fit_}), "
-                             f"got shape {labels.shape}")
-        X = check_data(X, min_rows=2)
+        labels = check_labels(y, self.n_samples_fit_)
         self.classes_, counts = np.unique(labels, return_counts=True)
         small = [f"{plain_label(c)!r} ({k} row{'s' if k != 1 else ''})" for c, k in zip(self.classes_, counts)
                  if k < 2]
@@ -40,6 +54,7 @@ class ClassConditionalMixin:
         self.class_models_ = {}
         for label in self.classes_:
             model = clone(self).set_params(**overrides)
+            model.class_models_ = None
             model._fit_one(X[labels == label], self.standardizer_)
             self.class_models_[plain_label(label)] = model
 

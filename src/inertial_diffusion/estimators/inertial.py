@@ -2,84 +2,72 @@
 
 from __future__ import annotations
 
+import math
+import numbers
+import warnings
 from typing import Any
 
+import numpy as np
 import torch
+from sklearn.base import _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
 
+from inertial_diffusion.backends.device import torch_generator
+from inertial_diffusion.core import bandwidth as bandwidth_module
 from inertial_diffusion.core.bandwidth import bandwidth_rule, resolve_intrinsic_dim
 from inertial_diffusion.core.inertia import INERTIA_FORMS, inertia_step
-from inertial_diffusion.core.process import DEFAULT_T_MAX
-from inertial_diffusion.core.standardize import Standardizer
-from inertial_diffusion.core.validation import check_choice, check_positive, check_positive_int
-from inertial_diffusion.estimators._base import _EmpiricalDiffusionBase
+from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha, variance
+from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, DiffusionBase
 from inertial_diffusion.estimators.bandwidth_search import search_bandwidth_scale
 
-__all__ = ["InertialDiffusion"]
+__all__ = ["InertialDiffusion", "DIM_METHODS", "MIN_BANDWIDTH", "MAX_PAPER_H"]
+
+#: Intrinsic-dimension estimators the estimators accept (the library's list).
+DIM_METHODS: tuple[str, ...] = tuple(getattr(bandwidth_module, "DIM_METHODS", ("twonn", "mle")))
+#: Smallest bandwidth accepted: below it h = sigma^2 leaves float64's range and every sample is a
+#: training point anyway (use EmpiricalDiffusion for that).
+MIN_BANDWIDTH = 1e-50
+#: The paper-form inertia step multiplies by e^h h / v_h: past h = 1 (sigma larger than the data's scale)
+#: it amplifies the noise by orders of magnitude, and overflows near h = 700.
+MAX_PAPER_H = 1.0
+#: Training rows probed for isolated points at fit (a seeded subsample beyond this).
+ISOLATION_PROBE_ROWS = 1000
+#: A training point is isolated when its own posterior weight at h, queried at alpha_h y_i, is at least this.
+ISOLATION_SELF_WEIGHT = 0.99
+#: Samples closer than this (standardized units) to a training point count as copies for ``exclude_copies``.
+COPY_DISTANCE = 1e-6
 
 
-class InertialDiffusion(_EmpiricalDiffusionBase):
-    """Inertial diffusion model (IDM) of Lyu, Nguyen, Qian & Tong, arXiv 2505.02508.
+class InertialDiffusion(DiffusionBase):
+    __doc__ = """Inertial diffusion model (IDM) of Lyu, Nguyen, Qian & Tong, arXiv 2505.02508.
 
     Runs the empirical diffusion model of the (standardized) training set from ``T`` down to
     ``h = sigma^2`` (or draws :math:`z \\sim \\hat p_h` exactly in one shot), then takes one inertia
     step. Samples are close to a Gaussian KDE *on* the data manifold, with
-    :math:`W_1 = O(n^{-2/(d+4)})` for :math:`\\sigma = n^{-1/(d+4)}`, independently of the ambient D.
+    :math:`W_1 = O(n^{{-2/(d+4)}})` for :math:`\\sigma = n^{{-1/(d+4)}}`, independently of the ambient D.
+    (Convention: :math:`dX = -X\\,dt + dW`, :math:`h = \\sigma^2`; our inference, the paper's text being
+    unavailable.)
 
     Parameters
     ----------
-    bandwidth : float, "auto" or None
-        :math:`\\sigma` in standardized units; overrides the rule :math:`\\sigma = c\\,n^{-1/(d+4)}`.
-        "auto" chooses ``c`` by held-out W1 on a grid (:mod:`inertial_diffusion.estimators.bandwidth_search`),
-        ignoring ``bandwidth_scale``, and records the search in ``bandwidth_search_``.
+    bandwidth : float, "auto" or None, default=None
+        :math:`\\sigma` in standardized units; overrides the rule :math:`\\sigma = c\\,n^{{-1/(d+4)}}`.
+        "auto" chooses ``c`` by a held-out search (:mod:`inertial_diffusion.estimators.bandwidth_search`)
+        and records it in ``bandwidth_search_``.
     intrinsic_dim : float, optional
         Manifold dimension ``d``; estimated with ``dim_method`` when omitted.
-    bandwidth_scale : float
+    bandwidth_scale : float, default=1.0
         The constant ``c`` of the rule.
-    inertia : {"posterior_mean", "paper"}
+    inertia : {{"posterior_mean", "paper"}}, default="posterior_mean"
         Form of the inertia step (see :mod:`inertial_diffusion.core.inertia`).
-    sampler : {"one_shot", "sde", "sde_euler", "ode"}
-        Exact draw of ``z ~ p̂_h``; reverse SDE by the exponential integrator or Euler–Maruyama;
-        probability-flow ODE by Heun. All have the law :math:`\\hat p_h` up to discretization error.
-    n_steps : int
-        Steps of the simulated samplers (log-spaced times from ``t_max`` to ``h``).
-    standardize : bool
-        Centre and divide by one global scale (RMS distance to the mean) before fitting.
-    dtype : {"float64", "float32", "tf32"}
-        Storage and computation dtype. float32 keeps ~1e-6 relative accuracy through a guard that
-        computes logits in float64 where float32 rounding would exceed it (small t). "tf32" (GPU
-        only, opt-in) lets the float32 GEMMs use TensorFloat-32: several times faster on recent GPUs,
-        ~1e-3 relative accuracy.
-    device : {"cpu", "cuda", "cuda:N", "auto"}
-        "auto": CUDA when available. On a GPU the data stay resident when they take at most half of
-        the free GPU memory, else they stay in pinned host memory and are streamed chunk by chunk.
-    chunk_size : int, optional
-        Training rows per streamed chunk (default: 256 float32 / 1024 float64 rows on the CPU,
-        8192 on a GPU; see :func:`inertial_diffusion.core.posterior.plan_blocks`).
-    max_memory : int, optional
-        Working-memory budget in bytes of every posterior evaluation, beyond the data and the
-        returned arrays; sizes the query blocks (and the chunks if small). Default: an eighth of
-        the available memory capped at 256 MiB on the CPU, a quarter of the free GPU memory.
-    random_state : None, int or numpy Generator
-    prior : {"mixture", "stationary"}
-        Start of the simulated samplers: the exact :math:`\\hat p_T` or :math:`N(0, \\tfrac12 I)`.
-    t_max : float
-        Start time ``T`` of the simulated samplers.
-    dim_method : {"twonn", "mle"}
-        Intrinsic-dimension estimator used when ``intrinsic_dim`` is None.
-    neighbors : int, "auto" or None
-        Restrict every posterior mean to the k nearest training points (None: exact, all n).
-        "auto" grows k per query until the certified neglected softmax mass is below
-        ``neighbor_tol`` (see :mod:`inertial_diffusion.backends.knn`); ``sample(..., return_neglected_mass=True)``
-        reports the bound per sample.
-    neighbor_tol : float
-    neighbor_backend : {"auto", "faiss", "torch"}
-        Exact nearest-neighbour search: FAISS ``IndexFlatL2`` (``pip install faiss-cpu``) or a
-        chunked torch top-k; "auto" takes FAISS when installed.
-    client : dask.distributed.Client, address string or None
-        Only for a Dask-array ``X``: the cluster that holds the data (default: the current client,
-        or a new 2-worker ``LocalCluster``). The data stay distributed (see
-        :mod:`inertial_diffusion.backends.dask`).
-
+    dim_method : str, default="twonn"
+        Intrinsic-dimension estimator used when ``intrinsic_dim`` is None (see
+        :func:`inertial_diffusion.estimate_intrinsic_dim`).
+    max_dup_rate : float in (0, 1), optional
+        With ``bandwidth="auto"``: a novelty target. The search picks the smallest σ whose held-out
+        near-duplicate rate stays at most this.
+{COMMON_PARAMETERS_DOC}
     Attributes
     ----------
     bandwidth_ : float
@@ -88,42 +76,68 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         Stopping time :math:`h = \\sigma^2`.
     intrinsic_dim_ : float or None
         ``d`` used by the rule (None when ``bandwidth`` was given and ``intrinsic_dim`` was not).
+    bandwidth_search_ : BandwidthSearch or None
+        The held-out search when ``bandwidth="auto"``, else None.
+    backend_ : PosteriorBackend
+        The posterior every query method goes through (chosen at ``fit``).
+    n_isolated_ : int
+        Training points isolated at the kernel's scale (own posterior weight at ``h`` ≥ 0.99): IDM
+        returns near-copies of them. Estimated on a subsample of 1000 rows for larger ``n``.
     data_resident_ : bool
         Whether the training data live on ``device_`` (False: streamed from the host).
-    bandwidth_search_ : BandwidthSearch or None
-        The held-out search (grid, scores, chosen ``c``) when ``bandwidth="auto"``, else None.
     n_features_in_, n_samples_fit_ : int
-    mean_ : ndarray, scale_ : float
+    mean_ : ndarray, scale_ : float or ndarray
         The standardization.
-    """
+    class_models_ : dict or None
+        After ``fit(X, y)``: one model per class.
 
-    def __init__(self, bandwidth: float | str | None = None, intrinsic_dim: float | None = None,
-                 bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", sampler: str = "one_shot",
-                 n_steps: int = 100, standardize: bool = True, dtype: str = "float64", device: str = "cpu",
-                 chunk_size: int | None = None, random_state: Any = None, prior: str = "mixture",
-                 t_max: float = DEFAULT_T_MAX, dim_method: str = "twonn", client: Any = None,
-                 neighbors: int | str | None = None, neighbor_tol: float = 1e-6,
-                 neighbor_backend: str = "auto", max_memory: int | None = None) -> None:
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from inertial_diffusion import InertialDiffusion
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> model = InertialDiffusion(random_state=0).fit(X)
+    >>> model.sample(5).shape
+    (5, 3)
+    """.format(COMMON_PARAMETERS_DOC=COMMON_PARAMETERS_DOC)
+
+    _parameter_constraints: dict = {
+        **DiffusionBase._parameter_constraints,
+        "bandwidth": [Interval(numbers.Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
+        "intrinsic_dim": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "bandwidth_scale": [Interval(numbers.Real, 0, None, closed="neither")],
+        "inertia": [StrOptions(set(INERTIA_FORMS))],
+        "dim_method": [StrOptions(set(DIM_METHODS))],
+        "max_dup_rate": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+    }
+
+    def __init__(self, *, bandwidth: float | str | None = None, intrinsic_dim: float | None = None,
+                 bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", dim_method: str = "twonn",
+                 max_dup_rate: float | None = None, sampler: str = "one_shot", n_steps: int = 100,
+                 standardize: bool | str = True, dtype: str = "float64", device: str = "cpu",
+                 chunk_size: int | None = None, max_memory: int | None = None, random_state: Any = None,
+                 prior: str = "mixture", t_max: float = DEFAULT_T_MAX, client: Any = None,
+                 prune_tol: float | None = None) -> None:
         self.bandwidth = bandwidth
         self.intrinsic_dim = intrinsic_dim
         self.bandwidth_scale = bandwidth_scale
         self.inertia = inertia
+        self.dim_method = dim_method
+        self.max_dup_rate = max_dup_rate
         self.sampler = sampler
         self.n_steps = n_steps
         self.standardize = standardize
         self.dtype = dtype
         self.device = device
         self.chunk_size = chunk_size
+        self.max_memory = max_memory
         self.random_state = random_state
         self.prior = prior
         self.t_max = t_max
-        self.dim_method = dim_method
         self.client = client
-        self.neighbors = neighbors
-        self.neighbor_tol = neighbor_tol
-        self.neighbor_backend = neighbor_backend
-        self.max_memory = max_memory
+        self.prune_tol = prune_tol
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "InertialDiffusion":
         """Fit to training data ``X`` of shape (n, D).
 
@@ -131,48 +145,123 @@ class InertialDiffusion(_EmpiricalDiffusionBase):
         bandwidth from the class size ``n_c`` (σ = c n_c^(-1/(d+4)), d shared, estimated on all
         of X) and the common standardization; then ``sample(m, y=label)`` and ``sample_per_class``.
         """
-        self._fit_one(X, None)
+        if self.max_dup_rate is not None and self.bandwidth != "auto":
+            raise ValueError("max_dup_rate is a target of the bandwidth search: use it with bandwidth='auto'")
+        X = self._validate_fit_input(X)
+        self._fit_one(X, self._fit_standardizer(X))
         self.class_models_ = None
         if y is not None:
             if self.bandwidth_search_ is not None:  # one search on all rows; each class keeps the rule with that c
-                overrides = {"bandwidth": None, "bandwidth_scale": self.bandwidth_search_.best_scale,
-                             "intrinsic_dim": self.intrinsic_dim_}
+                overrides = {"bandwidth": None, "max_dup_rate": None, "intrinsic_dim": self.intrinsic_dim_,
+                             "bandwidth_scale": self.bandwidth_search_.best_scale}
             else:
                 overrides = {} if self.bandwidth is not None else {"intrinsic_dim": self.intrinsic_dim_}
             self._fit_classes(X, y, **overrides)
         return self
 
-    def _fit_one(self, X: Any, standardizer: Standardizer | None) -> None:
-        check_choice(self.inertia, "inertia", INERTIA_FORMS)
-        check_choice(self.dim_method, "dim_method", ("twonn", "mle"))
-        check_choice(self.neighbor_backend, "neighbor_backend", ("auto", "faiss", "torch"))
-        check_positive(self.neighbor_tol, "neighbor_tol")
-        if self.neighbors is not None and self.neighbors != "auto":
-            check_positive_int(self.neighbors, "neighbors")
-        check_positive(self.bandwidth_scale, "bandwidth_scale")
-        if self.intrinsic_dim is not None:
-            check_positive(self.intrinsic_dim, "intrinsic_dim")
-        auto = isinstance(self.bandwidth, str)
-        if auto and self.bandwidth != "auto":
-            raise ValueError(f"bandwidth must be a positive number, 'auto' or None, got {self.bandwidth!r}")
-        if self.bandwidth is not None and not auto:
-            check_positive(self.bandwidth, "bandwidth")
-        Z = self._fit_data(X, standardizer)
-        n = self.n_samples_fit_
-        # a Dask fit gathers its estimation rows once, for the dimension and the search alike
-        rows = self._estimation_rows(Z) if (self.intrinsic_dim is None and self.bandwidth is None) or auto else None
+    def _fit_one(self, X: Any, standardizer) -> None:
+        """Backend, intrinsic dimension, bandwidth and the isolated-point count for one model."""
+        Z = self._fit_backend(X, standardizer)
+        auto = self.bandwidth == "auto"
+        needs_rows = auto or (self.intrinsic_dim is None and self.bandwidth is None)
+        rows = self._estimation_rows(Z) if needs_rows else None
         self.intrinsic_dim_ = resolve_intrinsic_dim(self.intrinsic_dim, rows, self.dim_method,
                                                     self.bandwidth is None or auto)
         self.bandwidth_search_ = None
         if auto:
+            search_options = {} if self.max_dup_rate is None else {"max_dup_rate": self.max_dup_rate}
             self.bandwidth_search_ = search_bandwidth_scale(rows, self.intrinsic_dim_, inertia=self.inertia,
-                                                            random_state=0)
-            self.bandwidth_ = bandwidth_rule(n, self.intrinsic_dim_, self.bandwidth_search_.best_scale)
+                                                            random_state=0, **search_options)
+            self.bandwidth_ = bandwidth_rule(self.n_samples_fit_, self.intrinsic_dim_,
+                                             self.bandwidth_search_.best_scale)
         elif self.bandwidth is not None:
             self.bandwidth_ = float(self.bandwidth)
         else:
-            self.bandwidth_ = bandwidth_rule(n, self.intrinsic_dim_, self.bandwidth_scale)
+            self.bandwidth_ = bandwidth_rule(self.n_samples_fit_, self.intrinsic_dim_, self.bandwidth_scale)
+        self._check_bandwidth()
         self.h_ = self.bandwidth_**2
+        self.n_isolated_ = self._count_isolated()
+
+    def _estimation_rows(self, Z: torch.Tensor | None) -> np.ndarray:
+        """Standardized rows (float64) for the dimension estimate and the search: all local rows up to
+        the estimators' row cap, else a seeded subsample (gathered from the cluster for Dask data)."""
+        n = self.n_samples_fit_
+        cap = bandwidth_module.MAX_ESTIMATION_ROWS
+        rows = self.backend_.rows
+        if n > cap:
+            rows = rows[torch.as_tensor(np.sort(np.random.default_rng(0).choice(n, size=cap, replace=False)))]
+        elif not isinstance(rows, torch.Tensor):  # rows kept on a cluster: gather them all (n <= cap)
+            rows = rows[torch.arange(n)]
+        return rows.cpu().double().numpy()
+
+    def _check_bandwidth(self) -> None:
+        """Refuse the bandwidths whose arithmetic leaves float64 (one line, naming the option)."""
+        where = ("bandwidth_scale" if self.bandwidth is None else "bandwidth")
+        if self.bandwidth_ < MIN_BANDWIDTH:
+            raise ValueError(f"{where} gives sigma = {self.bandwidth_:.3g}: below {MIN_BANDWIDTH:g} h = sigma^2 "
+                             "underflows and every sample is a training point; use EmpiricalDiffusion for that")
+        if self.inertia == "paper" and self.bandwidth_**2 > MAX_PAPER_H:
+            raise ValueError(f"{where} gives sigma = {self.bandwidth_:.3g} (h = {self.bandwidth_**2:.3g}): the "
+                             f"paper-form inertia step multiplies by e^h h/v_h and is unusable past h = {MAX_PAPER_H:g}; "
+                             "use inertia='posterior_mean' or a smaller bandwidth")
+
+    def _count_isolated(self) -> int:
+        """Training points whose own posterior weight at ``h``, queried at ``alpha_h y_i``, is ≥ 0.99.
+
+        With logits ``l_j = (alpha x.y_j - alpha^2 |y_j|^2/2)/v`` at ``x = alpha y_i``, the own logit is
+        ``alpha^2 |y_i|^2/(2v)`` and its weight ``exp(l_i - LSE_j l_j)``.
+        """
+        n = self.n_samples_fit_
+        k = min(n, ISOLATION_PROBE_ROWS)
+        index = torch.as_tensor(np.sort(np.random.default_rng(0).choice(n, size=k, replace=False)))
+        y = self.backend_.rows[index].to(device=self.device_, dtype=torch.float64)
+        a_h, v_h = alpha(self.h_), variance(self.h_)
+        part = self.backend_.partial(a_h * y, self.h_)
+        self_weight = torch.exp(a_h**2 * (y**2).sum(dim=1) / (2 * v_h) - part.log_normalizer())
+        count = int((self_weight >= ISOLATION_SELF_WEIGHT).sum())
+        estimate = count if k == n else int(round(count * n / k))
+        if estimate:
+            warnings.warn(f"{'about ' if k < n else ''}{estimate} of {n} training points are isolated at the "
+                          f"kernel's scale (sigma = {self.bandwidth_:.3g}): samples drawn from them are "
+                          "near-copies; sample(..., exclude_copies=True) redraws those", UserWarning, stacklevel=4)
+        return estimate
 
     def _final_map(self, z: torch.Tensor) -> torch.Tensor:
-        return inertia_step(self._denoise, z, self.h_, self.inertia)
+        return inertia_step(self.backend_.denoiser, z, self.h_, self.inertia)
+
+    def sample(self, n_samples: int = 1, random_state: Any = None, callback=None, y: Any = None,
+               return_neglected_mass: bool = False, exclude_copies: bool = False):
+        """Draw ``n_samples`` new points, in float64 data units.
+
+        Parameters are those of :meth:`DiffusionBase.sample`, plus ``exclude_copies``: redraw every
+        sample within ``1e-6`` (standardized units) of a training point. This removes the copies of
+        isolated training points; it changes the law slightly (the mass near training points is
+        redistributed over the other draws).
+        """
+        if not exclude_copies:
+            return super().sample(n_samples, random_state, callback, y, return_neglected_mass)
+        if return_neglected_mass or y is not None or getattr(self, "class_models_", None) is not None:
+            raise ValueError("exclude_copies works on a model fitted without labels, without return_neglected_mass")
+        check_is_fitted(self, "backend_")
+        gen = torch_generator(self.random_state if random_state is None else random_state, self.device_)
+        x_hat, _ = self._sample_standardized(int(n_samples), gen, callback)
+        for _ in range(100):
+            copies = torch.nonzero(self._nearest_distance(x_hat) < COPY_DISTANCE).flatten()
+            if copies.numel() == 0:
+                break
+            x_hat[copies] = self._sample_standardized(int(copies.numel()), gen, callback)[0]
+        else:
+            raise ValueError("exclude_copies: samples kept landing on training points after 100 redraws; the "
+                             "bandwidth is too small for these data (the model memorizes)")
+        return self.standardizer_.inverse_transform(x_hat.cpu().numpy())
+
+    def _nearest_distance(self, s: torch.Tensor) -> torch.Tensor:
+        """Distance of each point ``s`` to its nearest training point, from the backend's max logit.
+
+        At ``t = ln(3)/2`` (where ``alpha_t^2 = v_t``) the logits at ``x = alpha_t s`` are
+        ``s.y_i - |y_i|^2/2``, so ``min_i |s - y_i|^2 = |s|^2 - 2 max_i l_i`` (float64 queries).
+        """
+        t = 0.5 * math.log(3.0)
+        s64 = s.double()
+        best = self.backend_.partial(alpha(t) * s64, t).max.double() * math.log(2.0)  # base-2 max -> natural
+        return ((s64**2).sum(dim=1) - 2 * best).clamp_min(0.0).sqrt()

@@ -32,30 +32,36 @@ class InertialOversampler(BaseOverSampler):
         Classes to oversample with fewer rows than this get a warning: their bandwidth rests on
         very few points. Classes with fewer than 2 rows are an error (a one-point model returns
         copies of that point).
-    bandwidth, intrinsic_dim, bandwidth_scale, inertia, dtype
-        Passed to :class:`~inertial_diffusion.InertialDiffusion`.
+    bandwidth, intrinsic_dim, bandwidth_scale, inertia, max_dup_rate, standardize, dtype
+        Passed to :class:`~inertial_diffusion.InertialDiffusion` ("auto" and ``max_dup_rate`` included:
+        one search on the rows of the classes to oversample, each class keeping its own ``n_c``).
     random_state : None, int or numpy Generator
     """
 
     _parameter_constraints: dict = {
         **BaseOverSampler._parameter_constraints,
         "k_min": [Interval(numbers.Integral, 2, None, closed="left")],
-        "bandwidth": [Interval(numbers.Real, 0, None, closed="neither"), None],
+        "bandwidth": [Interval(numbers.Real, 0, None, closed="neither"), StrOptions({"auto"}), None],
+        "max_dup_rate": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "standardize": InertialDiffusion._parameter_constraints["standardize"],
         "intrinsic_dim": [Interval(numbers.Real, 0, None, closed="neither"), None],
         "bandwidth_scale": [Interval(numbers.Real, 0, None, closed="neither")],
-        "inertia": [StrOptions({"posterior_mean", "paper"})],
+        "inertia": InertialDiffusion._parameter_constraints["inertia"],
         "dtype": [StrOptions({"float64", "float32"})],
     }
 
     def __init__(self, *, sampling_strategy: Any = "auto", k_min: int = 5, bandwidth: float | None = None,
                  intrinsic_dim: float | None = None, bandwidth_scale: float = 1.0, inertia: str = "posterior_mean",
-                 dtype: str = "float64", random_state: Any = None) -> None:
+                 max_dup_rate: float | None = None, standardize: bool | str = True, dtype: str = "float64",
+                 random_state: Any = None) -> None:
         super().__init__(sampling_strategy=sampling_strategy)
         self.k_min = k_min
         self.bandwidth = bandwidth
         self.intrinsic_dim = intrinsic_dim
         self.bandwidth_scale = bandwidth_scale
         self.inertia = inertia
+        self.max_dup_rate = max_dup_rate
+        self.standardize = standardize
         self.dtype = dtype
         self.random_state = random_state
 
@@ -71,11 +77,12 @@ class InertialOversampler(BaseOverSampler):
         if few:
             warnings.warn(f"class(es) {', '.join(few)} have fewer than k_min={self.k_min} rows: their "
                           "samples rest on very few points", UserWarning, stacklevel=3)
-        params = dict(bandwidth=self.bandwidth, intrinsic_dim=self.intrinsic_dim,
-                      bandwidth_scale=self.bandwidth_scale, inertia=self.inertia, dtype=self.dtype)
+        params = dict(bandwidth=self.bandwidth, intrinsic_dim=self.intrinsic_dim, bandwidth_scale=self.bandwidth_scale,
+                      inertia=self.inertia, max_dup_rate=self.max_dup_rate, standardize=self.standardize,
+                      dtype=self.dtype)
         if self.bandwidth is None and self.intrinsic_dim is None:
             # d is a property of the data manifold: estimate it on all rows, not on a small class
-            params["intrinsic_dim"] = InertialDiffusion(**params).fit(X).intrinsic_dim_
+            params["intrinsic_dim"] = InertialDiffusion(standardize=self.standardize, dtype=self.dtype).fit(X).intrinsic_dim_
         keep = np.isin(y, list(targets))
         self.model_ = InertialDiffusion(**params).fit(X[keep], y[keep])
         rng = np.random.default_rng(self.random_state)
