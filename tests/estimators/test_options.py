@@ -1,0 +1,120 @@
+"""Options for the data users bring: per-feature scaling, isolated points, copies, extreme bandwidths,
+labels with missing values, pandas nullable columns."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from inertial_diffusion import EmpiricalDiffusion, InertialDiffusion
+from inertial_diffusion.evaluation.datasets import Sphere
+
+X3 = Sphere(2, 3, random_state=0).sample(400, random_state=1)
+
+
+# ------------------------------------------------------------------ standardization modes
+def test_per_feature_scaling_is_equivariant_column_by_column():
+    """fit on X diag(s) + b gives samples diag(s) + b (same seed), for scales 1e-3 .. 1e3 per column."""
+    s, b = np.array([1e-3, 1.0, 1e3]), np.array([5.0, -2.0, 1e4])
+    kw = dict(standardize="per_feature", intrinsic_dim=2, random_state=0)
+    S = InertialDiffusion(**kw).fit(X3).sample(200)
+    S_scaled = InertialDiffusion(**kw).fit(X3 * s + b).sample(200)
+    np.testing.assert_allclose(S_scaled, S * s + b, rtol=1e-9, atol=1e-9 * np.abs(b).max())
+
+
+def test_per_feature_differs_from_global_where_units_differ_and_agrees_where_they_do_not():
+    Y = X3 * np.array([1.0, 1.0, 100.0])
+    g = InertialDiffusion(standardize="global", intrinsic_dim=2).fit(Y)
+    p = InertialDiffusion(standardize="per_feature", intrinsic_dim=2).fit(Y)
+    assert np.ndim(g.scale_) == 0 and p.scale_.shape == (3,)
+    np.testing.assert_allclose(p.scale_, Y.std(axis=0), rtol=1e-12)
+    # isotropic data: per-feature scales are all equal up to sampling noise, the global one is their rss
+    iso = InertialDiffusion(standardize="per_feature", intrinsic_dim=2).fit(X3)
+    assert np.ptp(iso.scale_) / iso.scale_.mean() < 0.1
+
+
+@pytest.mark.parametrize("mode", [True, "global", False, "none"])
+def test_boolean_and_named_modes_agree(mode):
+    named = {True: "global", False: "none"}.get(mode, mode)
+    a = InertialDiffusion(standardize=mode, bandwidth=0.2, random_state=0).fit(X3).sample(20)
+    b = InertialDiffusion(standardize=named, bandwidth=0.2, random_state=0).fit(X3).sample(20)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_constant_column_keeps_its_value_under_per_feature_scaling():
+    Y = np.c_[X3, np.full(len(X3), 7.0)]
+    S = InertialDiffusion(standardize="per_feature", intrinsic_dim=2, random_state=0).fit(Y).sample(50)
+    np.testing.assert_allclose(S[:, 3], 7.0)
+
+
+# ------------------------------------------------------------------ isolated points and copies
+def _with_outliers(k=10):
+    rng = np.random.default_rng(5)
+    far = rng.normal(size=(k, 3))
+    far = 8.0 * far / np.linalg.norm(far, axis=1, keepdims=True) * (1 + np.arange(k)[:, None])
+    return np.r_[Sphere(2, 3, random_state=0).sample(2000, random_state=1), far]
+
+
+def test_isolated_points_are_counted_and_warned_about():
+    X = _with_outliers()
+    with pytest.warns(UserWarning, match="isolated"):
+        model = InertialDiffusion(intrinsic_dim=2, random_state=0).fit(X)
+    assert 8 <= model.n_isolated_ <= 14  # 10 outliers, estimated on a 1000-row probe of 2010 rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no outliers, no warning
+        assert InertialDiffusion(intrinsic_dim=2).fit(X[:2000]).n_isolated_ == 0
+
+
+def test_exclude_copies_removes_the_copies_of_isolated_points():
+    X = _with_outliers()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = InertialDiffusion(intrinsic_dim=2, random_state=0).fit(X)
+
+    def copies(S):
+        d = np.sqrt(((S[:, None, :] - X[None]) ** 2).sum(-1)).min(axis=1)
+        return int((d < 1e-6 * model.scale_).sum())
+    plain = model.sample(4000, random_state=1)
+    assert copies(plain) > 0  # the outliers are returned as copies
+    cleaned = model.sample(4000, random_state=1, exclude_copies=True)
+    assert copies(cleaned) == 0 and cleaned.shape == plain.shape
+    with pytest.raises(ValueError, match="memorizes"):
+        EmpiricalDiffusion  # the empirical model has no exclude_copies; a memorizing IDM bandwidth says so:
+        InertialDiffusion(bandwidth=1e-4).fit(X[:50]).sample(10, exclude_copies=True)
+
+
+# ------------------------------------------------------------------ extreme bandwidths: finite or refused
+@pytest.mark.parametrize("params", [dict(bandwidth=30.0, inertia="paper"), dict(bandwidth=5.0, inertia="paper"),
+                                    dict(bandwidth=1e-155), dict(bandwidth=1e-300), dict(bandwidth_scale=1e-200)])
+def test_extreme_bandwidths_are_refused_with_one_line(params):
+    with pytest.raises(ValueError, match="sigma") as info:
+        InertialDiffusion(**params).fit(X3)
+    assert "\n" not in str(info.value)
+
+
+def test_limits_of_the_bandwidth_are_computed_correctly():
+    tiny = InertialDiffusion(bandwidth=1e-40, random_state=0).fit(X3).sample(50)
+    d = np.abs(tiny[:, None, :] - X3[None]).max(-1).min(1)
+    assert d.max() < 1e-12  # tiny sigma returns training points
+    huge = InertialDiffusion(bandwidth=40.0, random_state=0).fit(X3).sample(50)  # h = 1600: alpha_h = 0
+    np.testing.assert_allclose(huge, np.broadcast_to(X3.mean(0), huge.shape), atol=1e-12)
+
+
+# ------------------------------------------------------------------ labels and pandas
+@pytest.mark.parametrize("y", [np.r_[np.nan, np.zeros(399)], np.array([None] + ["a"] * 399, dtype=object)])
+def test_missing_labels_are_named(y):
+    with pytest.raises(ValueError, match="missing label"):
+        InertialDiffusion(bandwidth=0.3).fit(X3, y)
+
+
+def test_pandas_nullable_columns_are_numeric_and_na_is_the_nan_error():
+    pd = pytest.importorskip("pandas")
+    df = pd.DataFrame(X3, columns=list("abc")).astype("Float64")
+    df["d"] = pd.array(np.arange(len(df)) % 3, dtype="Int64")
+    model = InertialDiffusion(bandwidth=0.3, random_state=0).fit(df)
+    assert model.sample(5).shape == (5, 4)
+    df.loc[3, "a"] = pd.NA
+    with pytest.raises(ValueError, match="NaN"):
+        InertialDiffusion(bandwidth=0.3).fit(df)
+    with pytest.raises(TypeError, match="non-numeric column"):
+        InertialDiffusion(bandwidth=0.3).fit(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}))
