@@ -110,7 +110,8 @@ def test_images_in_images_out(tmp_path):
     result = invoke("sample", folder, "-n", 5, "-o", out, "-q", "--bandwidth", "0.3")
     assert result.exit_code == 0, result.output
     pngs = sorted(p.name for p in out.iterdir())
-    assert "grid.png" in pngs and len(pngs) == 6
+    assert pngs == [f"sample_{i}.png" for i in range(5)]  # only samples: the folder reads back as data
+    assert (tmp_path / "gen_grid.png").exists()  # the preview lies beside it
     assert np.asarray(Image.open(out / "sample_0.png")).shape == (6, 5)
 
 
@@ -128,11 +129,29 @@ def test_evaluate_reports_memorization_and_w1(sphere_npy, tmp_path):
     assert "![figure](report.png)" in report.read_text()
 
 
-def test_evaluate_image_figure_shows_neighbours(tmp_path):
-    folder = _png_folder(tmp_path / "imgs", 10, (4, 4))
-    result = invoke("evaluate", folder, folder, "--report", tmp_path / "r.md", "-q")
+def test_evaluate_image_figure_shows_neighbours(tmp_path, monkeypatch):
+    """The figure pairs each sample with its nearest training image: samples that are training images are
+    shown beside themselves at distance 0, and a shifted copy beside its source."""
+    from inertial_diffusion.evaluation import plots
+
+    shown = {}
+
+    def spy(samples, neighbours, distances, path, ncols=4):
+        shown.update(samples=samples, neighbours=neighbours, distances=distances)
+        return real(samples, neighbours, distances, path, ncols)
+
+    real = plots.nearest_neighbour_grid
+    monkeypatch.setattr(plots, "nearest_neighbour_grid", spy)
+    train = _png_folder(tmp_path / "imgs", 10, (4, 4))
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    for i, f in enumerate(sorted(train.iterdir())[::-1]):  # reversed order: neighbours must be searched
+        Image.fromarray(np.asarray(Image.open(f))).save(gen / f"s{i}.png")
+    result = invoke("evaluate", gen, train, "--report", tmp_path / "r.md", "-q")
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "r.png").stat().st_size > 0
+    np.testing.assert_array_equal(shown["samples"], shown["neighbours"])
+    np.testing.assert_allclose(shown["distances"], 0.0, atol=1e-6)  # sklearn: |x|²-2xy+|y|²
+    assert len(shown["samples"]) == 10 and Image.open(tmp_path / "r.png").size[0] > 100
 
 
 def test_estimate_dim(sphere_npy):
@@ -189,7 +208,8 @@ def test_bad_inputs_give_one_line_errors(tmp_path, sphere_npy, labelled_csv):
     Image.fromarray(np.zeros((4, 4), np.uint8)).save(mixed / "a.png")
     Image.fromarray(np.zeros((5, 4), np.uint8)).save(mixed / "b.png")
     cases["mixed image sizes"] = (["sample", mixed, "-o", tmp_path / "g"], "differ in size")
-    cases["class not present"] = (["sample", labelled_csv, "--labels", "species", "--class", "dodo", "-o", out],
+    cases["class not present"] = (["sample", labelled_csv, "--labels", "species", "--class", "dodo", "-o",
+                                   tmp_path / "c.csv"],
                                   "'dodo' is not a label")
     cases["negative n"] = (["sample", good, "-n", "-5", "-o", out], "-n must be >= 0")
     cases["bad option"] = (["sample", good, "--bandwidth", "-1", "-o", out], "bandwidth")

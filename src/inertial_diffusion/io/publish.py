@@ -1,0 +1,198 @@
+"""Putting an output in place: checked before any work, written to a hidden temporary beside it, published
+exclusively, with the process umask, and removed when the run is interrupted.
+
+Why each rule:
+
+* **Checked first** (:func:`check_output_path`): a bad output name must fail before minutes of fitting.
+* **Exclusive publish** (:func:`publish`): the final name is created with ``os.link`` (a file) or ``os.mkdir``
+  (a folder), both of which fail when the name exists, so of two runs racing to one output exactly one
+  succeeds; the other refuses with the usual "already exists" error. ``force`` replaces instead.
+* **umask**: ``tempfile`` creates 0600 files and 0700 folders; results are chmod-ed to what ``open()`` would
+  have given (0666 / 0777 less the umask), as any other tool would.
+* **Signals** (:func:`interruptible`): SIGTERM and SIGHUP raise like SIGINT does, so the ``finally`` clauses
+  that remove the temporaries run; the process then exits with 128 + the signal number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import signal
+import tempfile
+import threading
+from pathlib import Path
+from typing import Callable, Iterator
+
+from inertial_diffusion.io.dataset import DATA_SUFFIXES, DataFileError
+
+__all__ = ["check_output_path", "atomic_write", "publish", "interruptible", "temporary_beside", "umask",
+           "Interrupted"]
+
+
+class Interrupted(SystemExit):
+    """Raised by SIGTERM/SIGHUP inside :func:`interruptible`: unwinds (running cleanups), exit 128 + signal."""
+
+
+def umask() -> int:
+    """The process umask (read without changing it for longer than two system calls)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _apply_umask(path: Path) -> None:
+    mode = 0o777 if path.is_dir() else 0o666
+    os.chmod(path, mode & ~umask())
+    if path.is_dir():
+        for child in path.iterdir():
+            os.chmod(child, (0o777 if child.is_dir() else 0o666) & ~umask())
+
+
+@contextlib.contextmanager
+def interruptible() -> Iterator[None]:
+    """Within this block SIGTERM and SIGHUP raise :class:`Interrupted` (as SIGINT raises
+    ``KeyboardInterrupt``), so temporaries are removed before the process ends."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set from the main thread
+        return
+
+    def _raise(signum: int, frame: object) -> None:
+        raise Interrupted(128 + signum)
+
+    signums = [s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None]
+    previous = {s: signal.signal(s, _raise) for s in signums}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def check_output_path(path: str | os.PathLike, force: bool = False, *, folder: bool | None = None) -> Path:
+    """Check an output before any work: its type, its folder, that it does not exist (or ``force``), and that
+    the folder is writable.
+
+    Parameters
+    ----------
+    path : output path.
+    force : allow replacing an existing output of the same kind.
+    folder : ``True`` for a folder output (images), ``False`` for a file, ``None`` for a file of any kind
+        (no suffix check).
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if folder is False and suffix not in DATA_SUFFIXES:
+        raise DataFileError(f"{path}: unknown output type {suffix or '(no extension)'!r}; expected one of "
+                            f"{', '.join(DATA_SUFFIXES)}")
+    if path.exists() or path.is_symlink():
+        if not force:
+            raise DataFileError(f"{path}: already exists; use --force to overwrite it")
+        if path.is_dir() and folder is False:
+            raise DataFileError(f"{path}: is a folder; give a file name for this output")
+        if not path.is_dir() and folder is True:
+            raise DataFileError(f"{path}: is a file; give a folder name for image output")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise DataFileError(f"{path}: the folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise DataFileError(f"{path}: the folder {parent} is not writable")
+    return path
+
+
+def temporary_beside(path: Path, folder: bool = False) -> Path:
+    """A hidden temporary file (or folder) in the output's own folder, so that publishing is a rename."""
+    parent = path.parent if str(path.parent) else Path(".")
+    try:
+        if folder:
+            return Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=parent))
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=parent)
+        os.close(fd)
+        return Path(tmp)
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot write in {parent} ({exc.strerror or exc})") from None
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+
+
+def publish(tmp: Path, path: Path, force: bool = False) -> None:
+    """Move the finished temporary ``tmp`` to ``path``: exclusively (fails if ``path`` appeared meanwhile)
+    unless ``force``. ``tmp`` is removed in every case."""
+    try:
+        _apply_umask(tmp)
+        if tmp.is_dir():
+            _publish_folder(tmp, path, force)
+        elif force:
+            if path.is_dir() and not path.is_symlink():
+                raise DataFileError(f"{path}: is a folder; give a file name for this output")
+            os.replace(tmp, path)
+        else:
+            try:
+                os.link(tmp, path)  # atomic, and fails if the name exists
+            except FileExistsError:
+                raise DataFileError(f"{path}: already exists (written by another run meanwhile?); "
+                                    "use --force to overwrite it") from None
+            except OSError as exc:
+                if exc.errno not in (errno.EPERM, errno.EOPNOTSUPP, errno.EXDEV, errno.EMLINK):
+                    raise
+                _exclusive_copy(tmp, path)  # a file system without hard links
+    except OSError as exc:
+        raise DataFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+    finally:
+        _remove(tmp)
+
+
+def _exclusive_copy(tmp: Path, path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except FileExistsError:
+        raise DataFileError(f"{path}: already exists (written by another run meanwhile?); "
+                            "use --force to overwrite it") from None
+    with os.fdopen(fd, "wb") as dst, open(tmp, "rb") as src:
+        shutil.copyfileobj(src, dst)
+
+
+def _publish_folder(tmp: Path, path: Path, force: bool) -> None:
+    if force and (path.exists() or path.is_symlink()):
+        if not path.is_dir() or path.is_symlink():
+            raise DataFileError(f"{path}: is a file; give a folder name for image output")
+        old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
+        os.replace(path, old / "x")
+        os.replace(tmp, path)
+        shutil.rmtree(old, ignore_errors=True)
+        return
+    try:
+        os.mkdir(path)  # the exclusive claim: of two racing runs only one creates the name
+    except FileExistsError:
+        raise DataFileError(f"{path}: already exists (written by another run meanwhile?); "
+                            "use --force to overwrite it") from None
+    os.chmod(path, 0o777 & ~umask())
+    os.replace(tmp, path)  # replaces the empty folder we just claimed
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *, force: bool = True) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then publish it.
+
+    ``force=True`` (the default, for files inside a folder the caller owns) replaces an existing file;
+    ``force=False`` refuses one, also when it appears while ``write`` runs.
+    """
+    path = Path(path)
+    with interruptible():
+        tmp = temporary_beside(path)
+        try:
+            write(tmp)
+        except OSError as exc:
+            _remove(tmp)
+            raise DataFileError(f"{path}: cannot write ({exc.strerror or exc})") from None
+        except BaseException:
+            _remove(tmp)
+            raise
+        publish(tmp, path, force=force)
+    return path

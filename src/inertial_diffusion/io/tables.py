@@ -1,0 +1,305 @@
+"""Reading data files: npy, npz, csv/tsv (pyarrow's CSV reader), parquet, and folders of PNG images.
+
+CSV rules (the README documents them):
+
+* UTF-8, with or without a byte-order mark (Excel's "CSV UTF-8"): the BOM is not part of the first name/value.
+* Delimiter: ``.tsv`` is tab-separated; a ``.csv`` is sniffed on its first lines: ``;`` when every line splits
+  into the same number (> 1) of fields on it, else ``,``, else tab or ``|`` by the same test.
+* Header: the first line is a header unless every field on it is a number; a header of numbers (years, say)
+  needs ``header=True`` (``--header``), and ``header=False`` (``--no-header``) reads a first line as data.
+* Blank and whitespace-only lines are ignored; a line with the wrong number of fields is an error naming it.
+* Empty cells and ``NA``/``NaN``/``null`` are missing values: an error naming the column and row.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from inertial_diffusion.io.dataset import DATA_SUFFIXES, DataFileError, Dataset
+from inertial_diffusion.io.images import load_images
+
+__all__ = ["load_data"]
+
+_SNIFF_BYTES = 1 << 16
+
+
+def load_data(path: str | os.PathLike, key: str | None = None, labels: str | None = None,
+              header: bool | None = None) -> Dataset:
+    """Read a data set.
+
+    Parameters
+    ----------
+    path : a ``.npy``, ``.npz``, ``.csv``, ``.tsv`` or ``.parquet`` file, or a folder of PNG images.
+    key : the array of an ``.npz`` to read (needed when it holds more than one besides the labels).
+    labels : a label column (csv/tsv/parquet, by name or 0-based index) or label array (npz).
+    header : csv/tsv only: ``True`` the first line is a header, ``False`` it is data, ``None`` decide by the
+        rule above.
+
+    Raises
+    ------
+    DataFileError
+        Any problem, in one line naming the file: missing, unreadable, empty, ragged, non-numeric,
+        missing/NaN/inf values (with column and row), missing labels, unsupported image modes.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataFileError(f"{path}: no such file or directory")
+    if path.is_dir():
+        if labels is not None:
+            raise DataFileError(f"{path}: a folder of images has no labels; drop --labels")
+        data = load_images(path)
+    else:
+        suffix = path.suffix.lower()
+        readers: dict[str, Callable[..., Dataset]] = {".npy": _load_npy, ".npz": _load_npz, ".csv": _load_csv,
+                                                      ".tsv": _load_csv, ".parquet": _load_parquet}
+        if suffix not in readers:
+            raise DataFileError(f"{path}: unknown file type {suffix or '(no extension)'!r}; expected one of "
+                                f"{', '.join(DATA_SUFFIXES)} or a folder of PNG images")
+        if header is not None and suffix not in (".csv", ".tsv"):
+            raise DataFileError(f"{path}: --header/--no-header apply to csv/tsv files only")
+        data = readers[suffix](path, key=key, labels=labels, header=header)
+    if data.X.ndim != 2 or data.X.shape[0] == 0 or data.X.shape[1] == 0:
+        raise DataFileError(f"{path}: no data (array of shape {data.X.shape})")
+    _check_finite(path, data)
+    _check_labels(path, data)
+    return data
+
+
+def _check_finite(path: Path, data: Dataset) -> None:
+    bad = ~np.isfinite(data.X)
+    if bad.any():
+        row, col = (int(v) for v in np.argwhere(bad)[0])
+        value = data.X[row, col]
+        what = "a missing or NaN value" if np.isnan(value) else "an infinite value"
+        where = f"column {data.columns[col]!r}" if data.columns else f"column {col}"
+        raise DataFileError(f"{path}: {what} in {where}, data row {row + 1} ({int(bad.sum())} in all); "
+                            "fill or drop those rows")
+
+
+def _check_labels(path: Path, data: Dataset) -> None:
+    if data.y is None:
+        return
+    y = np.asarray(data.y)
+    missing = np.array([v is None for v in y]) if y.dtype == object else np.zeros(len(y), bool)
+    if np.issubdtype(y.dtype, np.floating):
+        missing |= np.isnan(y)
+    if missing.any():
+        row = int(np.argmax(missing))
+        raise DataFileError(f"{path}: label {data.label_name!r} is missing (or NaN) in data row {row + 1} "
+                            f"({int(missing.sum())} in all); fill or drop those rows")
+
+
+def _numeric(arr: np.ndarray, path: Path) -> np.ndarray:
+    if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool) or np.iscomplexobj(arr):
+        raise DataFileError(f"{path}: array of dtype {arr.dtype} is not real numeric data")
+    arr = arr.astype(np.float64)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    elif arr.ndim > 2:
+        arr = arr.reshape(arr.shape[0], -1)
+    return arr
+
+
+def _load_npy(path: Path, key: str | None = None, labels: str | None = None, header: bool | None = None) -> Dataset:
+    try:
+        arr = np.load(path, allow_pickle=False)
+    except Exception as exc:
+        raise DataFileError(f"{path}: not a readable .npy file ({exc})") from None
+    if labels is not None:
+        raise DataFileError(f"{path}: a .npy file holds one array; put labels in a .npz or a csv column")
+    return Dataset(_numeric(arr, path), image_shape=arr.shape[1:] if arr.ndim == 3 else None)
+
+
+def _load_npz(path: Path, key: str | None = None, labels: str | None = None, header: bool | None = None) -> Dataset:
+    try:
+        archive = np.load(path, allow_pickle=False)
+        names = list(archive.files)
+    except Exception as exc:
+        raise DataFileError(f"{path}: not a readable .npz file ({exc})") from None
+    data_names = [n for n in names if n != labels]
+    if key is None and len(data_names) > 1 and "X" in names and set(names) <= {"X", "y"}:
+        key = "X"  # this tool's labelled output: X and y
+    if key is None:
+        if len(data_names) != 1:
+            hint = " and the labels with --labels" if "y" in names and labels is None else ""
+            raise DataFileError(f"{path}: holds arrays {names}; choose one with --key{hint}")
+        key = data_names[0]
+    if key not in names:
+        raise DataFileError(f"{path}: no array named {key!r}; it holds {names}")
+    if labels is not None and labels not in names:
+        raise DataFileError(f"{path}: no label array named {labels!r}; it holds {names}")
+    try:
+        arr = archive[key]
+        y = np.asarray(archive[labels]) if labels is not None else None
+    except Exception as exc:
+        raise DataFileError(f"{path}: unreadable array ({exc})") from None
+    X = _numeric(arr, path)
+    if y is not None and (y.ndim != 1 or y.shape[0] != X.shape[0]):
+        raise DataFileError(f"{path}: {labels!r} has shape {y.shape}, expected one label per row ({X.shape[0]})")
+    return Dataset(X, y, label_name=labels, image_shape=arr.shape[1:] if arr.ndim == 3 else None)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def _sniff(path: Path, tab: bool) -> tuple[str, list[str], list[str]]:
+    """(delimiter, the first non-blank line's fields, the sampled lines) from the file's first 64 KiB."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise DataFileError(f"{path}: unreadable ({exc.strerror or exc})") from None
+    try:
+        text = head.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        if len(head) < _SNIFF_BYTES or exc.start < len(head) - 4:  # not just a character cut at 64 KiB
+            raise DataFileError(f"{path}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
+        text = head[:exc.start].decode("utf-8-sig")
+    lines = text.splitlines()
+    if len(head) == _SNIFF_BYTES and lines:
+        lines = lines[:-1]  # possibly cut
+    lines = [line for line in lines if line.strip()][:50]
+    if not lines:
+        raise DataFileError(f"{path}: the file is empty")
+    if tab:
+        delimiter = "\t"
+    else:
+        delimiter = ","
+        for candidate in (";", ",", "\t", "|"):
+            counts = {len(row) for row in csv.reader(lines, delimiter=candidate)}
+            if len(counts) == 1 and counts.pop() > 1:
+                delimiter = candidate
+                break
+    first = next(csv.reader(lines[:1], delimiter=delimiter))
+    return delimiter, first, lines
+
+
+def _ragged_line(path: Path, delimiter: str, expected: int) -> str:
+    """Where the first row with the wrong number of fields is (only on the error path: reads the file)."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        for row in reader:
+            if any(cell.strip() for cell in row) and len(row) != expected:
+                return f"line {reader.line_num} has {len(row)} fields, expected {expected}"
+    return f"a line does not have {expected} fields"
+
+
+def _load_csv(path: Path, key: str | None = None, labels: str | None = None, header: bool | None = None) -> Dataset:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    delimiter, first, _ = _sniff(path, tab=path.suffix.lower() == ".tsv")
+    has_header = header if header is not None else not all(_is_number(c) for c in first if c.strip())
+    names = [c.strip() for c in first] if has_header else [f"x{i}" for i in range(len(first))]
+    names = [name or f"x{i}" for i, name in enumerate(names)]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise DataFileError(f"{path}: the header names column {dup!r} twice")
+    label_index = None
+    if labels is not None:
+        if labels in names:
+            label_index = names.index(labels)
+        elif labels.isdigit() and int(labels) < len(names):
+            label_index = int(labels)
+        else:
+            hint = "" if has_header else " (the file has no header: name the column by its 0-based index, or " \
+                                          "pass --header)"
+            raise DataFileError(f"{path}: no label column {labels!r}; columns are {names}{hint}")
+    ragged: list[bool] = []
+
+    def on_invalid(row: Any) -> str:
+        if not row.text.strip():
+            return "skip"  # a blank or whitespace-only line (often the last one)
+        ragged.append(True)
+        return "error"
+
+    try:
+        table = pacsv.read_csv(
+            path,
+            read_options=pacsv.ReadOptions(column_names=names, skip_rows=1 if has_header else 0),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, invalid_row_handler=on_invalid),
+            convert_options=pacsv.ConvertOptions(
+                column_types={names[label_index]: pa.string()} if label_index is not None else None,
+                strings_can_be_null=True))
+    except (pa.ArrowInvalid, pa.ArrowException, OSError) as exc:
+        if ragged:
+            raise DataFileError(f"{path}: {_ragged_line(path, delimiter, len(names))} (ragged CSV)") from None
+        message = str(exc).splitlines()[0]
+        raise DataFileError(f"{path}: unreadable CSV ({message})") from None
+    if table.num_rows == 0:
+        raise DataFileError(f"{path}: a header but no data rows")
+    feature_names = [n for i, n in enumerate(names) if i != label_index]
+    X = np.empty((table.num_rows, len(feature_names)))
+    for j, name in enumerate(feature_names):
+        X[:, j] = _numeric_column(table.column(name), name, path, delimiter)
+    y = None
+    if label_index is not None:
+        y = _maybe_numeric_labels(np.array(table.column(names[label_index]).to_pylist(), dtype=object))
+    return Dataset(X, y, columns=feature_names, label_name=names[label_index] if label_index is not None else None)
+
+
+def _numeric_column(column: Any, name: str, path: Path, delimiter: str) -> np.ndarray:
+    import pyarrow as pa
+
+    kind = column.type
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) \
+            or pa.types.is_null(kind):
+        return column.to_numpy(zero_copy_only=False).astype(np.float64) if not pa.types.is_null(kind) \
+            else np.full(len(column), np.nan)
+    values = column.to_pylist()
+    bad = next((v for v in values if v is not None and not _is_number(v)), None)
+    hint = " (decimal commas are not read: use '.' for decimals)" if delimiter == ";" and bad and \
+        _is_number(str(bad).replace(",", ".")) else "; drop it or name it with --labels"
+    raise DataFileError(f"{path}: column {name!r} is not numeric (value {bad!r}){hint}")
+
+
+def _maybe_numeric_labels(y: np.ndarray) -> np.ndarray:
+    """Labels that are all integers become int64; otherwise strings (missing labels stay ``None``)."""
+    if any(v is None for v in y):
+        return y
+    text = y.astype(str)
+    try:
+        as_int = text.astype(np.int64)
+        if np.array_equal(as_int.astype(str), text):
+            return as_int
+    except (ValueError, OverflowError):
+        pass
+    return text
+
+
+def _load_parquet(path: Path, key: str | None = None, labels: str | None = None,
+                  header: bool | None = None) -> Dataset:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except Exception as exc:
+        raise DataFileError(f"{path}: unreadable parquet file ({str(exc).splitlines()[0]})") from None
+    names = table.column_names
+    if labels is not None and labels not in names:
+        raise DataFileError(f"{path}: no label column {labels!r}; columns are {names}")
+    feature_names = [n for n in names if n != labels]
+    X = np.empty((table.num_rows, len(feature_names)))
+    for j, name in enumerate(feature_names):
+        col = table.column(name)
+        if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type)):
+            raise DataFileError(f"{path}: column {name!r} is not numeric ({col.type}); drop it or name it "
+                                "with --labels")
+        X[:, j] = col.to_numpy(zero_copy_only=False).astype(np.float64)
+    y = None
+    if labels is not None:
+        col = table.column(labels)
+        y = np.array(col.to_pylist(), dtype=object) if col.null_count else col.to_numpy(zero_copy_only=False)
+    return Dataset(X, y, columns=feature_names, label_name=labels)
+

@@ -1,0 +1,234 @@
+"""Writing samples block by block: peak memory follows the block, not the number of rows.
+
+:func:`open_writer` returns a :class:`SampleWriter` that knows the final shape up front (the ``.npy`` header is
+written first), takes blocks of rows (CSV rows appended, parquet row groups, ``.npz`` members streamed into the
+zip, images one file each), refuses NaN/inf before writing a block, and publishes the finished output
+exclusively (see :mod:`inertial_diffusion.io.publish`); on any error or signal its temporary is removed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import os
+import zipfile
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+
+from inertial_diffusion.io.dataset import DATA_SUFFIXES, DataFileError, Dataset
+from inertial_diffusion.io.images import image_from_row
+from inertial_diffusion.io.publish import check_output_path, interruptible, publish, temporary_beside
+
+__all__ = ["check_output", "open_writer", "save_data", "SampleWriter", "NonFiniteSamplesError"]
+
+
+class NonFiniteSamplesError(ValueError):
+    """Samples with NaN or inf reached a writer: nothing is written."""
+
+
+def check_output(path: str | os.PathLike, force: bool = False, *, like: Dataset | None = None,
+                 labelled: bool = False) -> Path:
+    """Everything about an output that can be checked before any work: its type for this data (a folder for
+    images, a data suffix otherwise), that a labelled output can hold labels, and :func:`check_output_path`."""
+    path = Path(path)
+    # image data go to a folder of PNGs when the name has no data suffix, else to that file type
+    images = like is not None and like.kind == "images" and path.suffix.lower() not in DATA_SUFFIXES
+    if images and labelled:
+        raise DataFileError(f"{path}: labelled image output is not supported")
+    if labelled and path.suffix.lower() == ".npy":
+        raise DataFileError(f"{path}: a .npy file cannot hold the labels; write .npz (X and y), .csv, .tsv or "
+                            ".parquet")
+    return check_output_path(path, force, folder=images)
+
+
+class SampleWriter:
+    """Writes ``n_rows`` rows of ``n_features`` to ``path`` in blocks; a context manager that publishes on
+    success and removes its temporary on any error, SIGINT, SIGTERM or SIGHUP."""
+
+    def __init__(self, path: Path, n_rows: int, n_features: int, *, labelled: bool = False,
+                 like: Dataset | None = None, force: bool = False) -> None:
+        self.path, self.n_rows, self.n_features, self.labelled, self.force = path, n_rows, n_features, labelled, force
+        self.like = like
+        self.images = like is not None and like.kind == "images" and path.suffix.lower() not in DATA_SUFFIXES
+        self.suffix = "" if self.images else path.suffix.lower()
+        self.columns = like.columns if like is not None and like.columns and len(like.columns) == n_features \
+            else [f"x{i}" for i in range(n_features)]
+        # an .npz holds X and y; a table names the label column as the input did
+        self.label_name = "y" if self.suffix == ".npz" else (like.label_name if like is not None else None) or "label"
+        self.written = 0
+        self._labels: list[np.ndarray] = []
+        self._signals = interruptible()
+        self._handle: Any = None
+        self._member: Any = None
+        self._zip: Any = None
+        self._arrow: Any = None
+        self.tmp: Path | None = None
+
+    # ------------------------------------------------------------------------------------ lifecycle
+    def __enter__(self) -> "SampleWriter":
+        self._signals.__enter__()
+        try:
+            self.tmp = temporary_beside(self.path, folder=self.images)
+            self._open()
+        except BaseException:
+            self._abort()
+            raise
+        return self
+
+    def __exit__(self, kind: type | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        try:
+            if kind is not None:
+                self._abort()
+                if isinstance(exc, OSError):
+                    raise DataFileError(f"{self.path}: cannot write ({exc.strerror or exc})") from None
+                return
+            try:
+                self._close()
+                if self.written != self.n_rows:
+                    raise RuntimeError(f"{self.written} rows written to {self.path}, {self.n_rows} announced")
+            except OSError as err:
+                self._abort()
+                raise DataFileError(f"{self.path}: cannot write ({err.strerror or err})") from None
+            except BaseException:
+                self._abort()
+                raise
+            publish(self.tmp, self.path, self.force)
+        finally:
+            self._signals.__exit__(None, None, None)
+
+    def _abort(self) -> None:
+        try:
+            self._close()
+        except Exception:
+            pass
+        if self.tmp is not None:
+            import shutil
+
+            if self.tmp.is_dir():
+                shutil.rmtree(self.tmp, ignore_errors=True)
+            else:
+                self.tmp.unlink(missing_ok=True)
+
+    # ------------------------------------------------------------------------------------ formats
+    def _open(self) -> None:
+        shape = (self.n_rows, self.n_features)
+        if self.suffix == ".npy":
+            self._handle = open(self.tmp, "wb")
+            np.lib.format.write_array_header_2_0(self._handle, {"descr": "<f8", "fortran_order": False,
+                                                                "shape": shape})
+        elif self.suffix == ".npz":
+            self._zip = zipfile.ZipFile(self.tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+            self._member = self._zip.open("X.npy", "w", force_zip64=True)
+            np.lib.format.write_array_header_2_0(self._member, {"descr": "<f8", "fortran_order": False,
+                                                                "shape": shape})
+        elif self.suffix in (".csv", ".tsv"):
+            with open(self.tmp, "w", newline="", encoding="utf-8") as handle:  # the header, quoted only if needed
+                csv.writer(handle, delimiter=self._delimiter, lineterminator="\n").writerow(
+                    self.columns + ([self.label_name] if self.labelled else []))
+            self._handle = open(self.tmp, "ab")  # the rows go in as bytes from pyarrow's writer
+        elif self.suffix == ".parquet":
+            self._arrow = None  # opened with the first block, when the label type is known
+
+    @property
+    def _delimiter(self) -> str:
+        return "\t" if self.suffix == ".tsv" else ","
+
+    def write(self, X: np.ndarray, y: np.ndarray | None = None) -> None:
+        """Append a block of rows (and their labels when the writer is labelled)."""
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim != 2 or X.shape[1] != self.n_features:
+            raise ValueError(f"block of shape {X.shape}, expected (k, {self.n_features})")
+        if self.written + len(X) > self.n_rows:
+            raise ValueError(f"more than the {self.n_rows} announced rows for {self.path}")
+        bad = ~np.isfinite(X)
+        if bad.any():
+            raise NonFiniteSamplesError(
+                f"the model produced {int(bad.sum())} NaN or infinite values in its samples (numerical overflow: "
+                f"the bandwidth is far from the data's scale); nothing was written to {self.path}")
+        if self.labelled and (y is None or len(y) != len(X)):
+            raise ValueError("a labelled writer needs one label per row")
+        if self.suffix == ".npy":
+            self._handle.write(np.ascontiguousarray(X, dtype="<f8").tobytes())
+        elif self.suffix == ".npz":
+            self._member.write(np.ascontiguousarray(X, dtype="<f8").tobytes())
+            if self.labelled:
+                labels = np.asarray(y)
+                self._labels.append(labels.astype(str) if labels.dtype == object else labels)
+        elif self.suffix in (".csv", ".tsv", ".parquet"):
+            self._write_arrow(X, y)
+        elif self.images:
+            width = len(str(max(self.n_rows - 1, 0)))
+            for i, row in enumerate(X, start=self.written):
+                image_from_row(row, self.like.image_shape, self.like.image_mode).save(
+                    self.tmp / f"sample_{i:0{width}d}.png")
+        self.written += len(X)
+
+    def _write_arrow(self, X: np.ndarray, y: np.ndarray | None) -> None:
+        import pyarrow as pa
+
+        columns = {name: X[:, j] for j, name in enumerate(self.columns)}
+        if self.labelled:
+            labels = np.asarray(y)
+            columns[self.label_name] = labels if labels.dtype.kind in "iub" else labels.astype(str)
+        table = pa.table(columns)
+        if self.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            if self._arrow is None:
+                self._arrow = pq.ParquetWriter(self.tmp, table.schema)
+            self._arrow.write_table(table)
+            return
+        import pyarrow.csv as pacsv
+
+        text_labels = self.labelled and table.schema.field(self.label_name).type == pa.string()
+        plain = not text_labels or not any(set(v) & {self._delimiter, '"', "\n", "\r"}
+                                           for v in table.column(self.label_name).to_pylist())
+        options = pacsv.WriteOptions(include_header=False, delimiter=self._delimiter,
+                                     quoting_style="none" if plain else "needed")
+        buffer = _io.BytesIO()
+        pacsv.write_csv(table, buffer, options)
+        self._handle.write(buffer.getvalue())
+
+    def _close(self) -> None:
+        if self._member is not None:
+            self._member.close()
+            self._member = None
+            if self.labelled and self._labels:
+                labels = np.concatenate(self._labels)
+                with self._zip.open(f"{self.label_name}.npy", "w", force_zip64=True) as member:
+                    np.lib.format.write_array(member, labels, allow_pickle=False)
+        if self._zip is not None:
+            self._zip.close()
+            self._zip = None
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+        if self._arrow is not None:
+            self._arrow.close()
+            self._arrow = None
+        elif self.suffix == ".parquet" and self.tmp is not None and self.written == 0 and self.n_rows == 0:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            pq.write_table(pa.table({c: np.empty(0) for c in self.columns}), self.tmp)
+
+
+def open_writer(path: str | os.PathLike, n_rows: int, n_features: int, *, labelled: bool = False,
+                like: Dataset | None = None, force: bool = False) -> SampleWriter:
+    """A :class:`SampleWriter` for an output already checked by :func:`check_output` (checked again here)."""
+    path = check_output(path, force, like=like, labelled=labelled)
+    return SampleWriter(path, n_rows, n_features, labelled=labelled, like=like, force=force)
+
+
+def save_data(path: str | os.PathLike, X: np.ndarray, y: np.ndarray | None = None, *, like: Dataset | None = None,
+              force: bool = False) -> Path:
+    """Write samples (and labels) in the format the path's extension names (a folder of PNGs for image data,
+    in the images' own mode); exclusive unless ``force``; NaN/inf refused."""
+    X = np.asarray(X, dtype=np.float64)
+    with open_writer(path, X.shape[0], X.shape[1], labelled=y is not None, like=like, force=force) as writer:
+        writer.write(X, y)
+    return writer.path
+
