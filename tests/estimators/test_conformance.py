@@ -26,3 +26,22 @@ def test_init_is_keyword_only_and_params_round_trip(estimator):
     assert type(estimator)(**params).get_params() == params
     with pytest.raises(TypeError):
         type(estimator)(0.5)
+
+
+@pytest.mark.parametrize("module", ["inertial_diffusion.estimators.inertial", "inertial_diffusion.estimators.empirical"])
+def test_docstring_examples_run(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
+
+
+def test_shared_parameter_docs_are_one_text():
+    """A shared parameter is documented once and substituted: every estimator shows the same lines."""
+    from inertial_diffusion.estimators._base import PARAMETER_DOCS
+
+    for cls in (InertialDiffusion, EmpiricalDiffusion, SmoothedCFDM):
+        for name in ("standardize", "dtype", "max_memory", "random_state"):
+            assert PARAMETER_DOCS[name] in cls.__doc__, (cls.__name__, name)
+    assert "As in" not in InertialDiffusion.__doc__ + AmbientKDE.__doc__ + SmoothedCFDM.__doc__

@@ -27,7 +27,7 @@ from inertial_diffusion.core.standardize import STANDARDIZE_MODES, Standardizer,
 from inertial_diffusion.core.validation import check_data, check_n_samples, check_queries, check_time
 from inertial_diffusion.estimators.conditional import ClassConditionalMixin
 
-__all__ = ["DiffusionBase", "GeneratorMixin", "validate_fit_input", "SAMPLERS", "PRIORS", "COMMON_CONSTRAINTS", "COMMON_PARAMETERS_DOC"]
+__all__ = ["parameters_doc", "PARAMETER_DOCS", "DiffusionBase", "GeneratorMixin", "validate_fit_input", "SAMPLERS", "PRIORS", "COMMON_CONSTRAINTS", "COMMON_PARAMETERS_DOC"]
 
 SAMPLERS: tuple[str, ...] = ("one_shot",) + tuple(SIMULATORS)
 PRIORS: tuple[str, ...] = ("mixture", "stationary")
@@ -51,44 +51,92 @@ COMMON_CONSTRAINTS: dict[str, list] = {
     "prune_tol": [Interval(numbers.Real, 0, 1, closed="neither"), None],
 }
 
-#: numpydoc of the shared parameters, substituted into each estimator's docstring.
-COMMON_PARAMETERS_DOC = """\
+#: numpydoc entries of the parameters several estimators share: one text, substituted into each docstring.
+PARAMETER_DOCS: dict[str, str] = {
+    'sampler': """\
     sampler : {"one_shot", "sde", "sde_euler", "ode"}, default="one_shot"
         Exact draw of ``z ~ p̂_h`` ("one_shot"); reverse SDE by the exponential integrator ("sde") or
         Euler–Maruyama ("sde_euler"); probability-flow ODE by Heun ("ode"). All have the law
         :math:`\\hat p_h` up to discretization error.
+""",
+    'n_steps': """\
     n_steps : int, default=100
         Steps of the simulated samplers (log-spaced times from ``t_max`` to the final time).
+""",
+    'standardize': """\
     standardize : {"global", "per_feature", "none"} or bool, default=True
         ``True``/"global": centre and divide by one global scale (RMS distance to the mean), which
         keeps the ambient-dimension independence. "per_feature": divide each column by its standard
         deviation (tables with mixed units). ``False``/"none": use the data as they are.
+""",
+    'dtype': """\
     dtype : {"float64", "float32", "tf32", "bf16"}, default="float64"
         Computation dtype, in standardized units (samples are returned in float64 data units).
         float32 keeps ~1e-6 relative accuracy through an a-priori guard; "tf32" (GPU) and "bf16"
         (CPUs with AMX/AVX512-BF16) are opt-in fast modes of lower accuracy.
+""",
+    'device': """\
     device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
         "auto": CUDA when available. On a GPU the data stay resident when they take at most half of
         the free memory, else they stay in pinned host memory and are streamed chunk by chunk.
+""",
+    'chunk_size': """\
     chunk_size : int, optional
         Training rows per streamed chunk (default: see :func:`inertial_diffusion.core.posterior.plan_blocks`).
+""",
+    'max_memory': """\
     max_memory : int, optional
         Working-memory budget in bytes of every posterior evaluation (default: an eighth of the
         available memory capped at 256 MiB on the CPU, a quarter of the free GPU memory).
+""",
+    'random_state': """\
     random_state : None, int, numpy RandomState or Generator
         Seeds every draw; same seed, same output.
+""",
+    'prior': """\
     prior : {"mixture", "stationary"}, default="mixture"
         Start of the simulated samplers: the exact :math:`\\hat p_T` or :math:`N(0, \\tfrac12 I)`.
+""",
+    't_max': """\
     t_max : float, default=10.0
         Start time ``T`` of the simulated samplers.
+""",
+    'client': """\
     client : dask.distributed.Client, address string or None
         Only for a Dask-array ``X``: the cluster that holds the data (default: the current client, or
         a new 2-worker ``LocalCluster``). The data stay distributed.
+""",
+    'prune_tol': """\
     prune_tol : float in (0, 1), optional
         Certified cluster pruning: skip the clusters of training points whose share of the softmax
         mass is provably below ``prune_tol`` (see :mod:`inertial_diffusion.backends.pruned`). None:
         exact, every point.
-"""
+""",
+    'intrinsic_dim': """\
+    intrinsic_dim : float, optional
+        Manifold dimension ``d`` of the rule :math:`\\sigma = c\\,n^{-1/(d+4)}`; estimated with ``dim_method``
+        when omitted.
+""",
+    'bandwidth_scale': """\
+    bandwidth_scale : float, default=1.0
+        The constant ``c`` of the rule.
+""",
+    'dim_method': """\
+    dim_method : str, default="twonn"
+        Intrinsic-dimension estimator used when ``intrinsic_dim`` is None (see
+        :func:`inertial_diffusion.estimate_intrinsic_dim`).
+""",
+}
+
+
+def parameters_doc(*names: str) -> str:
+    """The numpydoc lines of the named shared parameters, in order."""
+    return "".join(PARAMETER_DOCS[name] for name in names)
+
+
+#: The parameters every diffusion estimator shares.
+COMMON_PARAMETERS_DOC = parameters_doc("sampler", "n_steps", "standardize", "dtype", "device", "chunk_size", "max_memory",
+                                       "random_state", "prior", "t_max", "client", "prune_tol")
 
 
 class GeneratorMixin:

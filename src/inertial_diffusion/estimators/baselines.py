@@ -28,7 +28,8 @@ from inertial_diffusion.core.cfdm import cfdm_times, flow_matching_denoiser, flo
 from inertial_diffusion.core.samplers import sample_one_shot
 from inertial_diffusion.core.standardize import Standardizer, resolve_mode
 from inertial_diffusion.core.validation import check_n_samples
-from inertial_diffusion.estimators._base import COMMON_CONSTRAINTS, DiffusionBase, GeneratorMixin, validate_fit_input
+from inertial_diffusion.estimators._base import (COMMON_CONSTRAINTS, DiffusionBase, GeneratorMixin, parameters_doc,
+                                                 validate_fit_input)
 from inertial_diffusion.estimators.inertial import DIM_METHODS
 
 __all__ = ["AmbientKDE", "SmoothedCFDM"]
@@ -54,19 +55,17 @@ def _rule_bandwidth(estimator: Any, Z: np.ndarray) -> None:
 
 
 class AmbientKDE(GeneratorMixin, BaseEstimator):
-    """Gaussian KDE in the ambient space: :math:`x = y_I + \\sigma\\,\\xi`, ``I`` uniform, :math:`\\xi \\sim N(0, I_D)`.
+    __doc__ = """Gaussian KDE in the ambient space: :math:`x = y_I + \\sigma\\,\\xi`, ``I`` uniform, :math:`\\xi \\sim N(0, I_D)`.
 
     Parameters
     ----------
     bandwidth : float, optional
-        :math:`\\sigma` in standardized units (default: the rule :math:`c\\,n^{-1/(d+4)}`).
-    intrinsic_dim, bandwidth_scale, dim_method, standardize, random_state
-        As in :class:`~inertial_diffusion.InertialDiffusion`.
-
+        :math:`\\sigma` in standardized units (default: the rule :math:`c\\,n^{{-1/(d+4)}}`).
+{PARAMS}
     Attributes
     ----------
     bandwidth_, intrinsic_dim_, n_features_in_, n_samples_fit_
-    """
+    """.format(PARAMS=parameters_doc("intrinsic_dim", "bandwidth_scale", "dim_method", "standardize", "random_state"))
 
     _parameter_constraints: dict = {**RULE_CONSTRAINTS, "standardize": COMMON_CONSTRAINTS["standardize"],
                                     "random_state": COMMON_CONSTRAINTS["random_state"]}
@@ -102,7 +101,7 @@ class AmbientKDE(GeneratorMixin, BaseEstimator):
 
 
 class SmoothedCFDM(DiffusionBase):
-    """Smoothed closed-form diffusion model (σ-CFDM), Scarvelis, Sáez de Ocáriz Borde & Solomon, TMLR 2025.
+    __doc__ = """Smoothed closed-form diffusion model (σ-CFDM), Scarvelis, Sáez de Ocáriz Borde & Solomon, TMLR 2025.
 
     Euler integration, in flow-matching time, of the closed-form velocity whose posterior mean is
     averaged over ``n_noise`` Gaussian perturbations :math:`z + \\sigma\\varepsilon` of the query
@@ -113,7 +112,7 @@ class SmoothedCFDM(DiffusionBase):
     ----------
     bandwidth : float, optional
         Smoothing scale :math:`\\sigma` in standardized units (default: the IDM rule
-        :math:`c\\,n^{-1/(d+4)}`, so that both models are compared at the same σ).
+        :math:`c\\,n^{{-1/(d+4)}}`, so that both models are compared at the same σ).
     n_steps : int
         Euler steps ``S`` from ``start_time`` to 1.
     n_noise : int
@@ -121,13 +120,12 @@ class SmoothedCFDM(DiffusionBase):
     start_time : float in [0, 1)
         ``tau_0``. At 0 the start is :math:`N(0, I)`; above 0 it is an exact draw from the
         perturbed empirical law :math:`\\tau_0 y_I + (1 - \\tau_0)\\varepsilon` (the paper's shortcut).
-    intrinsic_dim, bandwidth_scale, dim_method, standardize, dtype, device, chunk_size, random_state, max_memory
-        As in :class:`~inertial_diffusion.InertialDiffusion`.
-
+{PARAMS}
     Attributes
     ----------
     bandwidth_, intrinsic_dim_, n_features_in_, n_samples_fit_
-    """
+    """.format(PARAMS=parameters_doc("intrinsic_dim", "bandwidth_scale", "dim_method", "standardize", "dtype", "device",
+                                     "chunk_size", "max_memory", "random_state"))
 
     _parameter_constraints: dict = {
         **{k: v for k, v in COMMON_CONSTRAINTS.items() if k not in ("sampler", "prior", "t_max", "client", "prune_tol")},

@@ -18,7 +18,7 @@ from inertial_diffusion.core import bandwidth as bandwidth_module
 from inertial_diffusion.core.bandwidth import bandwidth_rule, resolve_intrinsic_dim
 from inertial_diffusion.core.inertia import INERTIA_FORMS, inertia_step
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha, variance
-from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, DiffusionBase
+from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, DiffusionBase, parameters_doc
 from inertial_diffusion.estimators.bandwidth_search import search_bandwidth_scale
 
 __all__ = ["InertialDiffusion", "DIM_METHODS", "MIN_BANDWIDTH", "MAX_PAPER_H"]
@@ -55,15 +55,8 @@ class InertialDiffusion(DiffusionBase):
         :math:`\\sigma` in standardized units; overrides the rule :math:`\\sigma = c\\,n^{{-1/(d+4)}}`.
         "auto" chooses ``c`` by a held-out search (:mod:`inertial_diffusion.estimators.bandwidth_search`)
         and records it in ``bandwidth_search_``.
-    intrinsic_dim : float, optional
-        Manifold dimension ``d``; estimated with ``dim_method`` when omitted.
-    bandwidth_scale : float, default=1.0
-        The constant ``c`` of the rule.
-    inertia : {{"posterior_mean", "paper"}}, default="posterior_mean"
+{RULE_DOC}    inertia : {{"posterior_mean", "paper"}}, default="posterior_mean"
         Form of the inertia step (see :mod:`inertial_diffusion.core.inertia`).
-    dim_method : str, default="twonn"
-        Intrinsic-dimension estimator used when ``intrinsic_dim`` is None (see
-        :func:`inertial_diffusion.estimate_intrinsic_dim`).
     max_dup_rate : float in (0, 1), optional
         With ``bandwidth="auto"``: a novelty target. The search picks the smallest σ whose held-out
         near-duplicate rate stays at most this.
@@ -99,7 +92,8 @@ class InertialDiffusion(DiffusionBase):
     >>> model = InertialDiffusion(random_state=0).fit(X)
     >>> model.sample(5).shape
     (5, 3)
-    """.format(COMMON_PARAMETERS_DOC=COMMON_PARAMETERS_DOC)
+    """.format(COMMON_PARAMETERS_DOC=COMMON_PARAMETERS_DOC,
+               RULE_DOC=parameters_doc("intrinsic_dim", "bandwidth_scale", "dim_method"))
 
     _parameter_constraints: dict = {
         **DiffusionBase._parameter_constraints,
