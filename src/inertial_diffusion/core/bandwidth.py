@@ -169,14 +169,15 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
     X = check_data(X, min_rows=3)
     c = check_positive(bandwidth_scale, "bandwidth_scale")
     k_min = check_positive_int(k_min, "k_min")
-    Z = X - X.mean(axis=0)
-    Z = Z / np.sqrt(np.mean(np.sum(Z**2, axis=1)))
-    Z = Z[np.sort(np.unique(Z, axis=0, return_index=True)[1])]  # duplicates are no neighbours; keep the row
-    # order, so that the anchors (drawn by index) are the same rows in any coordinates
     n = check_positive_int(n_samples, "n_samples") if n_samples is not None else X.shape[0]
-    if Z.shape[0] < 2 * k_min + 1:
+    # duplicates are no neighbours; keep the row order, so that the anchors (drawn by index) are the
+    # same rows in any coordinates
+    distinct = np.sort(np.unique(X, axis=0, return_index=True)[1])
+    if distinct.size < 2 * k_min + 1:
         raise ValueError(f"the 'scale' dimension estimate needs at least {2 * k_min + 1} distinct rows, "
-                         f"got {Z.shape[0]}")
+                         f"got {distinct.size}")
+    Z = X - X.mean(axis=0)
+    Z = Z[distinct] / np.sqrt(np.mean(np.sum(Z**2, axis=1)))
     n_columns = min(2 * SCALE_MAX_K, Z.shape[0] - 1)
     sq = _anchor_distances(Z, check_positive_int(n_anchors, "n_anchors"), n_columns,
                            np.random.default_rng(random_state))

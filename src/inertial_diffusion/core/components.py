@@ -58,39 +58,37 @@ def part_bandwidth(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth_
 def _epsilon_components(Z: np.ndarray, eps: float, n_neighbors: int) -> np.ndarray:
     """Connected components of the ε-graph (edges between rows at distance <= eps), in O(n k) memory.
 
-    The k-NN edges no longer than ε give components that refine the answer; Borůvka rounds then join
-    any two whose closest rows are within ε (the nearest row of another component is read off the
-    k-NN lists when they hold one, else found by a query against the other rows), until no pair is.
+    The k-NN edges no longer than ε give components that refine the answer. A component of at most k
+    rows has a row of another component in every member's list, so its nearest outside row is listed,
+    and it is farther than ε (else that edge would be in the graph): such a component is final. Each
+    larger one asks a nearest-neighbour query against all other rows and joins the component found when
+    it is within ε; Borůvka rounds repeat this for the merged components until none joins.
     """
     n = Z.shape[0]
     k = min(n_neighbors, n - 1)
-    nn = NearestNeighbors(n_neighbors=k).fit(Z)
-    dist, ind = nn.kneighbors()  # excludes each row itself
-    rows = np.repeat(np.arange(n), k)
+    dist, ind = NearestNeighbors(n_neighbors=k).fit(Z).kneighbors()  # excludes each row itself
     short = dist.ravel() <= eps
-    graph = coo_matrix((np.ones(short.sum()), (rows[short], ind.ravel()[short])), shape=(n, n))
+    graph = coo_matrix((np.ones(short.sum()), (np.repeat(np.arange(n), k)[short], ind.ravel()[short])),
+                       shape=(n, n))
     n_comp, labels = connected_components(graph, directed=False)
-    while n_comp > 1:
+    ask = np.bincount(labels, minlength=n_comp) > k
+    while n_comp > 1 and ask.any():
         joins = []
-        for c in range(n_comp):
-            members = np.flatnonzero(labels == c)
-            foreign = labels[ind[members]] != c
-            listed = np.where(foreign, dist[members], np.inf).min(axis=1)
-            if listed.min() <= eps:
-                best = np.argmin(np.where(foreign, dist[members], np.inf).ravel())
-                joins.append((c, labels[ind[members].ravel()[best]]))
-            elif members.size >= k + 1:  # the lists may hide a closer row of another component
-                others = np.flatnonzero(labels != c)
-                d_o, i_o = NearestNeighbors(n_neighbors=1).fit(Z[others]).kneighbors(Z[members])
-                if d_o.min() <= eps:
-                    joins.append((c, labels[others[i_o[np.argmin(d_o), 0]]]))
-            # a component of <= k rows has another component's rows in every list: `listed` was exact
+        for c in np.flatnonzero(ask):
+            inside = labels == c
+            others = np.flatnonzero(~inside)
+            d_o, i_o = NearestNeighbors(n_neighbors=1).fit(Z[others]).kneighbors(Z[inside])
+            best = int(np.argmin(d_o[:, 0]))
+            if d_o[best, 0] <= eps:
+                joins.append((c, labels[others[i_o[best, 0]]]))
         if not joins:
             break
         a, b = np.array(joins).T
-        merged = coo_matrix((np.ones(a.size), (a, b)), shape=(n_comp, n_comp))
-        n_comp, relabel = connected_components(merged, directed=False)
-        labels = relabel[labels]
+        n_new, relabel = connected_components(coo_matrix((np.ones(a.size), (a, b)), shape=(n_comp, n_comp)),
+                                              directed=False)
+        merged = np.bincount(relabel, minlength=n_new) > 1  # only a merged component has a new nearest row
+        labels, n_comp = relabel[labels], n_new
+        ask = merged & (np.bincount(labels, minlength=n_comp) > k)
     return labels
 
 
