@@ -16,7 +16,7 @@ from inertial_diffusion.core.samplers import Callback
 from inertial_diffusion.backends.factory import is_dask_array
 from inertial_diffusion.core.validation import check_n_samples, plain_label
 
-__all__ = ["ClassConditionalMixin", "check_labels"]
+__all__ = ["ClassConditionalMixin", "check_labels", "sample_mixture"]
 
 
 def check_labels(y: Any, n_rows: int) -> np.ndarray:
@@ -34,6 +34,18 @@ def check_labels(y: Any, n_rows: int) -> np.ndarray:
         raise ValueError(f"y has {missing.size} missing label(s) (NaN/None), first at row {int(missing[0])}; "
                          "drop those rows or give them a class")
     return labels
+
+
+def sample_mixture(models: list, sizes: list[int], n_samples: int, random_state: Any,
+                   callback: Callback = None, **sample_options: Any) -> np.ndarray:
+    """``n_samples`` draws from a mixture of fitted models weighted by their sizes: multinomial counts,
+    each model's share drawn with one shared numpy Generator, then the rows shuffled (same seed, same output)."""
+    rng = np.random.default_rng(random_state) if not isinstance(random_state, np.random.RandomState) \
+        else np.random.default_rng(random_state.randint(2**31))
+    weights = np.asarray(sizes, dtype=float)
+    counts = rng.multinomial(n_samples, weights / weights.sum())
+    out = np.concatenate([m.sample(int(k), rng, callback, **sample_options) for m, k in zip(models, counts)], axis=0)
+    return out[rng.permutation(n_samples)]
 
 
 class ClassConditionalMixin:
@@ -65,13 +77,8 @@ class ClassConditionalMixin:
                 raise ValueError(f"unknown class {y!r}; the model was fitted on classes "
                                  f"{list(self.class_models_)}")
             return self.class_models_[key].sample(n_samples, random_state, callback)
-        rng = np.random.default_rng(random_state) if not isinstance(random_state, np.random.RandomState) \
-            else np.random.default_rng(random_state.randint(2**31))
-        sizes = np.array([self.class_counts_[k] for k in self.class_models_], dtype=float)
-        counts = rng.multinomial(n_samples, sizes / sizes.sum())
-        parts = [m.sample(k, rng, callback) for m, k in zip(self.class_models_.values(), counts)]
-        out = np.concatenate(parts, axis=0)
-        return out[rng.permutation(n_samples)]
+        sizes = [self.class_counts_[k] for k in self.class_models_]
+        return sample_mixture(list(self.class_models_.values()), sizes, n_samples, random_state, callback)
 
     def sample_per_class(self, n_per_class: int, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """``n_per_class`` samples from every class of a model fitted with labels; returns (X, y)."""

@@ -9,17 +9,22 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import _fit_context
+from sklearn.base import _fit_context, clone
+from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from inertial_diffusion.backends.device import torch_generator
+from inertial_diffusion.backends.factory import is_dask_array
 from inertial_diffusion.core import bandwidth as bandwidth_module
 from inertial_diffusion.core.bandwidth import bandwidth_rule, resolve_intrinsic_dim
+from inertial_diffusion.core.components import find_components
 from inertial_diffusion.core.inertia import INERTIA_FORMS, inertia_step
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha, variance
+from inertial_diffusion.core.validation import check_n_samples
 from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, DiffusionBase, parameters_doc
 from inertial_diffusion.estimators.bandwidth_search import search_bandwidth_scale
+from inertial_diffusion.estimators.conditional import sample_mixture
 
 __all__ = ["InertialDiffusion", "DIM_METHODS", "MIN_BANDWIDTH", "MAX_PAPER_H"]
 
@@ -35,6 +40,8 @@ MAX_PAPER_H = 1.0
 ISOLATION_PROBE_ROWS = 1000
 #: A training point is isolated when its own posterior weight at h, queried at alpha_h y_i, is at least this.
 ISOLATION_SELF_WEIGHT = 0.99
+#: Rows on which separated components are searched (a seeded subsample beyond this).
+COMPONENT_ROWS = 5000
 #: Samples closer than this (standardized units) to a training point count as copies for ``exclude_copies``.
 COPY_DISTANCE = 1e-6
 
@@ -60,6 +67,12 @@ class InertialDiffusion(DiffusionBase):
     max_dup_rate : float in (0, 1), optional
         With ``bandwidth="auto"``: a novelty target. The search picks the smallest σ whose held-out
         near-duplicate rate stays at most this.
+    components : {{"auto", "none"}}, default="auto"
+        "auto": find the well-separated parts of the data at the kernel's scale
+        (:func:`inertial_diffusion.core.components.find_components`) and, when there are several, give
+        each its own model (own standardization, ``d`` and σ from its own ``n``), sampled in proportion
+        to its size; queries (``posterior_mean``, ``score_function``, ``log_density``) still use the
+        whole data, which have no bandwidth. Skipped with labels, a numeric ``bandwidth`` or a Dask array.
 {COMMON_PARAMETERS_DOC}
     Attributes
     ----------
@@ -83,6 +96,10 @@ class InertialDiffusion(DiffusionBase):
         The standardization.
     class_models_ : dict or None
         After ``fit(X, y)``: one model per class.
+    components_ : list of dict or None
+        With several separated parts: per part its ``size``, ``bandwidth`` (σ in data units, the part's
+        own scale times its standardized σ) and ``intrinsic_dim``; ``component_models_`` holds the models and
+        ``component_labels_`` the part of every training row. None when the data form one part.
 
     Examples
     --------
@@ -103,11 +120,13 @@ class InertialDiffusion(DiffusionBase):
         "inertia": [StrOptions(set(INERTIA_FORMS))],
         "dim_method": [StrOptions(set(DIM_METHODS))],
         "max_dup_rate": [Interval(numbers.Real, 0, 1, closed="neither"), None],
+        "components": [StrOptions({"auto", "none"})],
     }
 
     def __init__(self, *, bandwidth: float | str | None = None, intrinsic_dim: float | None = None,
                  bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", dim_method: str = "twonn",
-                 max_dup_rate: float | None = None, sampler: str = "one_shot", n_steps: int = 100,
+                 max_dup_rate: float | None = None, components: str = "auto", sampler: str = "one_shot",
+                 n_steps: int = 100,
                  standardize: bool | str = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, max_memory: int | None = None, random_state: Any = None,
                  prior: str = "mixture", t_max: float = DEFAULT_T_MAX, client: Any = None,
@@ -118,6 +137,7 @@ class InertialDiffusion(DiffusionBase):
         self.inertia = inertia
         self.dim_method = dim_method
         self.max_dup_rate = max_dup_rate
+        self.components = components
         self.sampler = sampler
         self.n_steps = n_steps
         self.standardize = standardize
@@ -144,6 +164,9 @@ class InertialDiffusion(DiffusionBase):
         X = self._validate_fit_input(X)
         self._fit_one(X, self._fit_standardizer(X))
         self.class_models_ = None
+        self.components_ = self.component_models_ = self.component_labels_ = None
+        if y is None and self.components == "auto" and self.bandwidth in (None, "auto") and not is_dask_array(X):
+            self._fit_components(X)
         if y is not None:
             if self.bandwidth_search_ is not None:  # one search on all rows; each class keeps the rule with that c
                 overrides = {"bandwidth": None, "max_dup_rate": None, "intrinsic_dim": self.intrinsic_dim_,
@@ -175,6 +198,32 @@ class InertialDiffusion(DiffusionBase):
         self._check_bandwidth()
         self.h_ = self.bandwidth_**2
         self.n_isolated_ = self._count_isolated()
+
+    def _fit_components(self, X: np.ndarray) -> None:
+        """Separated parts at the kernel's scale; with several, one full model per part (own standardization)."""
+        Z = self.backend_.rows
+        Z = Z.cpu().double().numpy() if isinstance(Z, torch.Tensor) else np.asarray(Z)
+        n = Z.shape[0]
+        options = dict(intrinsic_dim=self.intrinsic_dim, bandwidth_scale=self.bandwidth_scale,
+                       dim_method=self.dim_method, random_state=0)
+        if n <= COMPONENT_ROWS:
+            labels = find_components(Z, **options)
+        else:  # parts found on a seeded subsample; every row joins the part of its nearest subsampled row
+            probe = np.sort(np.random.default_rng(0).choice(n, size=COMPONENT_ROWS, replace=False))
+            probe_labels = find_components(Z[probe], **options)
+            if probe_labels.max() == 0:
+                return
+            nearest = NearestNeighbors(n_neighbors=1).fit(Z[probe]).kneighbors(Z, return_distance=False)[:, 0]
+            labels = probe_labels[nearest]
+        if labels.max() == 0:
+            return
+        self.component_labels_ = labels
+        self.component_models_ = [clone(self).set_params(components="none").fit(X[labels == k])
+                                  for k in range(int(labels.max()) + 1)]
+        self.components_ = [{"size": int((labels == k).sum()), "intrinsic_dim": m.intrinsic_dim_,
+                             "bandwidth": float(m.bandwidth_ * np.mean(m.scale_))}
+                            for k, m in enumerate(self.component_models_)]
+        self.n_isolated_ = sum(m.n_isolated_ for m in self.component_models_)
 
     def _estimation_rows(self, Z: torch.Tensor | None) -> np.ndarray:
         """Standardized rows (float64) for the dimension estimate and the search: all local rows up to
@@ -232,6 +281,13 @@ class InertialDiffusion(DiffusionBase):
         isolated training points; it changes the law slightly (the mass near training points is
         redistributed over the other draws).
         """
+        if getattr(self, "component_models_", None) is not None and y is None:
+            if return_neglected_mass:
+                raise ValueError("return_neglected_mass is not available for a model of several components")
+            check_n_samples(n_samples)
+            return sample_mixture(self.component_models_, [c["size"] for c in self.components_], n_samples,
+                                  self.random_state if random_state is None else random_state, callback,
+                                  exclude_copies=exclude_copies)
         if not exclude_copies:
             return super().sample(n_samples, random_state, callback, y, return_neglected_mass)
         if return_neglected_mass or y is not None or getattr(self, "class_models_", None) is not None:

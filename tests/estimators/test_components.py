@@ -1,0 +1,59 @@
+"""Separated components inside InertialDiffusion: each part gets its own sigma, parts are sampled in
+proportion to their size, and data of one part are modelled exactly as before."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from inertial_diffusion import InertialDiffusion
+from inertial_diffusion.evaluation.datasets import Sphere
+
+D = 20
+CIRCLE, SPHERE4 = Sphere(1, D, random_state=0), Sphere(4, D, random_state=1)
+SHIFT = np.r_[6.0, np.zeros(D - 1)]
+
+
+@pytest.fixture(scope="module")
+def two_parts():
+    A, B = CIRCLE.sample(500, random_state=2), SPHERE4.sample(700, random_state=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = InertialDiffusion(random_state=0).fit(np.r_[A, B + SHIFT])
+        alone = [InertialDiffusion(random_state=0, components="none").fit(P) for P in (A, B)]
+    return A, B, model, alone
+
+
+def _split(S):
+    in_b = np.linalg.norm(S - SHIFT, axis=1) < np.linalg.norm(S, axis=1)
+    return S[~in_b], S[in_b] - SHIFT
+
+
+def test_each_part_is_as_close_to_its_manifold_as_when_fitted_alone(two_parts):
+    A, B, model, alone = two_parts
+    assert [c["size"] for c in model.components_] == [700, 500]
+    on_a, on_b = _split(model.sample(3000))
+    ref_a = CIRCLE.distance(alone[0].sample(2000, random_state=1)).mean()
+    ref_b = SPHERE4.distance(alone[1].sample(2000, random_state=1)).mean()
+    assert CIRCLE.distance(on_a).mean() <= 1.5 * ref_a
+    assert SPHERE4.distance(on_b).mean() <= 1.5 * ref_b
+    # one global sigma (components="none") is what the components fix: the circle's samples sit far off it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        one = InertialDiffusion(random_state=0, components="none").fit(np.r_[A, B + SHIFT])
+    assert CIRCLE.distance(_split(one.sample(3000))[0]).mean() > 3 * ref_a
+
+
+def test_parts_are_sampled_in_proportion_to_their_size(two_parts):
+    _, _, model, _ = two_parts
+    on_a, on_b = _split(model.sample(4000, random_state=5))
+    assert abs(len(on_b) / 4000 - 700 / 1200) < 0.05
+    np.testing.assert_array_equal(model.sample(50, random_state=9), model.sample(50, random_state=9))
+
+
+def test_one_part_changes_nothing():
+    X = Sphere(2, 10, random_state=0).sample(1000, random_state=1)
+    auto = InertialDiffusion(random_state=0).fit(X)
+    assert auto.components_ is None
+    np.testing.assert_array_equal(auto.sample(100), InertialDiffusion(random_state=0, components="none")
+                                  .fit(X).sample(100))
