@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from conftest import dense_log_density, dense_posterior_mean
 from inertial_diffusion.core import posterior as post
+from inertial_diffusion.core import precision
 from inertial_diffusion.evaluation.datasets import Sphere
 from inertial_diffusion.core.posterior import Partial, combine, log_density, posterior_mean, posterior_partial, score
 from inertial_diffusion.core.process import alpha, variance
@@ -119,7 +120,7 @@ def test_float32_guard_is_what_keeps_the_small_t_regime(monkeypatch):
     t, radius = 1e-4, 30.0
     x32, data32 = _circle_and_queries(t, radius=radius)
     ref = dense_posterior_mean(x32.double(), data32.double(), t)
-    monkeypatch.setattr(post, "_FLOAT32_LOGIT_ERROR_LIMIT", math.inf)  # never fall back
+    monkeypatch.setattr(precision, "_FLOAT32_LOGIT_ERROR_LIMIT", math.inf)  # never fall back
     unguarded = (posterior_mean(x32, data32, t).double() - ref).norm(dim=1).max().item() / radius
     assert unguarded > 1e-4  # the plain float32 |x|^2 - 2xy + |y|^2 formulation loses the small-t regime
     assert post.compute_dtype(torch.float32, t, 1.0, 1.0) == torch.float32
@@ -131,3 +132,139 @@ def test_partial_of_empty_query_batch():
     data = _random_data(10, 3)
     part = posterior_partial(data[:0], data, 0.5)
     assert part.weighted.shape == (0, 3)
+
+
+# ------------------------------------------------- resolution cutoff and sparse weights (issue 12, item 1)
+
+def _state(q, dim, dtype, max_=None):
+    state = post.empty_partial(q, dim, torch.empty(0, dtype=dtype))
+    if max_ is not None:  # a running state as left by earlier chunks
+        g = torch.Generator().manual_seed(4)
+        state.max.copy_(max_)
+        state.sumexp.copy_(1 + torch.rand(q, generator=g, dtype=dtype))
+        state.weighted.copy_(torch.randn(q, dim, generator=g, dtype=dtype))
+    return state
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_weights_below_the_cutoff_are_exactly_zero_never_subnormal(dtype):
+    # base-2 logits spread over 3000 bits: most weights underflow; the old clamp left them at 2^-126 / 2^-1022
+    g = torch.Generator().manual_seed(0)
+    logits = -3000 * torch.rand(64, 300, generator=g, dtype=torch.float64).to(dtype)
+    logits[:, 0] = 0.0
+    y = torch.randn(300, 5, generator=g, dtype=dtype)
+    state = _state(64, 5, dtype, max_=torch.full((64,), -2000.0, dtype=dtype))  # 2000 bits below: rescaled to 0
+    expected = logits.double().clone()
+    cutoff = post.precision.cutoff_bits(dtype, 300)
+    post.absorb_(state, logits, y, torch.empty(64, 5, dtype=dtype), cutoff, sparse=False)
+    weights = logits  # absorb_ leaves the chunk's weights in the logits buffer
+    tiny = torch.finfo(dtype).tiny
+    assert not ((weights > 0) & (weights < tiny)).any()
+    assert torch.equal(weights == 0, expected < -cutoff)
+    assert not ((state.weighted != 0) & (state.weighted.abs() < tiny)).any()
+    # the state 2000 bits below was dropped entirely: sum = the chunk's own weights
+    torch.testing.assert_close(state.sumexp.double(), torch.exp2(expected).sum(dim=1), rtol=1e-6, atol=0)
+
+
+def test_sparse_absorb_equals_dense_absorb():
+    g = torch.Generator().manual_seed(1)
+    q, b, dim = 40, 64, 7
+    y = torch.randn(b, dim, generator=g, dtype=torch.float64)
+    start = 100 * torch.randn(q, generator=g, dtype=torch.float64)
+    for step in range(4):  # a few chunks: some rows gain a new maximum, some get a few weights, most none
+        logits = start[:, None] - 40 - 500 * torch.rand(q, b, generator=g, dtype=torch.float64)
+        lift = torch.randperm(q, generator=g)[:6]
+        logits[lift, torch.randint(b, (6,), generator=g)] = start[lift] + 30 * torch.randn(6, generator=g,
+                                                                                          dtype=torch.float64)
+        if step == 0:
+            dense, sparse = _state(q, dim, torch.float64, start), _state(q, dim, torch.float64, start)
+        post.absorb_(dense, logits.clone(), y, torch.empty(q, dim, dtype=torch.float64), 80.0, sparse=False)
+        post.absorb_(sparse, logits.clone(), y, torch.empty(q, dim, dtype=torch.float64), 80.0, sparse=True)
+    for field in ("max", "sumexp", "weighted"):
+        torch.testing.assert_close(getattr(sparse, field), getattr(dense, field), rtol=1e-13, atol=0)
+
+
+def _gaussian_peaked(n=3000, dim=784, m=64, t=0.09, seed=0):
+    """Unstandardized Gaussian data in R^784 at a bandwidth far below the spacing: one point per query."""
+    g = torch.Generator().manual_seed(seed)
+    data = torch.randn(n, dim, generator=g, dtype=torch.float64).float()
+    src = torch.randint(n, (m,), generator=g)
+    x = alpha(t) * data[src].double() + math.sqrt(variance(t)) * torch.randn(m, dim, generator=g, dtype=torch.float64)
+    return x.float(), data
+
+
+def test_peaked_float64_posterior_is_exact_with_sparse_products():
+    x, data = _gaussian_peaked()
+    x, data = x.double(), data.double()
+    ref = dense_posterior_mean(x, data, 0.09)
+    ours = posterior_mean(x, data, 0.09)
+    scale = data.norm(dim=1).max().item()
+    assert (ours - ref).norm(dim=1).max().item() <= 1e-12 * scale
+
+
+# --------------------------------------------- certified float32 past the a-priori guard (issue 12, item 2)
+
+def _count_redone(monkeypatch):
+    redone = []
+    original = post._Plan.run
+
+    def run(self, xq, data, t):
+        if self.work == torch.float64:
+            redone.append(xq.shape[0])
+        return original(self, xq, data, t)
+
+    monkeypatch.setattr(post._Plan, "run", run)
+    return redone
+
+
+def test_peaked_float32_stays_float32_and_meets_the_contract(monkeypatch):
+    t = 0.09
+    x, data = _gaussian_peaked(t=t)
+    assert post.compute_dtype(torch.float32, t, x.norm(dim=1).max().item(), data.norm(dim=1).max().item()) \
+        == torch.float64  # the a-priori guard alone would compute all of it in float64
+    redone = _count_redone(monkeypatch)
+    ours = posterior_mean(x, data, t)
+    ref = dense_posterior_mean(x.double(), data.double(), t)
+    assert ours.dtype == torch.float32
+    scale = data.double().norm(dim=1).max().item()
+    assert (ours.double() - ref).norm(dim=1).max().item() <= 1e-6 * scale
+    assert sum(redone) == 0  # every row certified in float32
+
+
+def test_uncertified_rows_are_redone_in_float64(monkeypatch):
+    t = 0.09
+    x, data = _gaussian_peaked(t=t)
+    # queries between two data points: two weights of the same order, the logit error matters -> float64
+    g = torch.Generator().manual_seed(3)
+    i, j = torch.randint(data.shape[0], (2, 8), generator=g)
+    mid = alpha(t) * 0.5 * (data[i].double() + data[j].double())
+    x = torch.cat([x, mid.float()])
+    redone = _count_redone(monkeypatch)
+    ours = posterior_mean(x, data, t, max_memory=8 * 2**20)  # several query blocks
+    ref = dense_posterior_mean(x.double(), data.double(), t)
+    scale = data.double().norm(dim=1).max().item()
+    assert (ours.double() - ref).norm(dim=1).max().item() <= 1e-6 * scale
+    assert 8 <= sum(redone) < x.shape[0]  # the midpoints, not the peaked rows
+    s32 = score(x, data, t)
+    s_ref = (alpha(t) * ref - x.double()) / variance(t)
+    assert (s32.double() - s_ref).norm(dim=1).max().item() <= 1e-6 * s_ref.norm(dim=1).max().item()
+
+
+def test_certificate_bound_dominates_the_measured_error():
+    # rows certified at a looser tolerance: their measured error must stay under the bound they were given
+    t = 0.01
+    x, data = _circle_and_queries(t, dim=64, n=2000, radius=30.0)
+    y_max = data.double().norm(dim=1).max().item()
+    err = precision.logit_error_bound(t, x.double().norm(dim=1), y_max)
+    assert err.max().item() > 1e-3  # past the a-priori guard
+    part = post.posterior_partial(x, data, t, chunk_size=256)  # float64 reference partial
+    ref = part.mean()
+    p32 = post._Plan(torch.float32, data, x, t, 0.5 * (data.double() ** 2).sum(dim=1), 256, None,
+                     cutoff_slack=2 * err.max().item() / math.log(2), sum_dtype=torch.float64).run(x, data, t)
+    s = p32.sumexp.double()
+    rest = (s - 1).clamp(min=0) * (1 + 2.0**-16) + 2000 * 2.0**-52 * s
+    bound = 2 * err * torch.exp(2 * err) * rest * 2 * y_max
+    measured = (p32.mean() - ref).norm(dim=1)
+    fp32_rounding = 1e-6 * y_max  # the float32 sums' own rounding, outside the logit-error bound
+    assert (measured <= bound + fp32_rounding).all()
+    assert (bound > fp32_rounding).any()  # the bound is not vacuous here

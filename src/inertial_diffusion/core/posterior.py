@@ -19,16 +19,28 @@ one chunk costs a single GEMM plus a row bias (below); logits are kept in base 2
 (:math:`\\ell_i \\log_2 e`, folded into the GEMM's scale) because ``exp2`` is twice as fast as
 ``exp`` on CPU and the exponential is the only non-GEMM cost that shows in a profile:
 :math:`\\ell_i = (\\alpha_t\\, x\\cdot y_i - \\alpha_t^2 |y_i|^2/2) / v_t`.
+
+Weights below the sum's resolution (:func:`~inertial_diffusion.core.precision.cutoff_bits`) are exactly
+zero, and on the CPU the ``weights @ y`` product of a chunk only covers the query rows and data
+columns with a nonzero weight: a peaked posterior (small ``t``, or a bandwidth small against the data
+spacing) costs one GEMM per chunk, not two. In float32, queries past the a-priori accuracy guard keep
+float32 when their posterior is peaked enough to be certified
+(:func:`~inertial_diffusion.core.precision.certified_rows`); the others are redone in float64.
 """
 
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 
+from inertial_diffusion.core import precision
+from inertial_diffusion.core.blocks import (CPU_MEMORY_CAP, CUDA_CHUNK_ROWS, CUDA_MAX_QUERY_ROWS, FLOAT32_CHUNK_ROWS,
+                                            FLOAT64_CHUNK_ROWS, MAX_QUERY_ROWS, available_memory,
+                                            default_max_memory, plan_blocks, working_bytes)
+from inertial_diffusion.core.precision import bf16_supported, compute_dtype
 from inertial_diffusion.core.process import alpha, variance
 
 __all__ = [
@@ -41,33 +53,25 @@ __all__ = [
     "score",
     "log_density",
     "compute_dtype",
+    "bf16_supported",
     "plan_blocks",
     "available_memory",
     "default_max_memory",
     "working_bytes",
+    "CPU_MEMORY_CAP",
+    "FLOAT32_CHUNK_ROWS",
+    "FLOAT64_CHUNK_ROWS",
+    "MAX_QUERY_ROWS",
+    "CUDA_CHUNK_ROWS",
+    "CUDA_MAX_QUERY_ROWS",
 ]
 
-#: Cap of the default CPU budget: past it no block shape runs faster (blocks are capped below).
-CPU_MEMORY_CAP = 256 * 2**20
-
-# float32 GEMM logits carry an absolute error of about eps32 * alpha |x| |y| / v (Cauchy-Schwarz
-# bounds the dot product's rounding); past this the weights lose float32-level accuracy and we
-# compute in float64. Calibrated in tests/test_posterior.py::test_float32_guard_*.
-_FLOAT32_LOGIT_ERROR_LIMIT = 2e-5
-_EPS32 = float(torch.finfo(torch.float32).eps)
 _LOG2E = 1.0 / math.log(2.0)
 _LN2 = math.log(2.0)
-_MIN_NORMAL_EXP2 = {dt: math.log2(torch.finfo(dt).tiny) for dt in (torch.float32, torch.float64, torch.float16,
-                                                                    torch.bfloat16)}
-
-#: Default data rows per chunk, by computation dtype, and the most query rows per block
-#: (measured on 2 cores: these shapes run the two GEMMs at >= 95 % of a square GEMM's rate).
-FLOAT32_CHUNK_ROWS = 256
-FLOAT64_CHUNK_ROWS = 1024
-MAX_QUERY_ROWS = 2048
-#: On a GPU larger blocks keep the device busy (one launch per block): 8192-row chunks, 16384 queries.
-CUDA_CHUNK_ROWS = 8192
-CUDA_MAX_QUERY_ROWS = 16384
+#: The gathered ``weights @ y`` of a chunk runs when at most this fraction of its query rows has a
+#: nonzero weight; above it the dense GEMM over all rows is cheaper than the gathers.
+SPARSE_ROW_FRACTION = 0.5
+SPARSE_MIN_ROWS = 32
 
 
 @dataclass(frozen=True)
@@ -116,141 +120,160 @@ def empty_partial(n_queries: int, n_features: int, like: torch.Tensor) -> Partia
                    weighted=like.new_zeros((n_queries, n_features)))
 
 
-def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torch.Tensor) -> None:
+def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torch.Tensor,
+            cutoff: float | None = None, sparse: bool | None = None) -> None:
     """Fold one chunk's base-2 logits (q, b) for data rows ``y`` (b, D) into ``state``, in place.
 
     This is :func:`combine` of ``state`` with the chunk's partial, fused to avoid allocations.
     ``logits`` is overwritten; ``product`` (q, D) is scratch space for ``exp(l - M) @ y``. The
     chunk's product is formed from zero and then added: accumulating it straight onto the running
     sum (``addmm_``) adds every term to a large accumulator and, measured in float32, costs a
-    factor ~10 in accuracy. Exponents are clamped at the smallest normal number: subnormal results
-    are far slower to compute on x86, and a weight of 2^-126 instead of 0 moves no sum by a
-    representable amount.
+    factor ~10 in accuracy.
+
+    A weight more than ``cutoff`` bits below the new running maximum ``M`` is set to exactly 0, and
+    so is the rescale factor of an accumulated state that far below (default cutoff:
+    :func:`~inertial_diffusion.core.precision.cutoff_bits` for 2^32 terms). The maximum only grows, so
+    what is dropped stays negligible against the final maximum. With ``sparse`` (default: on the
+    CPU) a chunk whose weights are nonzero in few query rows multiplies only those rows and the
+    data columns they touch; rows the chunk does not reach are left untouched (their maximum did
+    not move, so their rescale factor is exactly 1).
     """
-    new_max = torch.maximum(state.max, logits.amax(dim=1))
-    rescale = torch.exp2(state.max - new_max)  # 2^-inf = 0 for the first chunk
-    weights = logits.sub_(new_max[:, None]).clamp_(min=_MIN_NORMAL_EXP2[logits.dtype]).exp2_()
-    torch.addcmul(weights.sum(dim=1), state.sumexp, rescale, out=state.sumexp)
+    if cutoff is None:
+        cutoff = precision.cutoff_bits(logits.dtype, 2**32)
+    if sparse is None:  # gathers pay off on the CPU, for blocks large enough to amortize them
+        sparse = logits.device.type == "cpu" and logits.shape[0] >= SPARSE_MIN_ROWS
+    chunk_max = logits.amax(dim=1)
+    new_max = torch.maximum(state.max, chunk_max)
+    floor = new_max - cutoff
+    # 2^-inf = 0 for the first chunk; a state below the cutoff is dropped, never scaled to a subnormal
+    rescale = torch.exp2(state.max - new_max).masked_fill_(state.max < floor, 0.0)
+    # exact zeros below the sum's resolution: a subnormal product can cost x100 in the GEMM on some cores
+    weights = F.threshold_(logits.sub_(new_max[:, None]), -cutoff, -math.inf).exp2_()
+    if sparse:
+        rows = (chunk_max > floor).nonzero().squeeze(1)  # the rows with a weight left
+        if rows.numel() == 0:
+            return  # no row reached: every maximum is unchanged and no weight survives
+        if rows.numel() <= SPARSE_ROW_FRACTION * logits.shape[0]:
+            _absorb_rows_(state, weights.index_select(0, rows), y, rows, rescale.index_select(0, rows),
+                          new_max.index_select(0, rows))
+            return
+    torch.addcmul(weights.sum(dim=1, dtype=state.sumexp.dtype), state.sumexp, rescale.to(state.sumexp.dtype),
+                  out=state.sumexp)
     torch.mm(weights, y, out=product)
     torch.addcmul(product, state.weighted, rescale[:, None], out=state.weighted)  # one pass over (q, D)
     state.max.copy_(new_max)
 
 
-def compute_dtype(dtype: torch.dtype, t: float, x_norm: float, y_norm: float) -> torch.dtype:
-    """Dtype in which the logits must be computed to keep ~1e-6 relative accuracy.
-
-    float64 stays float64. float32 is kept while the a-priori rounding bound
-    ``eps32 * alpha_t |x| |y| / v_t`` on the logits stays below 2e-5; in the small-t regime
-    (where ``|x|^2 - 2 x.y + |y|^2`` cancels catastrophically) the computation falls back to float64.
-    """
-    if dtype == torch.float64:
-        return torch.float64
-    a_t, v_t = alpha(t), variance(t)
-    bound = _EPS32 * a_t * max(x_norm, 1.0) * max(y_norm, 1.0) / v_t
-    return torch.float64 if bound > _FLOAT32_LOGIT_ERROR_LIMIT else dtype
-
-
-def available_memory(device: torch.device | str = "cpu") -> int:
-    """Free memory in bytes: ``torch.cuda.mem_get_info`` on a GPU, ``MemAvailable`` (Linux) on the CPU."""
-    device = torch.device(device)
-    if device.type == "cuda":
-        return int(torch.cuda.mem_get_info(device)[0])
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 4 * 2**30
-
-
-def default_max_memory(device: torch.device | str = "cpu") -> int:
-    """Default working-memory budget: a quarter of the free GPU memory; on the CPU an eighth of the
-    available memory, capped at :data:`CPU_MEMORY_CAP`."""
-    device = torch.device(device)
-    free = available_memory(device)
-    return free // 4 if device.type == "cuda" else min(CPU_MEMORY_CAP, free // 8)
-
-
-def working_bytes(query_rows: int, data_rows: int, dim: int, itemsize: int) -> int:
-    """Working memory of one block beyond the inputs and the returned array: logits (q x c), the
-    chunk's product and the block's accumulator and mean (3 x q x D), a converted data chunk (c x D)."""
-    return itemsize * (query_rows * data_rows + 3 * query_rows * dim + data_rows * dim + 2 * query_rows)
-
-
-def plan_blocks(n: int, n_queries: int, dim: int, work: torch.dtype, device: torch.device | str = "cpu",
-                chunk_size: int | None = None, max_memory: int | None = None) -> tuple[int, int]:
-    """(data rows per chunk, query rows per block) whose :func:`working_bytes` fit ``max_memory``.
-
-    Defaults: on the CPU 256-row float32 chunks (the float32 accumulation error of ``exp(l) @ y`` grows
-    with the chunk length: measured on 4000 points of a circle, 7e-6 of the data scale at 4000 rows,
-    5e-7 at 256) or 1024-row float64 chunks, and at most 2048 queries per block, shapes at which the
-    GEMMs already run at the machine's rate; on a GPU 8192-row chunks and 16384 queries. A budget too
-    small for those shrinks the query block first, then the chunk; one query row and one data row
-    is the floor.
-    """
-    device = torch.device(device)
-    itemsize = torch.finfo(work).bits // 8
-    budget = default_max_memory(device) if max_memory is None else int(max_memory)
-    if budget <= 0:
-        raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory!r}")
-    if chunk_size is not None:
-        data_rows = int(chunk_size)
-    elif device.type == "cuda":
-        data_rows = CUDA_CHUNK_ROWS
-    else:
-        data_rows = FLOAT32_CHUNK_ROWS if work == torch.float32 else FLOAT64_CHUNK_ROWS
-    data_rows = max(1, min(data_rows, n))
-    max_queries = CUDA_MAX_QUERY_ROWS if device.type == "cuda" else MAX_QUERY_ROWS
-    # shrink the chunk until at least one query row fits, then fill the budget with query rows
-    while data_rows > 1 and working_bytes(1, data_rows, dim, itemsize) > budget:
-        data_rows //= 2
-    per_query = itemsize * (data_rows + 3 * dim + 2)
-    query_rows = (budget - itemsize * data_rows * dim) // per_query
-    query_rows = max(1, min(max(n_queries, 1), max_queries, int(query_rows)))
-    return data_rows, query_rows
+def _absorb_rows_(state: Partial, weights: torch.Tensor, y: torch.Tensor, rows: torch.Tensor,
+                  rescale: torch.Tensor, new_max: torch.Tensor) -> None:
+    """:func:`absorb_` restricted to query ``rows`` (their weights (k, b)) and the data columns they touch."""
+    cols = (weights > 0).any(dim=0).nonzero().squeeze(1)
+    if cols.numel() < weights.shape[1]:
+        weights, y = weights.index_select(1, cols), y.index_select(0, cols)
+    sums = torch.addcmul(weights.sum(dim=1, dtype=state.sumexp.dtype), state.sumexp.index_select(0, rows),
+                         rescale.to(state.sumexp.dtype))
+    state.sumexp.index_copy_(0, rows, sums)
+    state.weighted.index_copy_(0, rows, torch.addcmul(weights @ y, state.weighted.index_select(0, rows),
+                                                      rescale[:, None]))
+    state.max.index_copy_(0, rows, new_max)
 
 
 def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.Tensor, work: torch.dtype,
-                   data_rows: int, logits_buffer: torch.Tensor, product_buffer: torch.Tensor) -> Partial:
-    """Reduce one block of queries over all data chunks (the hot loop)."""
+                   data_rows: int, logits_buffer: torch.Tensor, product_buffer: torch.Tensor,
+                   cutoff: float, sum_dtype: torch.dtype | None = None) -> Partial:
+    """Reduce one block of queries over all data chunks (the hot loop); ``sum_dtype``: of ``sumexp``."""
     n, dim = data.shape
     xq = xq.to(work)
     a_t, v_t = alpha(t), variance(t)
     state = empty_partial(xq.shape[0], dim, xq)
+    if sum_dtype is not None:
+        state = Partial(state.max, state.sumexp.to(sum_dtype), state.weighted)
     for c0 in range(0, n, data_rows):
         # a no-op for resident data; data kept on the host is streamed to the queries' device chunk by chunk
         y = data[c0:c0 + data_rows].to(device=xq.device, dtype=work, non_blocking=True)
         logits = logits_buffer[:xq.shape[0], :y.shape[0]]
         torch.addmm(bias[None, c0:c0 + data_rows], xq, y.T, beta=1.0, alpha=_LOG2E * a_t / v_t, out=logits)
-        absorb_(state, logits, y, product_buffer[:xq.shape[0]])
+        absorb_(state, logits, y, product_buffer[:xq.shape[0]], cutoff)
     return state
 
 
+class _Plan:
+    """One dtype's block shape, bias row and scratch buffers."""
+
+    def __init__(self, work: torch.dtype, data: torch.Tensor, x: torch.Tensor, t: float,
+                 half_sq_norms: torch.Tensor, chunk_size: int | None, max_memory: int | None,
+                 cutoff_slack: float = 0.0, sum_dtype: torch.dtype | None = None) -> None:
+        n, dim = data.shape
+        self.work = work
+        self.data_rows, self.query_rows = plan_blocks(n, x.shape[0], dim, work, x.device, chunk_size, max_memory)
+        a_t, v_t = alpha(t), variance(t)
+        self.bias = half_sq_norms.to(device=x.device, dtype=work) * (-_LOG2E * a_t * a_t / v_t)
+        # the slack keeps a weight that logit errors could lift above the cutoff; capped far above
+        # the smallest normal exponent (2^-126 in float32), so that no weight is ever subnormal
+        self.cutoff = min(precision.cutoff_bits(work, n) + cutoff_slack, 100.0 if work != torch.float64 else 900.0)
+        self.sum_dtype = sum_dtype
+        self._buffers: tuple[torch.Tensor, torch.Tensor] | None = None
+        self._device = x.device
+
+    def run(self, xq: torch.Tensor, data: torch.Tensor, t: float) -> Partial:
+        rows = xq.shape[0]
+        if self._buffers is None or self._buffers[0].shape[0] < rows:
+            self._buffers = (torch.empty((rows, self.data_rows), dtype=self.work, device=self._device),
+                             torch.empty((rows, data.shape[1]), dtype=self.work, device=self._device))
+        return _block_partial(xq, data, t, self.bias, self.work, self.data_rows, *self._buffers, self.cutoff,
+                              self.sum_dtype)
+
+
 def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.Tensor | None,
-            chunk_size: int | None, max_memory: int | None):
-    """Yield ``(q0, Partial)`` for consecutive query blocks; working memory follows ``max_memory``."""
+            chunk_size: int | None, max_memory: int | None, certify: bool = False):
+    """Yield ``(q0, Partial)`` for consecutive query blocks; working memory follows ``max_memory``.
+
+    With ``certify`` (posterior means), float32 queries past the accuracy guard are computed in
+    float32, and only the rows :func:`~inertial_diffusion.core.precision.certified_rows` rejects are
+    redone in float64; the partials are then float64, their maxima carry the float32 logit error.
+    """
     n, dim = data.shape
     if half_sq_norms is None:
         half_sq_norms = 0.5 * (data.to(torch.float64) ** 2).sum(dim=1)
     if x.dtype == torch.float64:
         work = torch.float64
     else:  # the guard's norms cost a pass over x and a device sync: only float32 needs them
-        x_norm = float(x.norm(dim=1).max()) if x.shape[0] else 0.0
-        work = compute_dtype(x.dtype, t, x_norm, float(torch.sqrt(2.0 * half_sq_norms.max())))
-    data_rows, query_rows = plan_blocks(n, x.shape[0], dim, work, x.device, chunk_size, max_memory)
-    a_t, v_t = alpha(t), variance(t)
-    bias = half_sq_norms.to(device=x.device, dtype=work) * (-_LOG2E * a_t * a_t / v_t)
-    rows = min(query_rows, max(x.shape[0], 1))
-    logits_buffer = torch.empty((rows, data_rows), dtype=work, device=x.device)
-    product_buffer = torch.empty((rows, dim), dtype=work, device=x.device)
-    for q0 in range(0, x.shape[0], query_rows):
-        yield q0, _block_partial(x[q0:q0 + query_rows], data, t, bias, work, data_rows, logits_buffer,
-                                 product_buffer)
+        x_norms = x.double().norm(dim=1) if x.shape[0] else x.new_zeros(1, dtype=torch.float64)
+        y_max = float(torch.sqrt(2.0 * half_sq_norms.max()))
+        work = compute_dtype(x.dtype, t, float(x_norms.max()), y_max)
+        tf32 = x.device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32
+        if work == torch.float64 and certify and not tf32 and x.shape[0]:
+            yield from _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms, y_max)
+            return
+    plan = _Plan(work, data, x, t, half_sq_norms, chunk_size, max_memory)
+    for q0 in range(0, x.shape[0], plan.query_rows):
+        yield q0, plan.run(x[q0:q0 + plan.query_rows], data, t)
+
+
+def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms, y_max):
+    """float32 blocks, with the uncertified rows recomputed in float64 (see :func:`_blocks`)."""
+    n = data.shape[0]
+    error = precision.logit_error_bound(t, x_norms, y_max)
+    budget = None if max_memory is None else max(1, int(max_memory) // 2)  # both plans' buffers may coexist
+    # a logit may be off by 2E relative to the row's maximum: keep what could reach the cutoff. The sum
+    # of weights is kept in float64: the certificate reads the mass outside the maximum off S - 1
+    plan32 = _Plan(torch.float32, data, x, t, half_sq_norms, chunk_size, budget,
+                   cutoff_slack=2.0 * float(error.max()) * _LOG2E, sum_dtype=torch.float64)
+    plan64 = _Plan(torch.float64, data, x, t, half_sq_norms, chunk_size, budget)
+    scale = float(torch.sqrt(2.0 * half_sq_norms.mean()))
+    step = min(plan32.query_rows, plan64.query_rows)
+    for q0 in range(0, x.shape[0], step):
+        xq = x[q0:q0 + step]
+        p32 = plan32.run(xq, data, t)
+        ok = precision.certified_rows(p32.sumexp, error[q0:q0 + step].to(p32.sumexp.device), plan32.cutoff, n,
+                                      y_max, max(scale, 1e-300))
+        part = Partial(p32.max.double(), p32.sumexp.double(), p32.weighted.double())
+        redo = (~ok).nonzero().squeeze(1)
+        if redo.numel():
+            p64 = plan64.run(xq.index_select(0, redo), data, t)
+            for field in ("max", "sumexp", "weighted"):
+                getattr(part, field).index_copy_(0, redo, getattr(p64, field))
+        yield q0, part
 
 
 def posterior_partial(
@@ -297,7 +320,7 @@ def _assemble(x: torch.Tensor, data: torch.Tensor, t: float, finish, **kwargs) -
     the only allocation that grows with the number of queries."""
     out = torch.empty_like(x)
     for q0, part in _blocks(x, data, t, kwargs.get("half_sq_norms"), kwargs.get("chunk_size"),
-                            kwargs.get("max_memory")):
+                            kwargs.get("max_memory"), certify=True):
         rows = part.max.shape[0]
         out[q0:q0 + rows] = finish(x[q0:q0 + rows], part)
     return out

@@ -1,0 +1,106 @@
+"""How exact the float32 posterior is, and what can be dropped from a sum without changing it.
+
+Three a-priori facts the hot loop of :mod:`inertial_diffusion.core.posterior` rests on.
+
+* **Resolution cutoff.** In a sum whose largest term is 1, a term below
+  ``2^-(p + ceil(log2 n) + margin)`` (``p`` = significand bits of the dtype) cannot move the result: all
+  ``n`` of them together stay below ``2^-(p + margin)``, under the sum's rounding unit. The loop sets
+  those weights to exactly 0 (never a subnormal, whose products are slow on some x86 cores) and skips
+  the ``weights @ y`` work of rows and columns that are all zero.
+* **Logit error.** A float32 GEMM logit :math:`(\\alpha x\\cdot y - \\alpha^2|y|^2/2)/v` is off by about
+  :math:`\\epsilon_{32}\\,\\alpha |x||y|/v` (Cauchy-Schwarz bounds the dot product's rounding). Below
+  ``2e-5`` that costs nothing measurable (:func:`compute_dtype`, calibrated in the tests).
+* **Peaked rows.** Past that limit a row is still exact to the contract when its posterior is peaked: if
+  every logit is off by at most :math:`E` and the weight outside the largest term is :math:`R` times the
+  largest, the posterior mean moves by at most :math:`2 E e^{2E} R\\,\\mathrm{diam}` (the derivative of the
+  mean along the perturbation is the weighted covariance :math:`\\sum_i w_i\\delta_i(y_i - m)`, whose norm
+  is at most :math:`E \\sum_i w_i |y_i - m| \\le 2 E R\\, \\mathrm{diam}`, and :math:`R` grows at most by
+  :math:`e^{2E}` along the way). :func:`certified_rows` checks that bound per query; the others are redone
+  in float64.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from inertial_diffusion.core.process import alpha, variance
+
+__all__ = ["compute_dtype", "cutoff_bits", "logit_error_bound", "certified_rows", "bf16_supported"]
+
+# past this a-priori logit error float32 loses the 1e-6 contract on non-peaked posteriors;
+# calibrated in tests/core/test_posterior.py::test_float32_guard_*
+_FLOAT32_LOGIT_ERROR_LIMIT = 2e-5
+_EPS32 = float(torch.finfo(torch.float32).eps)
+#: Safety factor of :func:`logit_error_bound` over eps*alpha|x||y|/v: covers the rounding of the bias,
+#: of the sum and of the blocked dot product (measured worst case on Gaussian data in R^784: ~0.3).
+LOGIT_ERROR_FACTOR = 8.0
+#: Extra bits of the resolution cutoff: the dropped mass stays below the rounding unit even when
+#: up to 2^8 shards, each cut against its own (smaller) maximum, are combined.
+CUTOFF_MARGIN_BITS = 8
+#: Posterior-mean error (relative to the data's RMS norm) that a certified float32 row may carry;
+#: the rest of the 1e-6 contract is left to the rounding of the float32 sums.
+CERTIFIED_TOLERANCE = 2.5e-7
+
+
+def compute_dtype(dtype: torch.dtype, t: float, x_norm: float, y_norm: float) -> torch.dtype:
+    """Dtype in which the logits must be computed to keep ~1e-6 relative accuracy on any posterior.
+
+    float64 stays float64. float32 is kept while the a-priori rounding bound
+    ``eps32 * alpha_t |x| |y| / v_t`` on the logits stays below 2e-5; in the small-t regime
+    (where ``|x|^2 - 2 x.y + |y|^2`` cancels catastrophically) it returns float64, and the posterior
+    mean then certifies peaked rows in float32 instead (:func:`certified_rows`).
+    """
+    if dtype == torch.float64:
+        return torch.float64
+    a_t, v_t = alpha(t), variance(t)
+    bound = _EPS32 * a_t * max(x_norm, 1.0) * max(y_norm, 1.0) / v_t
+    return torch.float64 if bound > _FLOAT32_LOGIT_ERROR_LIMIT else dtype
+
+
+def cutoff_bits(dtype: torch.dtype, n: int) -> float:
+    """``p + ceil(log2 n) + margin``: base-2 logits this far below the running maximum are dropped.
+
+    ``p`` is the significand length (24 for float32, 53 for float64, 8 for bfloat16); ``n`` the number
+    of terms of the sum. Always far above the exponent of the smallest normal number, so an
+    exponential that survives the cutoff is never subnormal.
+    """
+    p = 1 - round(math.log2(torch.finfo(dtype).eps))
+    return float(p + math.ceil(math.log2(max(int(n), 2))) + CUTOFF_MARGIN_BITS)
+
+
+def logit_error_bound(t: float, x_norms: torch.Tensor, y_max: float) -> torch.Tensor:
+    """A-priori bound (natural-log units) on the error of each query's float32 logits, float64 (m,).
+
+    :math:`E_q = \\kappa\\,\\epsilon_{32}\\,(\\alpha_t |x_q| Y + \\alpha_t^2 Y^2/2) / v_t`, ``Y = max_i |y_i|``,
+    :math:`\\kappa` = :data:`LOGIT_ERROR_FACTOR`: the dot product, the bias and their sum, each rounded once.
+    """
+    a_t, v_t = alpha(t), variance(t)
+    return LOGIT_ERROR_FACTOR * _EPS32 * (a_t * x_norms.double() * y_max + 0.5 * a_t * a_t * y_max * y_max) / v_t
+
+
+def certified_rows(sumexp: torch.Tensor, error: torch.Tensor, cutoff: float, n: int, y_max: float,
+                   scale: float, tol: float = CERTIFIED_TOLERANCE) -> torch.Tensor:
+    """Rows whose float32 posterior mean is within ``tol * scale`` of the exact one, bool (m,).
+
+    ``sumexp`` is the row's sum of weights relative to its largest (which contributes exactly 1),
+    accumulated in float64; ``error`` the bound :math:`E` of :func:`logit_error_bound`. The relative mass
+    outside the largest term is at most :math:`R = (S - 1)(1 + 2^{-16}) + n 2^{-52} S + n 2^{-c}`: the
+    float32 rounding of each weight and rescale factor, the float64 summation, what the cutoff ``c``
+    dropped. The mean is off by at most :math:`2 E e^{2E} R\\,\\mathrm{diam}`, ``diam = 2 y_max``.
+    """
+    s = sumexp.double()
+    rest = (s - 1.0).clamp_(min=0.0) * (1.0 + 2.0**-16) + n * 2.0**-52 * s + n * 2.0 ** (-cutoff)
+    bound = 2.0 * error * torch.exp(2.0 * error) * rest * (2.0 * y_max)
+    return bound <= tol * scale
+
+
+def bf16_supported() -> bool:
+    """Whether this CPU has native bfloat16 dot products (``amx_bf16`` or ``avx512_bf16`` in /proc/cpuinfo)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return any(flag in flags.split() for flag in ("amx_bf16", "avx512_bf16"))
