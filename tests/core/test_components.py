@@ -50,6 +50,17 @@ def test_three_far_blobs_are_three_components_ordered_by_size(dim):
     np.testing.assert_array_equal(labels, truth)
 
 
+def test_nested_separation_needs_the_fixed_point():
+    # a pair of blobs 12 apart, 200 away from a third: the global sigma (RMS scale ~100) bridges the pair,
+    # the pair's own sigma (RMS scale ~6) does not
+    rng = np.random.default_rng(8)
+    X = np.vstack([rng.standard_normal((500, 2)), rng.standard_normal((400, 2)) + [12.0, 0.0],
+                   rng.standard_normal((600, 2)) + [200.0, 0.0]])
+    _, sigma_all = part_bandwidth(X, random_state=0)
+    assert 2 * sigma_all > 12.0  # the first round cannot split the pair
+    np.testing.assert_array_equal(find_components(X, random_state=0), np.repeat([1, 2, 0], [500, 400, 600]))
+
+
 def test_invariant_to_similarity_and_isometric_embedding():
     X, _ = _blobs(np.random.default_rng(1), 3)
     labels = find_components(X, random_state=7)
