@@ -83,3 +83,34 @@ def test_empirical_model_uses_the_same_contract():
     S = model.sample(50)
     d = np.abs(S[:, None, :] - Y.numpy()[None]).max(axis=2).min(axis=1)
     assert d.max() < 1e-6
+
+
+def test_pruned_backend_keeps_the_contract_within_its_certified_bound():
+    """Pruned mean/score/log-density agree with each other exactly and with the exact backend within the
+    certified neglected share (times the data's diameter for the mean)."""
+    from inertial_diffusion.backends.pruned import PrunedBackend
+
+    data = torch.as_tensor(Sphere(2, 16, random_state=0).sample(1500, random_state=1))
+    exact = LocalBackend(data, torch.device("cpu"), max_memory=2**24)
+    pruned = PrunedBackend(data, torch.device("cpu"), max_memory=2**24, tol=1e-6, random_state=0)
+    t = 0.01
+    x = alpha(t) * data[:150] + math.sqrt(variance(t)) * torch.randn(150, 16, generator=torch.Generator().manual_seed(1),
+                                                                       dtype=torch.float64)
+    bound = pruned.neglected_mass(x, t)
+    assert bound.max() <= 1e-6
+    diameter = 2 * float(data.norm(dim=1).max())
+    err = (pruned.mean(x, t) - exact.mean(x, t)).norm(dim=1)
+    assert bool((err <= 2 * bound * diameter + 1e-12).all())
+    m = pruned.mean(x, t)
+    np.testing.assert_allclose(pruned.score(x, t).numpy(), ((alpha(t) * m - x) / variance(t)).numpy(), atol=1e-9)
+    assert float((pruned.log_density(x, t) - exact.log_density(x, t)).abs().max()) <= 2e-6
+
+
+def test_prune_tol_in_the_estimator_reports_its_bound():
+    X = Sphere(2, 16, random_state=0).sample(1500, random_state=1)
+    exact = InertialDiffusion(intrinsic_dim=2, random_state=0).fit(X)
+    pruned = InertialDiffusion(intrinsic_dim=2, random_state=0, prune_tol=1e-6).fit(X)
+    S, mass = pruned.sample(200, return_neglected_mass=True)
+    assert mass.shape == (200,) and mass.max() <= 1e-6
+    assert np.abs(S - exact.sample(200)).max() <= 1e-5 * exact.scale_  # same draws, means within the bound
+    assert np.array_equal(exact.sample(5, return_neglected_mass=True)[1], np.zeros(5))
