@@ -158,6 +158,7 @@ class InertialDiffusion(DiffusionBase):
         With labels ``y``, also keep one model per class (``class_models_``), each with its own
         bandwidth from the class size ``n_c`` (σ = c n_c^(-1/(d+4)), d shared, estimated on all
         of X) and the common standardization; then ``sample(m, y=label)`` and ``sample_per_class``.
+        With ``max_dup_rate`` every class runs its own novelty search, so the target holds per class.
         """
         if self.max_dup_rate is not None and self.bandwidth != "auto":
             raise ValueError("max_dup_rate is a target of the bandwidth search: use it with bandwidth='auto'")
@@ -168,7 +169,9 @@ class InertialDiffusion(DiffusionBase):
         if y is None and self.components == "auto" and self.bandwidth in (None, "auto") and not is_dask_array(X):
             self._fit_components(X)
         if y is not None:
-            if self.bandwidth_search_ is not None:  # one search on all rows; each class keeps the rule with that c
+            if self.max_dup_rate is not None:  # a novelty target holds per class: each class searches its own c
+                overrides = {"intrinsic_dim": self.intrinsic_dim_}
+            elif self.bandwidth_search_ is not None:  # one W1 search on all rows; each class keeps the rule with that c
                 overrides = {"bandwidth": None, "max_dup_rate": None, "intrinsic_dim": self.intrinsic_dim_,
                              "bandwidth_scale": self.bandwidth_search_.best_scale}
             else:
