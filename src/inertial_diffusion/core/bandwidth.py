@@ -132,9 +132,10 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
     :math:`\\sigma(d) = c\\, n^{-1/(d+4)}` is the bandwidth the rule gives in standardized units
     (rows centred and divided by their RMS distance to the mean). :math:`\\hat d(\\sigma)` is the
     GRIDE estimate (:func:`_gride_mle`) from the ratios :math:`r_{2k}/r_k` at anchor rows, with ``k``
-    the median number of neighbours within :math:`\\sigma` (at least ``k_min``): the data are read over
-    :math:`[\\sigma, 2^{1/d}\\sigma]`, where the kernel averages, instead of at the nearest neighbour.
-    :math:`\\hat d(\\sigma(d)) - d` decreases through its root, found by bisection on [0.01, D].
+    the median number of neighbours within :math:`\\sigma` (between ``k_min`` and ``SCALE_MAX_K``): the data
+    are read over :math:`[\\sigma, 2^{1/d}\\sigma]`, where the kernel averages, instead of at the nearest
+    neighbour. Bisection on [0.01, D] keeps a sign change of :math:`\\hat d(\\sigma(d)) - d` (when the
+    measured d falls as σ grows, as noise and curvature make it do, the root is unique).
 
     Ambient noise of variance :math:`\\varsigma^2` per coordinate adds about :math:`2D\\varsigma^2` to every
     squared distance once D is large; that shared floor, estimated as the smallest squared

@@ -29,8 +29,9 @@ __all__ = ["find_components", "part_bandwidth"]
 
 #: Neighbours per point in the k-NN graph that carries the ε-graph's short edges.
 GRAPH_NEIGHBORS = 15
-#: ε = LINK_FACTOR · σ. A d-dimensional sample is connected at radius ~ (log n / n)^(1/d), close to
-#: σ = n^(-1/(d+4)) once d >= 4 (S^4, n = 2000: 0.38 against σ = 0.39), hence the factor 2.
+#: ε = LINK_FACTOR · σ. A d-dimensional sample is connected at radius ~ (log n / n)^(1/d), which nears
+#: σ = n^(-1/(d+4)) as d grows: the longest minimum-spanning-tree edge of n = 2000 uniform points is
+#: 0.10σ on S^1, 0.44σ on S^2, 1.03σ on S^4, 1.34σ on S^8 (measured), hence the factor 2.
 LINK_FACTOR = 2.0
 
 
