@@ -49,8 +49,8 @@ from inertial_diffusion.core.posterior import (Partial, absorb_, compute_dtype, 
                                                plan_blocks)
 from inertial_diffusion.core.process import alpha, variance
 
-__all__ = ["ClusterIndex", "PrunedResult", "build_cluster_index", "pruned_reduction", "pruned_posterior_partial",
-           "pruned_posterior_mean"]
+__all__ = ["ClusterIndex", "PrunedResult", "build_cluster_index", "cluster_index_from_labels", "pruned_reduction",
+           "pruned_posterior_partial", "pruned_posterior_mean"]
 
 _LOG2E = 1.0 / math.log(2.0)
 _EPS64 = float(torch.finfo(torch.float64).eps)
@@ -242,8 +242,27 @@ def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_com
         points = Z[rows]
         labels[rows] = next_label + _nearest(points, _lloyd(points, k, gen, n_iter, sample_per_cluster))
         next_label += k
+    return cluster_index_from_labels(Z, labels, n_components=n_components, random_state=gen)
+
+
+def cluster_index_from_labels(Z: torch.Tensor, labels: torch.Tensor, *, n_components: int = 4,
+                              random_state: Any = None) -> ClusterIndex:
+    """The index of any partition of the rows of ``Z`` (labels (n,), integers; empty labels dropped).
+
+    The bound holds for every partition (a FAISS clustering, a random one); compact clusters make
+    it tight. ``random_state`` seeds the subspace iterations of the principal bases.
+    """
+    if not isinstance(Z, torch.Tensor) or Z.ndim != 2 or not Z.is_floating_point() or Z.shape[0] == 0:
+        raise ValueError(f"Z must be a non-empty 2-D floating-point tensor (n, D), got {type(Z).__name__} "
+                         f"{tuple(getattr(Z, 'shape', ()))}")
+    if not isinstance(labels, torch.Tensor) or labels.shape != Z.shape[:1] or labels.is_floating_point():
+        raise ValueError(f"labels must be an integer tensor of shape ({Z.shape[0]},), got "
+                         f"{tuple(getattr(labels, 'shape', ()))}")
+    if not (isinstance(n_components, int) and 0 <= n_components <= Z.shape[1]):
+        raise ValueError(f"n_components must be an integer in [0, D = {Z.shape[1]}], got {n_components!r}")
+    gen = torch_generator(random_state, torch.device("cpu"))
     # drop empty clusters, make each cluster contiguous (stable: members keep their input order)
-    _, labels = torch.unique(labels, return_inverse=True)
+    _, labels = torch.unique(labels.to(Z.device), return_inverse=True)
     order = torch.argsort(labels, stable=True)
     counts = torch.bincount(labels)
     offsets = torch.cat([counts.new_zeros(1), counts.cumsum(0)])
