@@ -31,7 +31,7 @@ SCALE_MAX_K = 128
 #: Two distances closer than this (relative) count as tied: float rounding must not break a tie.
 _TIE_RTOL = 1e-9
 _TIES_HINT = ("the data have tied distances (boolean, integer-grid or duplicated values?); pass intrinsic_dim "
-              "explicitly or try method='scale'")
+              "explicitly, or estimate it with the 'scale' method")
 
 
 def bandwidth_rule(n: int, intrinsic_dim: float, scale: float = 1.0) -> float:
