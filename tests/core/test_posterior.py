@@ -153,7 +153,10 @@ def test_weights_below_the_cutoff_are_exactly_zero_never_subnormal(dtype):
     logits = -3000 * torch.rand(64, 300, generator=g, dtype=torch.float64).to(dtype)
     logits[:, 0] = 0.0
     y = torch.randn(300, 5, generator=g, dtype=dtype)
-    state = _state(64, 5, dtype, max_=torch.full((64,), -2000.0, dtype=dtype))  # 2000 bits below: rescaled to 0
+    y[:, 0] = 0.0  # this coordinate of the accumulator is the old state's alone: scaled, not covered by the chunk
+    # a state so far below that its rescale factor 2^(old - new) would be subnormal: dropped to exactly 0
+    below = -140.0 if dtype == torch.float32 else -1050.0
+    state = _state(64, 5, dtype, max_=torch.full((64,), below, dtype=dtype))
     expected = logits.double().clone()
     cutoff = post.precision.cutoff_bits(dtype, 300)
     post.absorb_(state, logits, y, torch.empty(64, 5, dtype=dtype), cutoff, sparse=False)
@@ -162,7 +165,7 @@ def test_weights_below_the_cutoff_are_exactly_zero_never_subnormal(dtype):
     assert not ((weights > 0) & (weights < tiny)).any()
     assert torch.equal(weights == 0, expected < -cutoff)
     assert not ((state.weighted != 0) & (state.weighted.abs() < tiny)).any()
-    # the state 2000 bits below was dropped entirely: sum = the chunk's own weights
+    # the state below the cutoff was dropped entirely: sum = the chunk's own weights
     torch.testing.assert_close(state.sumexp.double(), torch.exp2(expected).sum(dim=1), rtol=1e-6, atol=0)
 
 
