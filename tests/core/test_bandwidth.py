@@ -6,7 +6,8 @@ from hypothesis.extra.numpy import arrays
 from sklearn.datasets import make_swiss_roll
 
 from inertial_diffusion import bandwidth_rule, estimate_intrinsic_dim
-from inertial_diffusion.core.bandwidth import DIM_METHODS, resolve_intrinsic_dim, scale_dimension
+from inertial_diffusion.core.bandwidth import (DIM_METHODS, DimensionEstimateError, resolve_intrinsic_dim,
+                                               scale_dimension)
 from inertial_diffusion.evaluation.datasets import Sphere, make_sphere, make_torus, random_orthonormal
 
 
@@ -92,14 +93,22 @@ def _grid(side: int, dim: int) -> np.ndarray:
 
 def test_twonn_on_a_grid_says_what_happened():
     # every first and second neighbour distance is the grid step: mu = 1 everywhere (was: nan)
-    with pytest.raises(ValueError, match="tied distances.*intrinsic_dim"):
+    with pytest.raises(DimensionEstimateError, match="tied distances.*intrinsic_dim") as err:
         estimate_intrinsic_dim(_grid(30, 2), "twonn")
+    assert "tied distances" in err.value.reason and "intrinsic_dim" not in err.value.reason  # for the CLI
 
 
 def test_mle_on_equidistant_neighbours_says_what_happened():
     # the 2 nearest neighbours of every vertex of a square are both at distance 1 (was: inf)
-    with pytest.raises(ValueError, match="tied distances.*intrinsic_dim"):
+    with pytest.raises(DimensionEstimateError, match="tied distances.*intrinsic_dim"):
         estimate_intrinsic_dim(np.array([[0.0, 0], [0, 1], [1, 0], [1, 1]]), "mle", k=2)
+
+
+@pytest.mark.parametrize("method", ["twonn", "mle", "scale"])
+def test_equidistant_points_say_what_happened(method):
+    # the 30 basis vectors of R^30: every distance is sqrt(2), no ratio says anything about d
+    with pytest.raises(DimensionEstimateError, match="tied"):
+        estimate_intrinsic_dim(np.eye(30), method, random_state=0)
 
 
 @pytest.mark.parametrize("X,low,high", [(_grid(40, 2), 1.5, 2.5), (_grid(12, 3), 2.0, 3.5),

@@ -18,7 +18,7 @@ from sklearn.neighbors import NearestNeighbors
 from inertial_diffusion.core.validation import check_choice, check_data, check_positive, check_positive_int
 
 __all__ = ["bandwidth_rule", "estimate_intrinsic_dim", "twonn_dimension", "mle_dimension", "scale_dimension",
-           "resolve_intrinsic_dim", "DIM_METHODS"]
+           "resolve_intrinsic_dim", "DIM_METHODS", "DimensionEstimateError"]
 
 #: Rows used by the estimators; nearest-neighbour dimension estimates are stable long before this.
 MAX_ESTIMATION_ROWS = 5000
@@ -30,8 +30,17 @@ SCALE_ANCHORS = 1000
 SCALE_MAX_K = 128
 #: Two distances closer than this (relative) count as tied: float rounding must not break a tie.
 _TIE_RTOL = 1e-9
-_TIES_HINT = ("the data have tied distances (boolean, integer-grid or duplicated values?); pass intrinsic_dim "
-              "explicitly, or estimate it with the 'scale' method")
+_TIES = "the data have tied distances (boolean, integer-grid or duplicated values?)"
+
+
+class DimensionEstimateError(ValueError):
+    """The data leave an estimator nothing to measure (tied distances). ``reason`` says what happened
+    without naming any keyword, for front ends that word the remedy their own way (``--intrinsic-dim``)."""
+
+    def __init__(self, reason: str, remedy: str = "pass intrinsic_dim explicitly, or estimate it with the "
+                                                  "'scale' method"):
+        super().__init__(f"{reason}; {remedy}")
+        self.reason = reason
 
 
 def bandwidth_rule(n: int, intrinsic_dim: float, scale: float = 1.0) -> float:
@@ -69,8 +78,8 @@ def twonn_dimension(X: np.ndarray, discard_fraction: float = 0.1) -> float:
     x[mu[:keep] <= 1.0 + _TIE_RTOL] = 0.0  # a rounding-level ratio is a tie
     y = -np.log(1.0 - np.arange(1, keep + 1) / n)
     if not np.dot(x, x) > 0:
-        raise ValueError("TwoNN could not estimate the intrinsic dimension: the first and second neighbour "
-                         f"distances are equal for most points; {_TIES_HINT}")
+        raise DimensionEstimateError("TwoNN could not estimate the intrinsic dimension: the first and second "
+                                     f"neighbour distances are equal for most points; {_TIES}")
     return float(np.dot(x, y) / np.dot(x, x))
 
 
@@ -83,8 +92,8 @@ def mle_dimension(X: np.ndarray, k: int = 20) -> float:
     dist = _neighbour_distances(X, k)
     inv = float(np.mean(np.log(dist[:, -1:] / dist[:, :-1])))
     if not inv > k * _TIE_RTOL:
-        raise ValueError(f"the MLE could not estimate the intrinsic dimension: the {k} nearest neighbour "
-                         f"distances are all equal; {_TIES_HINT}")
+        raise DimensionEstimateError(f"the MLE could not estimate the intrinsic dimension: the {k} nearest "
+                                     f"neighbour distances are all equal; {_TIES}")
     return 1.0 / inv
 
 
@@ -207,9 +216,9 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
         mid = 0.5 * (lo + hi)
         got = measured(mid)
         if got is None:
-            raise ValueError("the 'scale' dimension estimate found tied neighbour distances at the kernel's "
-                             "scale for most rows (boolean, integer-grid or duplicated values?); pass "
-                             "intrinsic_dim explicitly")
+            raise DimensionEstimateError("the 'scale' dimension estimate found tied neighbour distances at "
+                                         f"the kernel's scale for most rows; {_TIES}",
+                                         "pass intrinsic_dim explicitly")
         lo, hi = (mid, hi) if got > mid else (lo, mid)
     return 0.5 * (lo + hi)
 
@@ -261,7 +270,8 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
     else:
         d = scale_dimension(X, n_samples=n, bandwidth_scale=bandwidth_scale, random_state=rng)
     if not (np.isfinite(d) and d > 0):  # the estimators above guard their own cases; this is the contract
-        raise ValueError(f"the {method!r} intrinsic-dimension estimate is {d}; pass intrinsic_dim explicitly")
+        raise DimensionEstimateError(f"the {method!r} intrinsic-dimension estimate is {d}", "pass intrinsic_dim "
+                                     "explicitly")
     return float(min(d, X.shape[1]))  # a manifold in R^D has dimension <= D; tiny samples can overshoot
 
 
