@@ -271,3 +271,16 @@ def test_certificate_bound_dominates_the_measured_error():
     fp32_rounding = 1e-6 * y_max  # the float32 sums' own rounding, outside the logit-error bound
     assert (measured <= bound + fp32_rounding).all()
     assert (bound > fp32_rounding).any()  # the bound is not vacuous here
+
+
+def test_rows_within_the_guard_stay_float32_when_one_far_query_fails_it(monkeypatch):
+    t = 0.05
+    x, data = _circle_and_queries(t, dim=3, n=2000)
+    far = torch.tensor([[100.0, 0.0, 0.0]])  # alone it pushes the batch's a-priori bound past the guard
+    x = torch.cat([x, far])
+    assert post.compute_dtype(torch.float32, t, 100.0, 1.0) == torch.float64
+    redone = _count_redone(monkeypatch)
+    ours = posterior_mean(x, data, t)
+    ref = dense_posterior_mean(x.double(), data.double(), t)
+    assert (ours.double() - ref).norm(dim=1).max().item() <= 1e-6
+    assert sum(redone) <= 1  # at most the far query

@@ -267,6 +267,8 @@ def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms
         p32 = plan32.run(xq, data, t)
         ok = precision.certified_rows(p32.sumexp, error[q0:q0 + step].to(p32.sumexp.device), plan32.cutoff, n,
                                       y_max, max(scale, 1e-300))
+        # rows that the a-priori guard alone would have kept (the batch failed it through its largest |x|)
+        ok |= precision.within_guard(t, x_norms[q0:q0 + step], y_max).to(ok.device)
         part = Partial(p32.max.double(), p32.sumexp.double(), p32.weighted.double())
         redo = (~ok).nonzero().squeeze(1)
         if redo.numel():

@@ -27,7 +27,7 @@ import torch
 
 from inertial_diffusion.core.process import alpha, variance
 
-__all__ = ["compute_dtype", "cutoff_bits", "logit_error_bound", "certified_rows", "bf16_supported"]
+__all__ = ["compute_dtype", "within_guard", "cutoff_bits", "logit_error_bound", "certified_rows", "bf16_supported"]
 
 # past this a-priori logit error float32 loses the 1e-6 contract on non-peaked posteriors;
 # calibrated in tests/core/test_posterior.py::test_float32_guard_*
@@ -57,6 +57,13 @@ def compute_dtype(dtype: torch.dtype, t: float, x_norm: float, y_norm: float) ->
     a_t, v_t = alpha(t), variance(t)
     bound = _EPS32 * a_t * max(x_norm, 1.0) * max(y_norm, 1.0) / v_t
     return torch.float64 if bound > _FLOAT32_LOGIT_ERROR_LIMIT else dtype
+
+
+def within_guard(t: float, x_norms: torch.Tensor, y_norm: float) -> torch.Tensor:
+    """Per query, whether :func:`compute_dtype`'s a-priori guard alone keeps float32, bool (m,)."""
+    a_t, v_t = alpha(t), variance(t)
+    bound = _EPS32 * a_t * x_norms.double().clamp(min=1.0) * max(y_norm, 1.0) / v_t
+    return bound <= _FLOAT32_LOGIT_ERROR_LIMIT
 
 
 def cutoff_bits(dtype: torch.dtype, n: int) -> float:
