@@ -108,6 +108,7 @@ def test_run_real_data_writes_its_files_and_renders(tmp_path, tiny_tabular):
         run_real_data("medium", tmp_path)
 
 
+@pytest.mark.slow  # reads all 60000 Fashion-MNIST training images
 @pytest.mark.skipif(not _fashion_available(), reason="dataset-fashion-mnist is not installed")
 def test_image_table_on_two_tiny_classes(tmp_path):
     from inertial_diffusion.evaluation.experiments.real_data import run_images
