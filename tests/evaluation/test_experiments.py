@@ -1,17 +1,31 @@
-"""`inertial-diffusion reproduce --quick`: runs end to end and reports the experiments it ran."""
+"""`inertial-diffusion reproduce --quick`: runs end to end, reports every section, and the pieces behind
+the report (slope rule, lower-bound flags, local slopes, the convention's step) give known answers."""
 
 import csv
+import dataclasses
 import math
+import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from inertial_diffusion.cli import app
-from inertial_diffusion.evaluation.experiments import QUICK
+from inertial_diffusion.evaluation.experiments import EXPERIMENTS, QUICK
+from inertial_diffusion.evaluation.experiments.asymptote import local_slopes
 from inertial_diffusion.evaluation.experiments.common import Table
-from inertial_diffusion.evaluation.experiments.rate import LOWER_BOUND, fit_slopes
+from inertial_diffusion.evaluation.experiments.convention import printed_step
+from inertial_diffusion.evaluation.experiments.rate import LOWER_BOUND, RULE_FLOOR_MULTIPLE, fit_slopes, rule_ns
+
+SECTIONS = ("## Acceptance checks", "## 1. Memorization", "## 2. Ambient dimension", "## 3. Rate",
+            "### 3b. The lower bound to large n", "## 4. Inertia form", "## 5. The convention (our inference)",
+            "## 6. Failure modes", "### 6.1 Ambient noise", "### 6.2 Separated components", "### 6.3 Curved manifolds",
+            "### 6.4 Boundaries", "### 6.5 Non-uniform density", "### 6.6 Isolated points", "### 6.7 Small n",
+            "## Where the method loses")
+FIGURES = ("memorization", "ambient", "rate", "inertia", "asymptote", "convention", "noise", "components", "curved",
+           "boundary", "density", "isolated", "small_n")
 
 
 @pytest.fixture(scope="module")
@@ -22,36 +36,50 @@ def quick_report(tmp_path_factory):
     return out, result
 
 
-def test_quick_report_has_every_experiment_and_its_files(quick_report):
+def _csv(out, name):
+    with open(out / f"{name}.csv") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_quick_report_has_every_section_and_its_files(quick_report):
     out, result = quick_report
     text = (out / "report.md").read_text()
-    for heading in ("## 1. Memorization", "## 2. Ambient dimension", "## 3. Rate", "## 4. Inertia form",
-                    "## Acceptance checks", "## Where the method loses"):
-        assert heading in text
-    for name in ("memorization", "ambient", "rate", "rate_fit", "inertia_form"):
-        with open(out / f"{name}.csv") as fh:
-            rows = list(csv.DictReader(fh))
-        assert rows, name
-    for name in ("memorization", "ambient", "rate", "inertia"):
-        assert (out / f"{name}.png").stat().st_size > 10_000
-    assert "[1/4] memorization" in result.output  # progress (stderr is mixed in by the runner)
+    for heading in SECTIONS:
+        assert heading in text, heading
+    for name in [name for name, _, _ in EXPERIMENTS] + ["rate_fit"]:
+        assert _csv(out, name), name
+    for name in FIGURES:
+        assert (out / f"{name}.png").stat().st_size > 10_000, name
+    assert re.search(r"\[1/\d+\] memorization", result.output)  # progress (stderr is mixed in by the runner)
+    assert "dX = -X dt + sqrt(2) dW" in text and "our inference" in text
 
 
 def test_quick_report_numbers_show_the_claims(quick_report):
     out, _ = quick_report
-    with open(out / "memorization.csv") as fh:
-        mem = list(csv.DictReader(fh))
-    for row in mem:
+    for row in _csv(out, "memorization"):
         if row["model"] == "EmpiricalDiffusion":
             assert float(row["copy_rate"]) >= 0.99
         elif row["model"].startswith("IDM"):
             assert float(row["copy_rate"]) == 0.0
-    with open(out / "ambient.csv") as fh:
-        amb = list(csv.DictReader(fh))
-    dist = {(r["model"], int(r["D"])): float(r["mean_distance_to_manifold"]) for r in amb}
+    dist = {(r["model"], int(r["D"])): float(r["mean_distance_to_manifold"]) for r in _csv(out, "ambient")}
     lo, hi = min(QUICK.ambient_dims), max(QUICK.ambient_dims)
     assert dist[("ambient KDE", hi)] > 10 * dist[("ambient KDE", lo)]
     assert dist[("IDM (posterior mean)", hi)] == pytest.approx(dist[("IDM (posterior mean)", lo)], rel=0.2)
+    # law of total variance: a posterior mean has less variance than the data; a KDE adds sigma^2
+    var = {r["model"]: float(r["variance"]) for r in _csv(out, "density")}
+    assert var["IDM"] < var["training set"] < var["ambient KDE"]
+
+
+def test_corrected_w1_below_its_lower_bound_is_flagged_in_every_csv(quick_report):
+    out, _ = quick_report
+    for name in ("rate", "ambient", "inertia_form", "noise"):
+        for r in _csv(out, name):
+            expected = float(r["w1"]) < float(r["mean_distance_to_manifold"])
+            assert r["below_lower_bound"] == str(expected), (name, r)
+    text = (out / "report.md").read_text()
+    flagged = sum(r["below_lower_bound"] == "True" for name in ("rate", "ambient") for r in _csv(out, name)
+                  if r.get("model") != "empirical measure")
+    assert f"{flagged} of " in text
 
 
 def test_reproduce_refuses_a_non_empty_folder(tmp_path):
@@ -69,18 +97,80 @@ def test_module_entry_point_shows_the_reproduce_help():
     assert result.returncode == 0 and "--full" in result.stdout
 
 
-def test_slope_fit_recovers_a_known_power_law_with_its_interval():
+def test_cli_and_module_call_the_same_entry_function(monkeypatch, tmp_path):
+    import inertial_diffusion.evaluation.experiments as experiments
+    from inertial_diffusion.evaluation.experiments import __main__ as module_main
+
+    calls = []
+    fake = lambda preset, out, **kw: calls.append((preset, str(out), kw["seed"]))  # noqa: E731
+    monkeypatch.setattr(experiments, "run_experiments", fake)
+    monkeypatch.setattr(module_main, "run_experiments", fake)
+    assert module_main.main(["--full", "--out", str(tmp_path / "a"), "--seed", "3", "-q"]) == 0
+    assert CliRunner().invoke(app, ["reproduce", "--full", "--out", str(tmp_path / "b"), "--seed", "3"]).exit_code == 0
+    assert calls == [("full", str(tmp_path / "a"), 3), ("full", str(tmp_path / "b"), 3)]
+
+
+def _power_law_table(floor: float) -> Table:
     table = Table("rate")
     for seed, wiggle in enumerate((0.97, 1.03)):
         for n in (100, 200, 400, 800, 1600):
-            table.add(model="IDM", d=2, D=3, n=n, seed=seed, w1=wiggle * 3.0 * n ** (-1 / 3), w1_floor=0.0,
-                      mean_distance_to_manifold=0.5 * n ** (-0.5))
-    fits = fit_slopes(table)
+            table.add(model="IDM", d=2, D=3, n=n, seed=seed, w1=wiggle * 3.0 * n ** (-1 / 3), w1_floor=floor,
+                      mean_distance_to_manifold=0.5 * n ** (-1 / 3), below_lower_bound=False)
+    return table
+
+
+def test_slope_fit_recovers_a_known_power_law_with_its_interval():
+    fits = fit_slopes(_power_law_table(floor=0.0))
     fit = fits.select(model="IDM")[0]
-    assert fits.select(model=LOWER_BOUND)[0]["slope"] == pytest.approx(-0.5, abs=1e-9)
+    assert fits.select(model=LOWER_BOUND)[0]["slope"] == pytest.approx(-1 / 3, abs=1e-9)
     assert fit["slope"] == pytest.approx(-1 / 3, abs=1e-9)
-    assert fit["ci_low"] < -1 / 3 < fit["ci_high"] and fit["within_0_06"] and fit["slope_reliable"] == fit["slope"]
-    assert math.isclose(fit["theory"], -1 / 3)
+    assert fit["ci_low"] < -1 / 3 < fit["ci_high"] and fit["within_0_06"] and fit["slope_rule"] == fit["slope"]
+    assert math.isclose(fit["theory"], -1 / 3) and fit["reason"] == ""
+
+
+def test_slope_rule_keeps_whole_ns_by_the_seed_mean_lower_bound():
+    # the bound 0.5 n^(-1/3) crosses 1.5 F between n = 400 (0.0679) and 800 (0.0539) for F = 0.04
+    table = _power_law_table(floor=0.04)
+    assert 0.5 * 400 ** (-1 / 3) >= RULE_FLOOR_MULTIPLE * 0.04 > 0.5 * 800 ** (-1 / 3)
+    assert rule_ns(table.select(model="IDM")) == [100, 200, 400]
+    table.rows[-1]["w1"] = 10.0  # one seed at n = 1600 fluctuates far upwards: the rule ignores the response
+    table.rows[-1]["below_lower_bound"] = True
+    fit = fit_slopes(table).select(model="IDM")[0]
+    assert fit["ns_rule"] == "100 200 400" and fit["points_rule"] == 6 and fit["flagged_in_fit"] == 0
+    assert fit["slope_rule"] == pytest.approx(-1 / 3, abs=1e-9)
+    few = _power_law_table(floor=0.08)  # only n = 100 passes: no fit, and the check says no with the reason
+    fit = fit_slopes(few).select(model="IDM")[0]
+    assert math.isnan(fit["slope_rule"]) and not fit["within_0_06"] and "need 3" in fit["reason"]
+
+
+def test_local_slopes_of_a_power_law():
+    table = Table("asymptote")
+    for n in (100, 1000, 10000):
+        table.add(d=4, n=n, mean_distance_to_manifold=2.0 * n ** -0.25, standard_error=0.0)
+    slopes = local_slopes(table)
+    assert [s["local_slope"] for s in slopes] == pytest.approx([-0.25, -0.25], abs=1e-12)
+    assert slopes[0]["theory"] == -0.25 and slopes[0]["n_mid"] == pytest.approx(math.sqrt(1e5))
+
+
+def test_printed_step_is_a_full_tweedie_step_only_when_the_noise_variance_is_h():
+    y = np.array([[0.3, -1.2, 0.5]])  # one training point: the posterior mean is y exactly
+    h = 0.05
+    full, mean = printed_step(y, h, h, 200, np.random.default_rng(0))
+    np.testing.assert_allclose(full, np.repeat(y, 200, axis=0), atol=1e-12)
+    np.testing.assert_allclose(mean, np.repeat(y, 200, axis=0), atol=1e-12)
+    half, _ = printed_step(y, h, 2 * h, 200, np.random.default_rng(0))
+    z = math.exp(-h) * y + math.sqrt(2 * h) * np.random.default_rng(0).standard_normal((200, 3))  # same draws
+    np.testing.assert_allclose(half - y, 0.5 * (z / math.exp(-h) - y), atol=1e-12)
+
+
+def test_noise_sweep_takes_the_dimension_methods_from_the_preset():
+    from inertial_diffusion.evaluation.experiments.noise import run_noise
+
+    tiny = dataclasses.replace(QUICK, noise_n=120, noise_levels=(0.0,), noise_dims=(3,), noise_samples=60,
+                               noise_dim_methods=("mle", "twonn"), floor_reps=1)
+    table = run_noise(tiny, lambda message: None, 0)
+    assert [r["variant"] for r in table.rows] == ["d given (2)", "d estimated (mle)", "d estimated (twonn)"]
+    assert table.rows[0]["intrinsic_dim"] == 2.0 and table.meta["floor"] > 0
 
 
 def test_report_is_rebuilt_from_the_csv_files(quick_report):

@@ -1,32 +1,77 @@
-"""``inertial-diffusion reproduce``: the paper's claims checked on data whose truth is known.
+"""``inertial-diffusion reproduce``: the paper's claims checked on data whose truth is known, and the
+failure modes measured.
 
-Four experiments (memorization, ambient dimension, rate, inertia form), each a function returning a
-:class:`~inertial_diffusion.evaluation.experiments.common.Table`; :func:`run_experiments` runs them all and
-writes ``report.md``, one CSV per table and PNG figures to a folder. Presets: ``quick`` (about two
-minutes on 2 cores; run by the test suite) and ``full`` (the report in the README).
+Experiments (each a function ``run(preset, say, seed) -> Table``, registered in :data:`EXPERIMENTS`):
+memorization, ambient dimension, rate (with slope fits by a rule fixed in advance), the floor-free lower
+bound to large n, inertia form, the OU convention, and the failure modes (ambient noise, separated
+components, curved manifolds, boundaries, non-uniform density, isolated points, small n); plus real data
+when ``real_data.py`` is present. :func:`run_experiments` runs them all and writes ``report.md``, one CSV
+per table, ``run.json`` and PNG figures to a folder. Presets: ``quick`` (every section, about a minute on
+2 cores; run by the test suite) and ``full`` (the report in the README).
 
 Command line: ``inertial-diffusion reproduce --full --out DIR`` or
-``python -m inertial_diffusion.evaluation.experiments --quick --out DIR``.
+``python -m inertial_diffusion.evaluation.experiments --quick --out DIR`` (both call :func:`main`'s
+:func:`run_experiments`).
 """
 
 from __future__ import annotations
 
 import csv
+import importlib.util
 import json
 import time
 from pathlib import Path
+from typing import Callable
 
 from inertial_diffusion.io import atomic_write
 from inertial_diffusion.evaluation.experiments.ambient import run_ambient
+from inertial_diffusion.evaluation.experiments.asymptote import run_asymptote
 from inertial_diffusion.evaluation.experiments.common import Say, Table
-from inertial_diffusion.evaluation.experiments.figures import ambient_figure, inertia_figure, memorization_figure, rate_figure
+from inertial_diffusion.evaluation.experiments.convention import run_convention
+from inertial_diffusion.evaluation.experiments.density import run_density, run_isolated, run_small_n
+from inertial_diffusion.evaluation.experiments.geometry import run_boundary, run_components, run_curved
 from inertial_diffusion.evaluation.experiments.inertia_form import run_inertia_form
 from inertial_diffusion.evaluation.experiments.memorization import run_memorization
+from inertial_diffusion.evaluation.experiments.noise import run_noise
 from inertial_diffusion.evaluation.experiments.presets import FULL, PRESETS, QUICK, Preset
 from inertial_diffusion.evaluation.experiments.rate import fit_slopes, run_rate
 from inertial_diffusion.evaluation.experiments.report import render_report, write_csv
 
-__all__ = ["run_experiments", "write_report", "load_tables", "Preset", "QUICK", "FULL", "PRESETS", "Table"]
+__all__ = ["run_experiments", "write_report", "load_tables", "EXPERIMENTS", "Preset", "QUICK", "FULL", "PRESETS",
+           "Table"]
+
+Run = Callable[[Preset, Say, int], "Table | dict[str, Table]"]
+
+#: (table name, progress label, run) in report order.
+EXPERIMENTS: tuple[tuple[str, str, Run], ...] = (
+    ("memorization", "memorization", run_memorization),
+    ("ambient", "ambient dimension", run_ambient),
+    ("rate", "rate", run_rate),
+    ("asymptote", "lower bound to large n", run_asymptote),
+    ("inertia_form", "inertia form", run_inertia_form),
+    ("convention", "convention", run_convention),
+    ("noise", "failure mode: ambient noise", run_noise),
+    ("components", "failure mode: separated components", run_components),
+    ("curved", "failure mode: curved manifolds", run_curved),
+    ("boundary", "failure mode: boundaries", run_boundary),
+    ("density", "failure mode: non-uniform density", run_density),
+    ("isolated", "failure mode: isolated points", run_isolated),
+    ("small_n", "failure mode: small n", run_small_n),
+)
+
+_REAL_DATA = "inertial_diffusion.evaluation.experiments.real_data"
+
+
+def _experiments(folder: Path) -> list[tuple[str, str, Run]]:
+    """:data:`EXPERIMENTS`, plus the REAL-DATA HOOK: ``real_data.run_real_data(preset_name, out_dir, say)``
+    (issue 11, another engineer's module; it returns its tables by name and uses its own preset of the
+    same name) when that module exists."""
+    steps = list(EXPERIMENTS)
+    if importlib.util.find_spec(_REAL_DATA) is not None:
+        real_data = importlib.import_module(_REAL_DATA)
+        steps.append(("real_data", "real data",
+                      lambda preset, say, seed: real_data.run_real_data(preset.name, folder, say)))
+    return steps
 
 
 def _prepare(out: Path, force: bool) -> Path:
@@ -41,35 +86,37 @@ def _prepare(out: Path, force: bool) -> Path:
 
 def run_experiments(preset: Preset | str, out: str | Path, *, force: bool = False, say: Say | None = None,
                     seed: int = 0) -> dict[str, Table]:
-    """Run the four experiments and write ``report.md``, CSVs and PNGs to ``out``; return the tables."""
-    preset = PRESETS[preset] if isinstance(preset, str) else preset
+    """Run every experiment and write ``report.md``, CSVs, ``run.json`` and PNGs to ``out``; return the tables.
+
+    The one entry point of ``inertial-diffusion reproduce`` and ``python -m inertial_diffusion.evaluation.experiments``.
+    """
+    if isinstance(preset, str):
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; expected one of {sorted(PRESETS)}")
+        preset = PRESETS[preset]
     say = say or (lambda message: None)
     folder = _prepare(out, force)
     start = time.perf_counter()
     tables: dict[str, Table] = {}
-    floors: dict = {}
-    steps = [("memorization", lambda: run_memorization(preset, say, seed)),
-             ("ambient", lambda: run_ambient(preset, say, seed)),
-             ("rate", lambda: run_rate(preset, say, seed)),
-             ("inertia_form", lambda: run_inertia_form(preset, say, seed))]
-    for k, (name, step) in enumerate(steps, 1):
-        say(f"[{k}/4] {name.replace('_', ' ')}")
+    steps = _experiments(folder)
+    for k, (name, label, run) in enumerate(steps, 1):
+        say(f"[{k}/{len(steps)}] {label}")
         t0 = time.perf_counter()
-        result = step()
-        if name == "ambient":
-            result, floors["ambient"] = result
-        elif name == "rate":
-            result, floors["rate"] = result
-        result.seconds = time.perf_counter() - t0
-        tables[name] = result
+        result = run(preset, say, seed)
+        if isinstance(result, Table):
+            result.name, result.seconds = name, time.perf_counter() - t0
+            result = {name: result}
+        tables.update(result)
+    names = list(tables)
     tables["rate_fit"] = fit_slopes(tables["rate"])
     for table in tables.values():
         write_csv(table, folder)
     atomic_write(folder / "run.json", lambda p: p.write_text(json.dumps(
-        {"preset": preset.name, "seed": seed, "seconds": time.perf_counter() - start,
-         "floors": {"ambient": floors["ambient"], "rate": floors["rate"]}})))
+        {"preset": preset.name, "seed": seed, "seconds": time.perf_counter() - start, "tables": names,
+         "table_seconds": {n: tables[n].seconds for n in names}, "meta": {n: tables[n].meta for n in names}},
+        indent=1)))
     write_report(folder)
-    say(f"wrote report.md, {len(tables)} CSV files and 4 figures to {folder}/")
+    say(f"wrote report.md, {len(tables)} CSV files and the figures to {folder}/")
     return tables
 
 
@@ -83,26 +130,38 @@ def _number(text: str):
 
 
 def load_tables(folder: str | Path) -> dict[str, Table]:
-    """Read the CSV files of a ``reproduce`` run back into tables (numbers parsed)."""
+    """Read the CSV files of a ``reproduce`` run back into tables (numbers parsed, ``meta`` from ``run.json``)."""
     folder = Path(folder)
+    info = json.loads((folder / "run.json").read_text())
     tables = {}
-    for name in ("memorization", "ambient", "rate", "inertia_form"):
+    for name in info["tables"]:
         with open(folder / f"{name}.csv", newline="") as fh:
-            tables[name] = Table(name, [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)])
+            tables[name] = Table(name, [{k: _number(v) for k, v in row.items()} for row in csv.DictReader(fh)],
+                                 seconds=info["table_seconds"][name], meta=info["meta"][name])
     tables["rate_fit"] = fit_slopes(tables["rate"])
     return tables
 
 
 def write_report(folder: str | Path) -> Path:
     """(Re)write ``report.md`` and the figures of a run folder from its CSV files and ``run.json``."""
+    from inertial_diffusion.evaluation.experiments.failure_figures import FIGURES
+    from inertial_diffusion.evaluation.experiments.figures import (ambient_figure, inertia_figure,
+                                                                   memorization_figure, rate_figure)
+
     folder = Path(folder)
     info = json.loads((folder / "run.json").read_text())
     tables = load_tables(folder)
-    floors = {"ambient": info["floors"]["ambient"], "rate": {int(k): v for k, v in info["floors"]["rate"].items()}}
-    atomic_write(folder / "memorization.png", lambda p: memorization_figure(tables["memorization"], p))
-    atomic_write(folder / "ambient.png", lambda p: ambient_figure(tables["ambient"], p))
-    atomic_write(folder / "rate.png", lambda p: rate_figure(tables["rate"], tables["rate_fit"], p))
-    atomic_write(folder / "inertia.png", lambda p: inertia_figure(tables["inertia_form"], p))
-    report = render_report(PRESETS[info["preset"]], tables, floors, info["seconds"])
+    figures = {"memorization": memorization_figure, "ambient": ambient_figure,
+               "rate": lambda t, p: rate_figure(t, tables["rate_fit"], p),
+               "inertia": lambda t, p: inertia_figure(tables["inertia_form"], p), **FIGURES}
+    for name, draw in figures.items():
+        source = "inertia_form" if name == "inertia" else name
+        if source in tables:
+            atomic_write(folder / f"{name}.png", lambda p: draw(tables[source], p))
+    if tables.get("real_data_images") is not None and tables["real_data_images"].rows:  # REAL-DATA HOOK
+        from inertial_diffusion.evaluation.experiments.real_data import real_data_figure
+
+        atomic_write(folder / "real_data_frontier.png", lambda p: real_data_figure(tables["real_data_images"], p))
+    report = render_report(PRESETS[info["preset"]], tables, info["seconds"])
     atomic_write(folder / "report.md", lambda p: p.write_text(report))
     return folder / "report.md"

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from inertial_diffusion.evaluation.datasets import Sphere
-from inertial_diffusion.evaluation.experiments.common import Say, Table, corrected_w1, models, timed, w1_floor
+from inertial_diffusion.evaluation.experiments.common import (Say, Table, below_lower_bound, corrected_w1, models,
+                                                             timed, w1_floor)
 from inertial_diffusion.evaluation.experiments.presets import Preset
 
 __all__ = ["run_ambient", "AMBIENT_MODELS"]
@@ -11,10 +12,10 @@ __all__ = ["run_ambient", "AMBIENT_MODELS"]
 AMBIENT_MODELS = ("IDM (posterior mean)", "ambient KDE", "σ-CFDM")
 
 
-def run_ambient(preset: Preset, say: Say, seed: int = 0) -> tuple[Table, float]:
+def run_ambient(preset: Preset, say: Say, seed: int = 0) -> Table:
     """W1 to the population (floor-corrected) and mean distance to the sphere, for every D.
 
-    Returns the table and the W1 floor at ``m = ambient_samples``.
+    ``meta["floor"]``: the W1 floor at ``m = ambient_samples``.
     """
     table = Table("ambient")
     m = preset.ambient_samples
@@ -28,7 +29,9 @@ def run_ambient(preset: Preset, say: Say, seed: int = 0) -> tuple[Table, float]:
                 say(f"  ambient dimension: D = {D}, seed {s}, {name}")
                 samples, seconds = timed(lambda: model.fit(train).sample(m))
                 raw, w1 = corrected_w1(samples, population, floor)
+                bound = float(sphere.distance(samples).mean())
                 table.add(model=name, D=D, seed=s, n_train=preset.ambient_n, n_samples=m, sigma=model.bandwidth_,
-                          w1_raw=raw, w1=w1, w1_floor=floor,
-                          mean_distance_to_manifold=float(sphere.distance(samples).mean()), seconds=seconds)
-    return table, floor
+                          w1_raw=raw, w1=w1, w1_floor=floor, mean_distance_to_manifold=bound,
+                          below_lower_bound=below_lower_bound(w1, bound), seconds=seconds)
+    table.meta["floor"] = floor
+    return table

@@ -13,18 +13,21 @@ from inertial_diffusion.evaluation.datasets import Sphere
 from inertial_diffusion import EmpiricalDiffusion, InertialDiffusion
 from inertial_diffusion.evaluation.metrics import floor_corrected, wasserstein1
 
-__all__ = ["Say", "Table", "models", "w1_floor", "corrected_w1", "timed", "mean_sd"]
+__all__ = ["Say", "Table", "models", "w1_floor", "corrected_w1", "timed", "mean_sd", "below_lower_bound",
+           "sigma_in_data_units"]
 
 Say = Callable[[str], None]
 
 
 @dataclass
 class Table:
-    """Rows of one experiment (a CSV file) and the seconds it took."""
+    """Rows of one experiment (a CSV file), the seconds it took, and scalars the report needs
+    besides the rows (``meta``: W1 floors, sizes), kept in ``run.json``."""
 
     name: str
     rows: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    meta: dict[str, Any] = field(default_factory=dict)
 
     def add(self, **row: Any) -> None:
         self.rows.append(row)
@@ -72,3 +75,20 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, float]:
 def mean_sd(values) -> tuple[float, float]:
     values = np.asarray(values, dtype=float)
     return float(values.mean()), float(values.std(ddof=1)) if values.size > 1 else 0.0
+
+
+def below_lower_bound(w1: float, lower_bound: float) -> bool:
+    """True when a floor-corrected W1 lies below a strict lower bound of the true W1 (for samples
+    against a law supported on M, :math:`W_1 \\ge E\\,\\mathrm{dist}(x, M)`): the quadrature correction
+    removed too much there. Such values are flagged in the CSV files and the report, never used silently."""
+    return bool(w1 < lower_bound)
+
+
+def sigma_in_data_units(model: Any) -> float:
+    """A fitted model's σ in data units: ``bandwidth_`` times its (mean) scale, or the mean over its
+    separated components when it found several (``components_``)."""
+    parts = getattr(model, "components_", None)
+    if parts:
+        return float(np.mean([p["bandwidth"] for p in parts]))
+    scale = model.scale_ if hasattr(model, "scale_") else model.standardizer_.scale  # the baselines keep the map
+    return float(model.bandwidth_ * np.mean(scale))

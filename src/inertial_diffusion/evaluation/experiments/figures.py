@@ -1,4 +1,8 @@
-"""Figures of the ``reproduce`` report (PNG, matplotlib Agg)."""
+"""Figures of the ``reproduce`` report (PNG).
+
+Drawn with matplotlib's object API (``matplotlib.figure.Figure``, rendered by Agg on ``savefig``), never
+``pyplot``: no global state, no GUI backend, safe in threads and headless runs.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,30 @@ from pathlib import Path
 
 import numpy as np
 
-from inertial_diffusion.evaluation.plots import _pyplot
 from inertial_diffusion.evaluation.experiments.common import Table
 from inertial_diffusion.evaluation.experiments.rate import LOWER_BOUND, theory_slope
 
-__all__ = ["memorization_figure", "ambient_figure", "rate_figure", "inertia_figure"]
+__all__ = ["memorization_figure", "ambient_figure", "rate_figure", "inertia_figure", "new_figure", "save_figure",
+           "mean_by"]
+
+
+def new_figure(ncols: int, width: float = 5.5, height: float = 4.0):
+    """A figure with ``ncols`` axes in one row (object API, no pyplot)."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, height))
+    return fig, fig.subplots(1, ncols, squeeze=False)[0]
+
+
+def save_figure(fig, path: Path) -> None:
+    fig.tight_layout()
+    fig.savefig(path, dpi=120, format="png")
 
 
 def memorization_figure(table: Table, path: Path) -> None:
-    plt = _pyplot()
     data_sets = list(dict.fromkeys(r["data_set"] for r in table.rows))
     names = list(dict.fromkeys(r["model"] for r in table.rows))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
+    fig, axes = new_figure(2)
     width = 0.8 / len(names)
     for ax, key, title in zip(axes, ("copy_rate", "dup_rate"), ("exact copies", "DupRate (p1 of train NN)")):
         for k, name in enumerate(names):
@@ -27,30 +43,22 @@ def memorization_figure(table: Table, path: Path) -> None:
         ax.set_title(title)
         ax.set_ylabel("% of samples")
     axes[0].legend(fontsize=7)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
-def _mean_by(table: Table, model: str, xkey: str, ykey: str, **match) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def mean_by(table: Table, model: str, xkey: str, ykey: str, **match) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     rows = table.select(model=model, **match)
     xs = sorted({r[xkey] for r in rows})
     ys = [[r[ykey] for r in rows if r[xkey] == x] for x in xs]
     return np.array(xs), np.array([np.mean(y) for y in ys]), np.array([np.std(y) for y in ys])
 
 
-def _save(fig, path: Path) -> None:
-    plt = _pyplot()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
 def _versus_dimension(table: Table, path: Path, panels: tuple[tuple[str, str], ...], floor_panel: int | None) -> None:
     """One log-log panel per (column, title) against D, a line per model (mean ± sd over seeds)."""
-    plt = _pyplot()
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4))
+    fig, axes = new_figure(len(panels))
     for name in dict.fromkeys(r["model"] for r in table.rows):
         for ax, (key, _) in zip(axes, panels):
-            x, y, e = _mean_by(table, name, "D", key)
+            x, y, e = mean_by(table, name, "D", key)
             ax.errorbar(x, y, yerr=e, marker="o", capsize=3, label=name)
     if floor_panel is not None:
         floor = table.rows[0]["w1_floor"]
@@ -61,7 +69,7 @@ def _versus_dimension(table: Table, path: Path, panels: tuple[tuple[str, str], .
         ax.set_xlabel("ambient dimension D")
         ax.set_title(title)
     axes[0].legend(fontsize=8)
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 _W1_TITLE = "W1 to the population (floor-corrected)"
@@ -72,35 +80,44 @@ def ambient_figure(table: Table, path: Path) -> None:
     _versus_dimension(table, path, (("w1", _W1_TITLE), ("mean_distance_to_manifold", _DIST_TITLE)), floor_panel=0)
 
 
+def _rule_label(fit: dict) -> str:
+    slope = fit["slope_rule"]
+    return f"slope {slope:.2f} by the rule" if np.isfinite(slope) else "no fit by the rule"
+
+
 def rate_figure(table: Table, fits: Table, path: Path) -> None:
-    plt = _pyplot()
     dims = sorted({r["d"] for r in table.rows})
-    fig, axes = plt.subplots(1, len(dims), figsize=(5.5 * len(dims), 5.6), squeeze=False)
-    for ax, d in zip(axes[0], dims):
+    fig, axes = new_figure(len(dims), height=5.6)
+    for ax, d in zip(axes, dims):
         for D in sorted({r["D"] for r in table.rows if r["d"] == d and r["model"] == "IDM"}):
-            x, y, e = _mean_by(table, "IDM", "n", "w1", d=d, D=D)
+            x, y, e = mean_by(table, "IDM", "n", "w1", d=d, D=D)
             fit = fits.select(model="IDM", d=d, D=D)[0]
             ax.errorbar(x, y, yerr=e, marker="o", capsize=3,
-                        label=f"IDM, D = {D} (slope {fit['slope_reliable']:.2f} above F, {fit['slope']:.2f} all)")
-        x, y, _ = _mean_by(table, "IDM", "n", "mean_distance_to_manifold", d=d, D=d + 1)
+                        label=f"IDM, D = {D} ({_rule_label(fit)}, {fit['slope']:.2f} all)")
+            flagged = [r for r in table.select(model="IDM", d=d, D=D) if r.get("below_lower_bound")]
+            if flagged:
+                ax.plot([r["n"] for r in flagged], [max(r["w1"], 1e-4) for r in flagged], "rx", ms=8,
+                        label=f"corrected W1 below its lower bound ({len(flagged)} points)" if D == d + 1 else None)
+        x, y, _ = mean_by(table, "IDM", "n", "mean_distance_to_manifold", d=d, D=d + 1)
         fit = fits.select(model=LOWER_BOUND, d=d, D=d + 1)[0]
         ax.plot(x, y, "^:", label=f"IDM mean distance to S^{d}, a W1 lower bound (slope {fit['slope']:.2f})")
-        x, y, e = _mean_by(table, "empirical measure", "n", "w1", d=d)
+        x, y, e = mean_by(table, "empirical measure", "n", "w1", d=d)
         fit = fits.select(model="empirical measure", d=d)[0]
         ax.errorbar(x, y, yerr=e, marker="s", capsize=3,
-                    label=f"empirical measure (slope {fit['slope_reliable']:.2f} above F, {fit['slope']:.2f} all)")
-        x_idm, y_idm, _ = _mean_by(table, "IDM", "n", "w1", d=d, D=d + 1)
+                    label=f"empirical measure ({_rule_label(fit)}, {fit['slope']:.2f} all)")
+        x_idm, y_idm, _ = mean_by(table, "IDM", "n", "w1", d=d, D=d + 1)
         if y_idm.size and y_idm[0] > 0:
             ax.plot(x_idm, y_idm[0] * (x_idm / x_idm[0]) ** theory_slope(d), "k--",
                     label=f"n^(-2/(d+4)) = n^({theory_slope(d):.2f})")
         floor = table.select(model="IDM", d=d)[0]["w1_floor"]
         ax.axhline(floor, color="grey", ls=":", label=f"W1 floor F = {floor:.3f}")
+        ax.axhline(1.5 * floor, color="grey", ls="-.", lw=0.8, label="1.5 F (the rule's threshold for the bound)")
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel("n")
         ax.set_title(f"S^{d}: W1 to the population")
         ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14))
-    _save(fig, path)
+    save_figure(fig, path)
 
 
 def inertia_figure(table: Table, path: Path) -> None:

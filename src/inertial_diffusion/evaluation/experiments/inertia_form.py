@@ -9,7 +9,8 @@ Paper form :math:`\\hat x = \\alpha_h^{-1}(z + h\\nabla\\log\\hat p_h(z))` and p
 from __future__ import annotations
 
 from inertial_diffusion.evaluation.datasets import Sphere
-from inertial_diffusion.evaluation.experiments.common import Say, Table, corrected_w1, models, timed, w1_floor
+from inertial_diffusion.evaluation.experiments.common import (Say, Table, below_lower_bound, corrected_w1, models,
+                                                             timed, w1_floor)
 from inertial_diffusion.evaluation.experiments.presets import Preset
 
 __all__ = ["run_inertia_form"]
@@ -29,7 +30,9 @@ def run_inertia_form(preset: Preset, say: Say, seed: int = 0) -> Table:
             say(f"  inertia form: D = {D}, {name}")
             samples, seconds = timed(lambda: model.fit(train).sample(m))
             raw, w1 = corrected_w1(samples, population, floor)
+            bound = float(sphere.distance(samples).mean())
             table.add(model=name, D=D, n_train=preset.inertia_n, n_samples=m, sigma=model.bandwidth_,
-                      w1_raw=raw, w1=w1, w1_floor=floor,
-                      mean_distance_to_manifold=float(sphere.distance(samples).mean()), seconds=seconds)
+                      w1_raw=raw, w1=w1, w1_floor=floor, mean_distance_to_manifold=bound,
+                      below_lower_bound=below_lower_bound(w1, bound), seconds=seconds)
+    table.meta["floor"] = floor
     return table

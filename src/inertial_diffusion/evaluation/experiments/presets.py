@@ -1,4 +1,5 @@
-"""Sizes of the ``reproduce`` presets. ``quick`` runs in the test suite; ``full`` is the report's run."""
+"""Sizes of the ``reproduce`` presets. ``quick`` runs in the test suite (every section, ~1 min on
+2 cores); ``full`` is the report's run."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ __all__ = ["Preset", "QUICK", "FULL", "PRESETS"]
 
 @dataclass(frozen=True)
 class Preset:
-    """Every size the four experiments use.
+    """Every size the experiments use.
 
-    ``*_samples`` is ``m``, the number of generated samples and of population points each W1 uses;
+    ``*_samples`` is ``m``, the number of generated samples (and of population points each W1 uses);
     ``floor_reps`` the number of population-vs-population W1 draws averaged into the floor.
     """
 
@@ -31,10 +32,38 @@ class Preset:
     rate_high_ambient_dim: int | None  # besides D = d + 1; None: only D = d + 1
     rate_samples: int
     rate_seeds: int
+    # 3b. the floor-free lower bound (mean distance to S^d, no OT) to large n
+    asymptote_intrinsic_dims: tuple[int, ...]
+    asymptote_ns: tuple[int, ...]
+    asymptote_samples: int
     # 4. inertia form
     inertia_n: int
     inertia_dims: tuple[int, ...]
     inertia_samples: int
+    # 5. failure modes
+    noise_n: int
+    noise_levels: tuple[float, ...]  # per-coordinate sd of isotropic noise, in units of the sphere's radius
+    noise_dims: tuple[int, ...]
+    noise_samples: int
+    noise_dim_methods: tuple[str, ...]  # estimators' ``dim_method`` values compared (d estimated)
+    components_n: int  # per component
+    components_separations: tuple[float, ...]  # centre distance / radius; 0 = one component
+    components_samples: int
+    curved_n: int
+    curved_scales: tuple[float, ...]  # bandwidth_scale c
+    curved_samples: int
+    boundary_n: int
+    boundary_samples: int
+    density_n: int
+    density_samples: int
+    isolated_n: int
+    isolated_outliers: int
+    isolated_samples: int
+    small_ns: tuple[int, ...]
+    small_seeds: int
+    small_samples: int
+    convention_n: int
+    convention_dims: tuple[int, ...]
     # shared
     cfdm_steps: int
     cfdm_noise: int
@@ -47,7 +76,17 @@ QUICK = Preset(
     ambient_n=500, ambient_dims=(3, 30, 300), ambient_samples=500, ambient_seeds=1,
     rate_intrinsic_dims=(1, 2, 4), rate_ns=(100, 300, 1000), rate_high_ambient_dim=None, rate_samples=800,
     rate_seeds=1,
+    asymptote_intrinsic_dims=(4,), asymptote_ns=(300, 1000, 3000, 10000), asymptote_samples=500,
     inertia_n=500, inertia_dims=(3, 30, 300), inertia_samples=500,
+    noise_n=400, noise_levels=(0.0, 0.005, 0.02), noise_dims=(3, 300), noise_samples=400,
+    noise_dim_methods=("twonn",),
+    components_n=300, components_separations=(0.0, 4.0, 16.0), components_samples=400,
+    curved_n=400, curved_scales=(0.5, 1.0, 2.0), curved_samples=200,
+    boundary_n=1000, boundary_samples=2000,
+    density_n=1000, density_samples=4000,
+    isolated_n=500, isolated_outliers=5, isolated_samples=2000,
+    small_ns=(8, 32, 128), small_seeds=2, small_samples=500,
+    convention_n=500, convention_dims=(3, 50),
     cfdm_steps=20, cfdm_noise=4, floor_reps=2,
 )
 
@@ -57,7 +96,18 @@ FULL = Preset(
     ambient_n=2000, ambient_dims=(3, 30, 300, 1000), ambient_samples=2000, ambient_seeds=3,
     rate_intrinsic_dims=(1, 2, 4), rate_ns=(200, 400, 800, 1600, 3200, 6400, 12800), rate_high_ambient_dim=100,
     rate_samples=4000, rate_seeds=3,
+    asymptote_intrinsic_dims=(1, 2, 4), asymptote_ns=(200, 800, 3200, 12800, 25600, 51200, 100000),
+    asymptote_samples=4000,
     inertia_n=2000, inertia_dims=(3, 30, 300, 1000), inertia_samples=2000,
+    noise_n=2000, noise_levels=(0.0, 0.001, 0.005, 0.02), noise_dims=(3, 30, 300, 1000), noise_samples=2000,
+    noise_dim_methods=("twonn", "mle"),
+    components_n=1000, components_separations=(0.0, 2.0, 4.0, 16.0, 64.0), components_samples=2000,
+    curved_n=2000, curved_scales=(0.25, 0.5, 1.0, 2.0, 4.0), curved_samples=1000,
+    boundary_n=4000, boundary_samples=20000,
+    density_n=4000, density_samples=20000,
+    isolated_n=2000, isolated_outliers=10, isolated_samples=20000,
+    small_ns=(8, 16, 32, 64, 128, 256), small_seeds=10, small_samples=2000,
+    convention_n=2000, convention_dims=(3, 50, 300),
     cfdm_steps=100, cfdm_noise=8, floor_reps=4,
 )
 

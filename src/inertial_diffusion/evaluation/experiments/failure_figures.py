@@ -1,0 +1,144 @@
+"""Figures of the lower bound to large n, the convention and the failure modes (object API, no pyplot)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from inertial_diffusion.evaluation.experiments.asymptote import local_slopes
+from inertial_diffusion.evaluation.experiments.common import Table
+from inertial_diffusion.evaluation.experiments.density import TAIL_RADII
+from inertial_diffusion.evaluation.experiments.figures import new_figure, save_figure
+
+__all__ = ["FIGURES"]
+
+
+def asymptote_figure(table: Table, path: Path) -> None:
+    fig, (left, right) = new_figure(2)
+    for d in sorted({r["d"] for r in table.rows}):
+        rows = sorted(table.select(d=d), key=lambda r: r["n"])
+        left.errorbar([r["n"] for r in rows], [r["mean_distance_to_manifold"] for r in rows],
+                      yerr=[2 * r["standard_error"] for r in rows], marker="o", capsize=3, label=f"S^{d}")
+        slopes = [s for s in local_slopes(table) if s["d"] == d]
+        line = right.errorbar([s["n_mid"] for s in slopes], [s["local_slope"] for s in slopes],
+                              yerr=[2 * s["standard_error"] for s in slopes], marker="o", capsize=3, label=f"S^{d}")
+        right.axhline(-2 / (d + 4), color=line[0].get_color(), ls="--", lw=0.8,
+                      label=f"-2/(d+4) = {-2 / (d + 4):.3f}")
+    left.set(xscale="log", yscale="log", xlabel="n", title="IDM mean distance to S^d (W1 lower bound), ± 2 SE")
+    right.set(xscale="log", xlabel="n (geometric midpoint)", title="local slope d log / d log n, ± 2 SE")
+    left.legend(fontsize=8)
+    right.legend(fontsize=7)
+    save_figure(fig, path)
+
+
+def convention_figure(table: Table, path: Path) -> None:
+    fig, (ax,) = new_figure(1, width=6.5)
+    for key in dict.fromkeys((r["reading"], r["step"]) for r in table.rows):
+        rows = table.select(reading=key[0], step=key[1])
+        ax.plot([r["D"] for r in rows], [r["mean_distance_to_manifold"] for r in rows], "o-",
+                label=f"{key[0]}: {key[1]}")
+    ax.set(xscale="log", yscale="log", xlabel="ambient dimension D", title="distance to S^2 after the inertia step")
+    ax.legend(fontsize=7)
+    save_figure(fig, path)
+
+
+def noise_figure(table: Table, path: Path) -> None:
+    levels = sorted({r["noise"] for r in table.rows})
+    fig, axes = new_figure(3)
+    for variant in dict.fromkeys(r["variant"] for r in table.rows):
+        for level, style in zip(levels, ("-", "--", "-.", ":", "-")):
+            rows = table.select(variant=variant, noise=level)
+            D = [r["D"] for r in rows]
+            label = f"{variant}, noise {level:g}"
+            axes[0].plot(D, [max(r["w1"], 1e-3) for r in rows], "o" + style, label=label)
+            axes[1].plot(D, [r["intrinsic_dim"] for r in rows], "o" + style, label=label)
+            axes[2].plot(D, [r["mean_distance_to_manifold"] for r in rows], "o" + style, label=label)
+    for ax, title in zip(axes, ("W1 to the clean population (floor-corrected)", "intrinsic dimension used",
+                                "mean distance to the sphere")):
+        ax.set(xscale="log", xlabel="ambient dimension D", title=title)
+    axes[0].set_yscale("log")
+    axes[0].legend(fontsize=6)
+    save_figure(fig, path)
+
+
+def components_figure(table: Table, path: Path) -> None:
+    fig, axes = new_figure(2)
+    for variant in dict.fromkeys(r["variant"] for r in table.rows):
+        rows = [r for r in table.select(variant=variant) if r["separation"] > 0]
+        x = [r["separation"] for r in rows]
+        axes[0].plot(x, [r["mean_distance_to_manifold"] for r in rows], "o-", label=variant)
+        axes[1].plot(x, [r["sigma_data_units"] for r in rows], "o-", label=variant)
+    single = [r for r in table.rows if r["separation"] == 0]
+    if single:
+        axes[0].axhline(single[0]["mean_distance_to_manifold"], color="grey", ls=":", label="one sphere alone")
+    axes[0].set(xscale="log", xlabel="centre distance / radius", title="mean distance to the two spheres")
+    axes[1].set(xscale="log", yscale="log", xlabel="centre distance / radius", title="σ in data units")
+    axes[0].legend(fontsize=8)
+    save_figure(fig, path)
+
+
+def curved_figure(table: Table, path: Path) -> None:
+    fig, axes = new_figure(2)
+    for name in dict.fromkeys(r["data_set"] for r in table.rows):
+        rows = table.select(data_set=name)
+        axes[0].plot([r["c"] for r in rows], [r["mean_distance_to_manifold"] for r in rows], "o-",
+                     label=f"{name}: mean")
+        axes[0].plot([r["c"] for r in rows], [r["p90_distance_to_manifold"] for r in rows], "^:", label=f"{name}: 90 %")
+        axes[1].plot([r["c"] for r in rows], [r["relative_mean_distance"] for r in rows], "o-", label=name)
+    axes[0].set(xscale="log", yscale="log", xlabel="bandwidth_scale c", title="distance to the manifold (data units)")
+    axes[1].set(xscale="log", yscale="log", xlabel="bandwidth_scale c", title="mean distance / RMS scale of the data")
+    axes[0].legend(fontsize=7)
+    axes[1].legend(fontsize=7)
+    save_figure(fig, path)
+
+
+def _bars(ax, labels: list[str], values: list[float], title: str) -> None:
+    ax.bar(np.arange(len(values)), values)
+    ax.set_xticks(np.arange(len(values)), labels, fontsize=8)
+    ax.set_title(title)
+
+
+def boundary_figure(table: Table, path: Path) -> None:
+    fig, (ax,) = new_figure(1, width=6.5)
+    first = table.rows[0]
+    labels = ["population (exact)", "training set"] + [r["model"] for r in table.rows]
+    values = [first["population_band_share"], first["training_band_share"]] + [r["band_share"] for r in table.rows]
+    _bars(ax, labels, [100 * v for v in values], f"% of mass within σ/2 = {first['band_width']:.3f} of the edge")
+    save_figure(fig, path)
+
+
+def density_figure(table: Table, path: Path) -> None:
+    fig, axes = new_figure(1 + len(TAIL_RADII), width=4.5)
+    labels = [r["model"] for r in table.rows]
+    _bars(axes[0], labels, [r["variance"] for r in table.rows], "per-coordinate variance")
+    for ax, radius in zip(axes[1:], TAIL_RADII):
+        _bars(ax, labels, [100 * r[f"tail_mass_r{radius:g}"] for r in table.rows], f"% of mass beyond |x| = {radius:g}")
+    save_figure(fig, path)
+
+
+def isolated_figure(table: Table, path: Path) -> None:
+    fig, axes = new_figure(2, width=4.5)
+    labels = [r["model"].replace(" (", "\n(") for r in table.rows]
+    _bars(axes[0], labels, [100 * r["outlier_share_of_samples"] for r in table.rows],
+          f"% of samples nearest an outlier ({100 * table.rows[0]['outlier_share_of_training']:.2f} % of the data)")
+    _bars(axes[1], labels, [100 * r["copy_rate_near_outliers"] for r in table.rows], "% copies among them")
+    save_figure(fig, path)
+
+
+def small_n_figure(table: Table, path: Path) -> None:
+    fig, (ax,) = new_figure(1, width=6.5)
+    ns = sorted({r["n"] for r in table.rows})
+    for key, label in (("w1_idm", "IDM"), ("w1_training_set", "the training set itself")):
+        y = [np.mean([r[key] for r in table.select(n=n)]) for n in ns]
+        e = [np.std([r[key] for r in table.select(n=n)]) for n in ns]
+        ax.errorbar(ns, y, yerr=e, marker="o", capsize=3, label=label)
+    ax.set(xscale="log", yscale="log", xlabel="n", title="W1 to S^2 (floor-corrected), mean ± sd over seeds")
+    ax.legend(fontsize=8)
+    save_figure(fig, path)
+
+
+#: Figure per table name (the PNG is ``<name>.png``).
+FIGURES = {"asymptote": asymptote_figure, "convention": convention_figure, "noise": noise_figure,
+           "components": components_figure, "curved": curved_figure, "boundary": boundary_figure,
+           "density": density_figure, "isolated": isolated_figure, "small_n": small_n_figure}
