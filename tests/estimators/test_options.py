@@ -118,3 +118,21 @@ def test_pandas_nullable_columns_are_numeric_and_na_is_the_nan_error():
         InertialDiffusion(bandwidth=0.3).fit(df)
     with pytest.raises(TypeError, match="non-numeric column"):
         InertialDiffusion(bandwidth=0.3).fit(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}))
+
+
+# ------------------------------------------------------------------ ambient noise: the default dimension
+def test_noisy_sphere_keeps_its_error_free_of_the_ambient_dimension():
+    """S^2 with noise 0.005 per coordinate: at the nearest-neighbour scale (TwoNN) the noise reads as
+    dimensions as D grows; the default estimate at the kernel's scale keeps d and the error flat in D."""
+    from inertial_diffusion.evaluation.metrics import wasserstein1
+
+    rows = []
+    for D in (3, 300):
+        sphere = Sphere(2, D, random_state=0)
+        X = sphere.sample(1000, random_state=1) + 0.005 * np.random.default_rng(2).normal(size=(1000, D))
+        model = InertialDiffusion(random_state=0).fit(X)
+        assert 1.5 <= model.intrinsic_dim_ <= 3.0 and model.components_ is None
+        rows.append(wasserstein1(model.sample(1000), sphere.sample(1000, random_state=3)))
+        if D == 300:  # the old default, for contrast: TwoNN reads the noise as dimensions
+            assert InertialDiffusion(dim_method="twonn").fit(X).intrinsic_dim_ > 5
+    assert rows[1] <= 1.2 * rows[0], rows

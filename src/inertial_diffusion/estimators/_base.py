@@ -122,8 +122,10 @@ PARAMETER_DOCS: dict[str, str] = {
         The constant ``c`` of the rule.
 """,
     'dim_method': """\
-    dim_method : str, default="twonn"
-        Intrinsic-dimension estimator used when ``intrinsic_dim`` is None (see
+    dim_method : {"scale", "twonn", "mle"}, default="scale"
+        Intrinsic-dimension estimator used when ``intrinsic_dim`` is None: "scale" measures the data at
+        the kernel's scale (GRIDE on the neighbour distances that σ spans), so ambient noise below σ is not
+        read as dimensions; "twonn" and "mle" measure at the nearest-neighbour scale (see
         :func:`inertial_diffusion.estimate_intrinsic_dim`).
 """,
 }

@@ -19,7 +19,13 @@ Two criteria choose ``c``:
   property of a model and its own training rows, so it is measured on the rows the model is
   fitted on (no split, nothing to transfer) when they are at most ``max_dup_rows``; DupRate is
   decreasing in ``c`` (more smoothing, fewer copies), and a bisection on :math:`\\log c` with
-  common random numbers finds the crossing to 1 %.
+  common random numbers finds the crossing to 1 %. Beyond ``max_dup_rows`` rows (or when only a
+  sample of the model's rows is given, ``n_fit > len(Z)``) the search runs on a subsample and
+  keeps :math:`\\sigma` and :math:`\\tau` in proportion to the typical spacing, both
+  :math:`\\propto n^{-1/d}` for nearest-neighbour distances on a d-dimensional set: a
+  subsample of ``m`` rows at :math:`\\sigma_m = \\sigma\\,(n/m)^{1/d}` with the threshold
+  :math:`\\tau_m = \\tau\\,(n/m)^{1/d}` stands for the ``n``-row model. The threshold
+  :math:`\\tau` of the ``n`` rows is measured (subsample against all rows) when they are all given.
 
 Why W1 and not the energy distance or MMD: on spheres those (unbiased) criteria kept decreasing down
 to the memorizing end of the grid (they barely see the gaps between training points), while the W1
@@ -130,16 +136,17 @@ class DupRateCurve:
         ``m``, samples per evaluation.
     inertia : {"posterior_mean", "paper"}
     generator : torch.Generator
-    percentile : float
-        ``tau`` is this percentile of the rows' nearest-neighbour distances (1 in DupRate).
+    tau : float, optional
+        The near-duplicate threshold; default: the 1st percentile of the rows' nearest-neighbour
+        distances, as in DupRate.
     """
 
     def __init__(self, rows: np.ndarray, n_samples: int, inertia: str, generator: torch.Generator,
-                 percentile: float = 1.0) -> None:
+                 tau: float | None = None) -> None:
         self.rows = torch.as_tensor(rows, dtype=torch.float64)
         self.half_sq = 0.5 * (self.rows**2).sum(dim=1)
         self.inertia = inertia
-        self.tau = float(np.percentile(_nearest(self.rows, self.rows, exclude_self=True).numpy(), percentile))
+        self.tau = _tau(self.rows, self.rows) if tau is None else float(tau)
         self.index = torch.randint(self.rows.shape[0], (n_samples,), generator=generator)
         self.noise = torch.randn((n_samples, self.rows.shape[1]), generator=generator, dtype=torch.float64)
 
@@ -172,6 +179,12 @@ def _nearest(queries: torch.Tensor, rows: torch.Tensor, exclude_self: bool = Fal
     return out
 
 
+def _tau(queries: torch.Tensor, rows: torch.Tensor, percentile: float = 1.0) -> float:
+    """DupRate's threshold: the ``percentile`` of the nearest-neighbour distances of ``queries``
+    (the first rows of ``rows``) to the other rows."""
+    return float(np.percentile(_nearest(queries, rows, exclude_self=True).numpy(), percentile))
+
+
 def _sigma_on_rows(c: float, n_rows: int, n_fit: int, d: float) -> float:
     """:math:`\\sigma` on ``n_rows`` rows with the same DupRate as ``c`` on ``n_fit`` rows.
 
@@ -184,6 +197,26 @@ def _sigma_on_rows(c: float, n_rows: int, n_fit: int, d: float) -> float:
 def _subsample(Z: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.ndarray:
     n = Z.shape[0]
     return Z if n <= max_rows else Z[np.sort(rng.choice(n, size=max_rows, replace=False))]
+
+
+def _dup_rate_curve(Z: np.ndarray, d: float, max_rows: int, n_samples: int, inertia: str,
+                    rng: np.random.Generator) -> DupRateCurve:
+    """The DupRate curve on at most ``max_rows`` rows of ``Z``, with the threshold of all of ``Z``.
+
+    Subsampled, the curve keeps the threshold of the ``n`` rows (all their nearest-neighbour
+    distances: O(n^2 D), a few seconds at n = 5000, D = 784), scaled to the subsample as
+    :math:`\\tau \\propto n^{-1/d}`: the model's DupRate is judged against its own realized
+    threshold, a low order statistic (the 12th of 1200 distances) that the subsample's own
+    percentile only estimates.
+    """
+    n = Z.shape[0]
+    gen = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
+    if n <= max_rows:
+        return DupRateCurve(Z, n_samples, inertia, gen)
+    shuffled = torch.as_tensor(Z[rng.permutation(n)], dtype=torch.float64)
+    rows = shuffled[:max_rows]
+    tau = _tau(shuffled, shuffled) * (n / max_rows) ** (1.0 / d)
+    return DupRateCurve(rows.numpy(), n_samples, inertia, gen, tau=tau)
 
 
 def _w1_grid(rows: np.ndarray, d: float, scales: np.ndarray, n_folds: int, inertia: str,
@@ -256,9 +289,9 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
     max_dup_rate : float in (0, 1), optional
         Novelty target: the smallest ``c`` with DupRate <= ``max_dup_rate``. None: held-out W1.
     n_fit : int, optional
-        Rows of the final model (default ``len(Z)``). When the search sees fewer rows (``Z`` a
-        sample, or subsampled to ``max_dup_rows``), the novelty target is transferred with
-        :math:`\\tau \\propto n^{-1/d}`: the same :math:`\\sigma/\\tau`, hence the same DupRate.
+        Rows of the final model (default ``len(Z)``; give it when ``Z`` is a sample of them). When
+        the search sees fewer rows than ``n_fit`` the novelty target is transferred with
+        :math:`\\sigma, \\tau \\propto n^{-1/d}` (module docstring); ``c`` is always for ``n_fit`` rows.
     scales : sequence of float
         W1 criterion: the grid of ``c``.
     n_folds : int
@@ -306,8 +339,8 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
                          "give bandwidth or bandwidth_scale instead")
     n_fit = n if n_fit is None else check_positive_int(n_fit, "n_fit")
     rng = np.random.default_rng(random_state)
-    dup_rows = _subsample(Z, max_dup_rows, rng)
-    curve = DupRateCurve(dup_rows, n_dup_samples, inertia, torch.Generator().manual_seed(int(rng.integers(2**63 - 1))))
+    curve = _dup_rate_curve(Z, d, max_dup_rows, n_dup_samples, inertia, rng)
+    dup_rows = curve.rows
 
     def to_sigma(c: float) -> float:
         return _sigma_on_rows(c, dup_rows.shape[0], n_fit, d)

@@ -48,7 +48,8 @@ RULE_CONSTRAINTS: dict[str, list] = {
 def _rule_bandwidth(estimator: Any, Z: np.ndarray) -> None:
     """Set ``intrinsic_dim_`` and ``bandwidth_`` from the given bandwidth or the rule c n^(-1/(d+4))."""
     estimator.intrinsic_dim_ = resolve_intrinsic_dim(estimator.intrinsic_dim, Z, estimator.dim_method,
-                                                     estimator.bandwidth is None)
+                                                     estimator.bandwidth is None, n_samples=estimator.n_samples_fit_,
+                                                     bandwidth_scale=estimator.bandwidth_scale)
     estimator.bandwidth_ = (float(estimator.bandwidth) if estimator.bandwidth is not None else
                             bandwidth_rule(estimator.n_samples_fit_, estimator.intrinsic_dim_,
                                            estimator.bandwidth_scale))
@@ -71,7 +72,7 @@ class AmbientKDE(GeneratorMixin, BaseEstimator):
                                     "random_state": COMMON_CONSTRAINTS["random_state"]}
 
     def __init__(self, *, bandwidth: float | None = None, intrinsic_dim: float | None = None,
-                 bandwidth_scale: float = 1.0, dim_method: str = "twonn", standardize: bool | str = True,
+                 bandwidth_scale: float = 1.0, dim_method: str = "scale", standardize: bool | str = True,
                  random_state: Any = None) -> None:
         self.bandwidth = bandwidth
         self.intrinsic_dim = intrinsic_dim
@@ -139,7 +140,7 @@ class SmoothedCFDM(DiffusionBase):
 
     def __init__(self, *, bandwidth: float | None = None, n_steps: int = 100, n_noise: int = 8,
                  start_time: float = 0.0, intrinsic_dim: float | None = None, bandwidth_scale: float = 1.0,
-                 dim_method: str = "twonn", standardize: bool | str = True, dtype: str = "float64",
+                 dim_method: str = "scale", standardize: bool | str = True, dtype: str = "float64",
                  device: str = "cpu", chunk_size: int | None = None, random_state: Any = None,
                  max_memory: int | None = None) -> None:
         self.bandwidth = bandwidth

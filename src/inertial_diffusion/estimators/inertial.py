@@ -17,7 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from inertial_diffusion.backends.device import torch_generator
 from inertial_diffusion.backends.factory import is_dask_array
 from inertial_diffusion.core import bandwidth as bandwidth_module
-from inertial_diffusion.core.bandwidth import bandwidth_rule, resolve_intrinsic_dim
+from inertial_diffusion.core.bandwidth import DIM_METHODS, bandwidth_rule, resolve_intrinsic_dim
 from inertial_diffusion.core.components import find_components
 from inertial_diffusion.core.inertia import INERTIA_FORMS, inertia_step
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha, variance
@@ -28,8 +28,6 @@ from inertial_diffusion.estimators.conditional import sample_mixture
 
 __all__ = ["InertialDiffusion", "DIM_METHODS", "MIN_BANDWIDTH", "MAX_PAPER_H"]
 
-#: Intrinsic-dimension estimators the estimators accept (the library's list).
-DIM_METHODS: tuple[str, ...] = tuple(getattr(bandwidth_module, "DIM_METHODS", ("twonn", "mle")))
 #: Smallest bandwidth accepted: below it h = sigma^2 leaves float64's range and every sample is a
 #: training point anyway (use EmpiricalDiffusion for that).
 MIN_BANDWIDTH = 1e-50
@@ -124,7 +122,7 @@ class InertialDiffusion(DiffusionBase):
     }
 
     def __init__(self, *, bandwidth: float | str | None = None, intrinsic_dim: float | None = None,
-                 bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", dim_method: str = "twonn",
+                 bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", dim_method: str = "scale",
                  max_dup_rate: float | None = None, components: str = "auto", sampler: str = "one_shot",
                  n_steps: int = 100,
                  standardize: bool | str = True, dtype: str = "float64", device: str = "cpu",
@@ -186,7 +184,8 @@ class InertialDiffusion(DiffusionBase):
         needs_rows = auto or (self.intrinsic_dim is None and self.bandwidth is None)
         rows = self._estimation_rows(Z) if needs_rows else None
         self.intrinsic_dim_ = resolve_intrinsic_dim(self.intrinsic_dim, rows, self.dim_method,
-                                                    self.bandwidth is None or auto)
+                                                    self.bandwidth is None or auto, n_samples=self.n_samples_fit_,
+                                                    bandwidth_scale=1.0 if auto else self.bandwidth_scale)
         self.bandwidth_search_ = None
         if auto:
             search_options = {} if self.max_dup_rate is None else {"max_dup_rate": self.max_dup_rate}
