@@ -354,7 +354,8 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
         dup_rates = np.asarray(path_r)
         return BandwidthSearch(scales=scales, scores=dup_rates, fold_scores=np.empty((scales.size, 0)),
                                best_scale=float(best), intrinsic_dim=d, n_rows=int(dup_rows.shape[0]),
-                               criterion=f"smallest c with DupRate <= {max_dup_rate:g}", w1=np.full(scales.size, np.nan),
+                               criterion=f"smallest c with DupRate <= {max_dup_rate:g}",
+                               w1=np.full(scales.size, np.nan),
                                dup_rates=dup_rates, max_dup_rate=float(max_dup_rate),
                                dup_rate=float(dup_rates[path_c.index(best)]), target_met=met, n_fit=n_fit)
     rows = _subsample(Z, max_rows, rng)
