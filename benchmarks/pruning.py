@@ -71,15 +71,17 @@ def main() -> None:
     z = alpha(h) * data[idx] + math.sqrt(variance(h)) * torch.randn(m, dim, generator=gen)
     diameter = 2.0  # the standardized S^2 is the unit sphere
     print(f"n = {n}, D = {dim}, S^2, h = {h:.5f} (rule, d = 2), m = {m} one-shot queries, tol = {tol:g}, "
-          f"float32, torch threads = {torch.get_num_threads()}, cpu count = {os.cpu_count()}")
+          f"float32 data, torch threads = {torch.get_num_threads()}, cpu count = {os.cpu_count()}, "
+          f"load average {os.getloadavg()[0]:.1f}")
     posterior_partial(z[:8], data, h)  # warm-up
     start = time.perf_counter()
     best, reference = exact_reference(z[:args.best_queries], data, h, tol)
     print(f"best possible (any method that drops points): n / mean k = {n / best.mean():.1f} "
           f"(mean k = {best.mean():.0f} = {100 * best.mean() / n:.1f} % of n, {args.best_queries} queries, "
           f"{time.perf_counter() - start:.0f} s)")
-    print("times: wall seconds (CPU seconds), best of --repeat alternating rounds; errors on the reference "
-          "queries against the float64 mean: exact float32 path | pruned (bound x diameter)")
+    print("times: wall seconds (process CPU seconds: comparable with --threads 1), best of --repeat alternating "
+          "rounds; errors: max |mean - float64 mean| on the reference queries, exact path | pruned, and the "
+          "contract's bound x diameter")
     print(f"{'K':>6} {'build s':>8} {'exact s':>14} {'pruned s':>14} {'speed-up':>14} {'kept %':>7} {'n/kept':>7} "
           f"{'max bound':>10} {'err exact':>10} {'err pruned':>11} {'bound*diam':>11}")
     for n_clusters in args.clusters:
@@ -108,6 +110,8 @@ def main() -> None:
               f"({cpu['exact'] / cpu['pruned']:>5.2f}) {100 * kept / n:>7.1f} {n / kept:>7.1f} "
               f"{result.bound.max().item():>10.2e} {err_exact:>10.2e} {err.max().item():>11.2e} "
               f"{diameter * result.bound[:r].max().item():>11.2e}")
+        print(f"       computation dtype {result.partial.max.dtype} (exact: {exact.max.dtype}); "
+              f"load average {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

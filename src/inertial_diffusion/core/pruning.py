@@ -380,7 +380,7 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
     n_clusters, k = index.n_clusters, index.n_components
     a_t, v_t = alpha(t), variance(t)
     y_norm = math.sqrt(2.0 * float(index.half_sq_norms.max()))
-    x_norm = float(x.norm(dim=1).max()) if m else 0.0
+    x_norm = float(x.double().norm(dim=1).max()) if m else 0.0
     work = torch.float64 if x.dtype == torch.float64 else compute_dtype(x.dtype, t, x_norm, y_norm)
     budget = default_max_memory(x.device) if max_memory is None else int(max_memory)
     if budget <= 0:
