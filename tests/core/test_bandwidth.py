@@ -71,6 +71,13 @@ def test_scale_uses_the_fitted_row_count():
     assert wide == pytest.approx(small, abs=0.05)  # c compensates n exactly at d = 2
 
 
+def test_scale_on_a_subsample_keeps_the_full_row_count():
+    X = make_sphere(3000, 2, 300, random_state=1) + 0.005 * np.random.default_rng(0).standard_normal((3000, 300))
+    sub = estimate_intrinsic_dim(X, "scale", max_rows=1000, random_state=0)
+    assert sub == estimate_intrinsic_dim(X, "scale", max_rows=1000, n_samples=3000, random_state=0)
+    assert sub != estimate_intrinsic_dim(X, "scale", max_rows=1000, n_samples=1000, random_state=0)
+
+
 def test_resolve_passes_the_rule_through():
     X = make_sphere(800, 2, 10, random_state=2)
     assert resolve_intrinsic_dim(None, X, "scale", n_samples=10**6, bandwidth_scale=0.5) == \

@@ -113,6 +113,15 @@ def test_rejects_bad_options(kwargs, match):
         find_components(np.random.default_rng(0).normal(size=(50, 2)), **kwargs)
 
 
+def test_part_bandwidth_is_the_rule_in_data_units():
+    X = 3.0 * make_sphere(500, 2, 5, random_state=1) + 7.0
+    spread = np.sqrt(np.mean(np.sum((X - X.mean(axis=0)) ** 2, axis=1)))  # ~3: RMS distance to the mean
+    d, sigma = part_bandwidth(X, intrinsic_dim=2.0, bandwidth_scale=0.5, n_samples=10**6)
+    assert d == 2.0 and sigma == pytest.approx(0.5 * 10 ** (-1) * spread, rel=1e-9)
+    d, sigma = part_bandwidth(X, random_state=0)
+    assert abs(d - 2) < 0.2 and sigma == pytest.approx(500 ** (-1 / (d + 4)) * spread, rel=1e-9)
+
+
 def test_rejects_bad_data():
     with pytest.raises(ValueError):
         find_components(np.array([[0.0, np.inf], [1.0, 2.0]]))
