@@ -162,6 +162,6 @@ def write_report(folder: str | Path) -> Path:
         from inertial_diffusion.evaluation.experiments.real_data import real_data_figure
 
         atomic_write(folder / "real_data_frontier.png", lambda p: real_data_figure(tables["real_data_images"], p))
-    report = render_report(PRESETS[info["preset"]], tables, info["seconds"])
+    report = render_report(PRESETS[info["preset"]], tables, info["seconds"], info.get("note", ""))
     atomic_write(folder / "report.md", lambda p: p.write_text(report))
     return folder / "report.md"

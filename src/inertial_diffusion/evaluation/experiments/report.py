@@ -101,8 +101,9 @@ CONVENTION = (
     "step is a half step (h / v'_h ≈ 1/2); section 5 measures where it lands.")
 
 
-def render_report(preset: Preset, tables: dict[str, Table], seconds: float) -> str:
-    """``report.md`` from the tables (``meta`` carries the floors); sections of absent tables are left out."""
+def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note: str = "") -> str:
+    """``report.md`` from the tables (``meta`` carries the floors); sections of absent tables are left out.
+    ``note`` (``run.json``'s, when present) is printed under the title."""
     from inertial_diffusion.evaluation.experiments.failure_report import render_more
 
     mem, amb, rate, fits, inertia = (tables[k] for k in ("memorization", "ambient", "rate", "rate_fit", "inertia_form"))
@@ -112,6 +113,7 @@ def render_report(preset: Preset, tables: dict[str, Table], seconds: float) -> s
     lines = [
         f"# inertial-diffusion: reproduction report ({preset.name} preset)",
         "",
+        *([f"**Note.** {note}", ""] if note else []),
         f"Run time {seconds / 60:.1f} min on {platform.machine()} with {os.cpu_count()} CPU cores "
         f"(Python {platform.python_version()}, torch {torch.__version__}). Everything is seeded: rerun with "
         f"`inertial-diffusion reproduce --{preset.name} --out DIR`. Every number below is in the CSV files "
