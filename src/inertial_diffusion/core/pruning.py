@@ -213,7 +213,8 @@ def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_com
     A coarse k-means with :math:`\\lceil\\sqrt K\\rceil` centroids, then one within each coarse cell
     (with a share of K proportional to its size): assigning the n points costs
     :math:`O(n D \\sqrt K)` instead of :math:`O(n D K)`. Any partition gives a valid bound; the
-    clustering only decides how tight it is.
+    clustering only decides how tight it is. The geometry is computed in padded float64 batches of
+    clusters of about 64 MiB, or one cluster at a time (~32 D bytes per row) where a cluster is larger.
     """
     if not isinstance(Z, torch.Tensor) or Z.ndim != 2 or not Z.is_floating_point():
         raise ValueError(f"Z must be a 2-D floating-point tensor (n, D), got {type(Z).__name__} "
