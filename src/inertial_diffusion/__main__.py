@@ -1,6 +1,6 @@
-"""``python -m inertial_diffusion``: the demo."""
+"""``python -m inertial_diffusion``: the command line (the demo when no command is given)."""
 
-from inertial_diffusion.evaluation.demo import main
+from inertial_diffusion.cli import main
 
 if __name__ == "__main__":
     main()
