@@ -17,7 +17,16 @@ from inertial_diffusion.backends.device import tf32_matmul
 from inertial_diffusion.core import posterior
 from inertial_diffusion.core.posterior import Partial
 
-__all__ = ["LocalBackend"]
+__all__ = ["LocalBackend", "half_sq_norms"]
+
+
+def half_sq_norms(data: torch.Tensor, device: torch.device, block_rows: int = 8192) -> torch.Tensor:
+    """``|y_i|^2 / 2`` in float64, by blocks of rows (no full-size float64 copy of float32 data)."""
+    out = torch.empty(data.shape[0], dtype=torch.float64, device=device)
+    for r0 in range(0, data.shape[0], block_rows):
+        block = data[r0:r0 + block_rows].to(device=device, dtype=torch.float64)
+        out[r0:r0 + block_rows] = 0.5 * (block * block).sum(dim=1)
+    return out
 
 
 class LocalBackend(PosteriorBackend):
@@ -50,7 +59,7 @@ class LocalBackend(PosteriorBackend):
         self.chunk_size = chunk_size
         self.tf32 = bool(tf32)
         # |y|^2 / 2 in float64 once: every logit GEMM adds it as a row bias
-        self.half_sq_norms = 0.5 * (data.to(device=self.device, dtype=torch.float64) ** 2).sum(dim=1)
+        self.half_sq_norms = half_sq_norms(data, self.device)
         self._kwargs = dict(half_sq_norms=self.half_sq_norms, chunk_size=chunk_size, max_memory=self.max_memory,
                             **(core_options or {}))
 

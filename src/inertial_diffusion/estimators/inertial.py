@@ -35,7 +35,7 @@ MIN_BANDWIDTH = 1e-50
 #: it amplifies the noise by orders of magnitude, and overflows near h = 700.
 MAX_PAPER_H = 1.0
 #: Training rows probed for isolated points at fit (a seeded subsample beyond this).
-ISOLATION_PROBE_ROWS = 1000
+ISOLATION_PROBE_ROWS = 2048
 #: A training point is isolated when its own posterior weight at h, queried at alpha_h y_i, is at least this.
 ISOLATION_SELF_WEIGHT = 0.99
 #: Rows on which separated components are searched (a seeded subsample beyond this).
@@ -86,7 +86,7 @@ class InertialDiffusion(DiffusionBase):
         The posterior every query method goes through (chosen at ``fit``).
     n_isolated_ : int
         Training points isolated at the kernel's scale (own posterior weight at ``h`` ≥ 0.99): IDM
-        returns near-copies of them. Estimated on a subsample of 1000 rows for larger ``n``.
+        returns near-copies of them. Exact up to 2048 rows, estimated on a 2048-row subsample beyond.
     data_resident_ : bool
         Whether the training data live on ``device_`` (False: streamed from the host).
     n_features_in_, n_samples_fit_ : int
@@ -203,20 +203,22 @@ class InertialDiffusion(DiffusionBase):
 
     def _fit_components(self, X: np.ndarray) -> None:
         """Separated parts at the kernel's scale; with several, one full model per part (own standardization)."""
-        Z = self.backend_.rows
-        Z = Z.cpu().double().numpy() if isinstance(Z, torch.Tensor) else np.asarray(Z)
+        Z = self.backend_.rows  # the standardized working copy (float32 or float64)
         n = Z.shape[0]
         options = dict(intrinsic_dim=self.intrinsic_dim, bandwidth_scale=self.bandwidth_scale,
                        dim_method=self.dim_method, random_state=0)
         if n <= COMPONENT_ROWS:
-            labels = find_components(Z, **options)
+            labels = find_components(Z.cpu().double().numpy(), **options)
         else:  # parts found on a seeded subsample; every row joins the part of its nearest subsampled row
             probe = np.sort(np.random.default_rng(0).choice(n, size=COMPONENT_ROWS, replace=False))
-            probe_labels = find_components(Z[probe], **options)
+            Z_probe = Z[torch.as_tensor(probe)].cpu().double().numpy()
+            probe_labels = find_components(Z_probe, **options)
             if probe_labels.max() == 0:
                 return
-            nearest = NearestNeighbors(n_neighbors=1).fit(Z[probe]).kneighbors(Z, return_distance=False)[:, 0]
-            labels = probe_labels[nearest]
+            search = NearestNeighbors(n_neighbors=1).fit(Z_probe)
+            labels = np.concatenate([probe_labels[search.kneighbors(Z[r0:r0 + 8192].cpu().double().numpy(),
+                                                                    return_distance=False)[:, 0]]
+                                     for r0 in range(0, n, 8192)])
         if labels.max() == 0:
             return
         self.component_labels_ = labels
