@@ -99,7 +99,8 @@ def main_idm(small: bool) -> None:
     print(header)
     print("-" * len(header))
     for dtype in ("float32", "float64"):
-        child = subprocess.run([sys.executable, __file__, "--one", dtype] + (["--small"] if small else []),
+        child = subprocess.run([sys.executable, __file__, "--one", dtype, "--threads", str(torch.get_num_threads())]
+                               + (["--small"] if small else []),
                                capture_output=True, text=True, check=True)
         res = json.loads(child.stdout.strip().splitlines()[-1])
         gemm = res["gemm_flops"]  # measured alternately with the exact path, in the same child
