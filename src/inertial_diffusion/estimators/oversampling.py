@@ -7,7 +7,10 @@ import warnings
 from typing import Any
 
 import numpy as np
-from imblearn.over_sampling.base import BaseOverSampler
+try:
+    from imblearn.over_sampling.base import BaseOverSampler
+except ImportError:  # pragma: no cover - exercised only without the extra
+    raise ImportError("InertialOversampler needs imbalanced-learn: pip install 'inertial-diffusion[imbalanced]'") from None
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from inertial_diffusion.estimators.inertial import InertialDiffusion
