@@ -12,6 +12,16 @@ from inertial_diffusion.core.samplers import (DEFAULT_N_STEPS, SIMULATORS, sampl
                                          sample_one_shot, sample_stationary)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    # small tensors, hundreds of steps: a second intra-op thread only adds contention (measured 45x slower
+    # per posterior call on the shared 2-core machine under load)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _denoiser(data):
     return lambda x, t: posterior_mean(x, data, t)
 
@@ -123,18 +133,9 @@ def moment_data():
     return data, basis[:3].T, basis[3:].T
 
 
-@pytest.fixture
-def one_thread():
-    # small tensors, many steps: a second intra-op thread only adds contention on a shared machine
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("sampler", ["one_shot", "sde", "sde_euler", "ode"])
-def test_second_moments_at_h_match_the_exact_values(moment_data, one_thread, sampler):
+def test_second_moments_at_h_match_the_exact_values(moment_data, sampler):
     data, span, normal = moment_data
     h, m = MOMENT_H, MOMENT_M
     gen = torch.Generator().manual_seed(11)
