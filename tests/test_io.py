@@ -302,3 +302,11 @@ def test_signals_mid_write_remove_the_temporary(tmp_path, name, signum):
         child.kill()
         child.wait()
     assert list(tmp_path.iterdir()) == []
+
+
+# ------------------------------------------------------------------ issue 10 point 7: io is below the figures
+def test_io_imports_no_plotting_and_no_estimators():
+    code = ("import sys, inertial_diffusion.io; print(sorted({m.split('.')[0] for m in sys.modules} & "
+            "{'torch', 'sklearn', 'matplotlib', 'scipy'}), 'inertial_diffusion.evaluation.plots' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["[]", "False"]
