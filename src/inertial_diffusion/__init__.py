@@ -33,12 +33,12 @@ _PUBLIC = {
 __all__ = list(_PUBLIC)
 __version__ = "0.1.0"
 
-if TYPE_CHECKING:  # pragma: no cover
-    from inertial_diffusion.core.bandwidth import bandwidth_rule, estimate_intrinsic_dim
-    from inertial_diffusion.estimators.baselines import AmbientKDE, SmoothedCFDM
-    from inertial_diffusion.estimators.empirical import EmpiricalDiffusion
-    from inertial_diffusion.estimators.inertial import InertialDiffusion
-    from inertial_diffusion.estimators.oversampling import InertialOversampler
+if TYPE_CHECKING:  # pragma: no cover  (for type checkers and IDEs)
+    from inertial_diffusion.core.bandwidth import bandwidth_rule, estimate_intrinsic_dim  # noqa: F401
+    from inertial_diffusion.estimators.baselines import AmbientKDE, SmoothedCFDM  # noqa: F401
+    from inertial_diffusion.estimators.empirical import EmpiricalDiffusion  # noqa: F401
+    from inertial_diffusion.estimators.inertial import InertialDiffusion  # noqa: F401
+    from inertial_diffusion.estimators.oversampling import InertialOversampler  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -19,7 +19,8 @@ def dense_log_density(x: torch.Tensor, data: torch.Tensor, t: float) -> torch.Te
     """log p̂_t(x) = log mean_i N(x; alpha_t y_i, v_t I), written out densely in float64."""
     a, v = alpha(t), variance(t)
     d2 = ((x[:, None, :] - a * data[None]) ** 2).sum(-1)
-    return torch.logsumexp(-d2 / (2 * v), dim=1) - math.log(data.shape[0]) - 0.5 * data.shape[1] * math.log(2 * math.pi * v)
+    n, dim = data.shape
+    return torch.logsumexp(-d2 / (2 * v), dim=1) - math.log(n) - 0.5 * dim * math.log(2 * math.pi * v)
 
 
 def backends():
@@ -94,8 +95,8 @@ def test_pruned_backend_keeps_the_contract_within_its_certified_bound():
     exact = LocalBackend(data, torch.device("cpu"), max_memory=2**24)
     pruned = PrunedBackend(data, torch.device("cpu"), max_memory=2**24, tol=1e-6, random_state=0)
     t = 0.01
-    x = alpha(t) * data[:150] + math.sqrt(variance(t)) * torch.randn(150, 16, generator=torch.Generator().manual_seed(1),
-                                                                       dtype=torch.float64)
+    noise = torch.randn(150, 16, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    x = alpha(t) * data[:150] + math.sqrt(variance(t)) * noise
     bound = pruned.neglected_mass(x, t)
     assert bound.max() <= 1e-6
     diameter = 2 * float(data.norm(dim=1).max())

@@ -28,7 +28,8 @@ def test_init_is_keyword_only_and_params_round_trip(estimator):
         type(estimator)(0.5)
 
 
-@pytest.mark.parametrize("module", ["inertial_diffusion.estimators.inertial", "inertial_diffusion.estimators.empirical"])
+@pytest.mark.parametrize("module", ["inertial_diffusion.estimators.inertial",
+                                    "inertial_diffusion.estimators.empirical"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib

@@ -70,7 +70,8 @@ class PosteriorBackend(ABC):
         return ((alpha(t) * m - x.double()) / variance(t)).to(x.dtype)
 
     def log_density(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        """:math:`\\log\\hat p_t(x) = \\operatorname{LSE}_i(\\ell_i) - |x|^2/(2v_t) - \\log n - \\tfrac D2\\log(2\\pi v_t)`,
+        """:math:`\\log\\hat p_t(x) = \\operatorname{LSE}_i(\\ell_i) - |x|^2/(2v_t) - \\log n
+        - \\tfrac D2\\log(2\\pi v_t)`,
         shape (m,), in float64 (queries promoted to float64 before the reduction)."""
         x64 = x.double()
         v_t = variance(t)

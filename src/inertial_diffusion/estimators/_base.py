@@ -27,7 +27,8 @@ from inertial_diffusion.core.standardize import STANDARDIZE_MODES, Standardizer,
 from inertial_diffusion.core.validation import check_data, check_n_samples, check_queries, check_time
 from inertial_diffusion.estimators.conditional import ClassConditionalMixin
 
-__all__ = ["parameters_doc", "PARAMETER_DOCS", "DiffusionBase", "GeneratorMixin", "validate_fit_input", "SAMPLERS", "PRIORS", "COMMON_CONSTRAINTS", "COMMON_PARAMETERS_DOC"]
+__all__ = ["parameters_doc", "PARAMETER_DOCS", "DiffusionBase", "GeneratorMixin", "validate_fit_input", "SAMPLERS",
+           "PRIORS", "COMMON_CONSTRAINTS", "COMMON_PARAMETERS_DOC"]
 
 SAMPLERS: tuple[str, ...] = ("one_shot",) + tuple(SIMULATORS)
 PRIORS: tuple[str, ...] = ("mixture", "stationary")
@@ -137,8 +138,8 @@ def parameters_doc(*names: str) -> str:
 
 
 #: The parameters every diffusion estimator shares.
-COMMON_PARAMETERS_DOC = parameters_doc("sampler", "n_steps", "standardize", "dtype", "device", "chunk_size", "max_memory",
-                                       "random_state", "prior", "t_max", "client", "prune_tol")
+COMMON_PARAMETERS_DOC = parameters_doc("sampler", "n_steps", "standardize", "dtype", "device", "chunk_size",
+                                       "max_memory", "random_state", "prior", "t_max", "client", "prune_tol")
 
 
 class GeneratorMixin:

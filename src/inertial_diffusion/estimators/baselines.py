@@ -56,7 +56,8 @@ def _rule_bandwidth(estimator: Any, Z: np.ndarray) -> None:
 
 
 class AmbientKDE(GeneratorMixin, BaseEstimator):
-    __doc__ = """Gaussian KDE in the ambient space: :math:`x = y_I + \\sigma\\,\\xi`, ``I`` uniform, :math:`\\xi \\sim N(0, I_D)`.
+    __doc__ = """Gaussian KDE in the ambient space: :math:`x = y_I + \\sigma\\,\\xi`, ``I`` uniform,
+    :math:`\\xi \\sim N(0, I_D)`.
 
     Parameters
     ----------
@@ -129,7 +130,8 @@ class SmoothedCFDM(DiffusionBase):
                                      "chunk_size", "max_memory", "random_state"))
 
     _parameter_constraints: dict = {
-        **{k: v for k, v in COMMON_CONSTRAINTS.items() if k not in ("sampler", "prior", "t_max", "client", "prune_tol")},
+        **{k: v for k, v in COMMON_CONSTRAINTS.items()
+           if k not in ("sampler", "prior", "t_max", "client", "prune_tol")},
         **RULE_CONSTRAINTS,
         "dtype": [StrOptions({"float64", "float32"})],
         "n_noise": [Interval(numbers.Integral, 1, None, closed="left")],

@@ -249,7 +249,8 @@ class InertialDiffusion(DiffusionBase):
                              "underflows and every sample is a training point; use EmpiricalDiffusion for that")
         if self.inertia == "paper" and self.bandwidth_**2 > MAX_PAPER_H:
             raise ValueError(f"{where} gives sigma = {self.bandwidth_:.3g} (h = {self.bandwidth_**2:.3g}): the "
-                             f"paper-form inertia step multiplies by e^h h/v_h and is unusable past h = {MAX_PAPER_H:g}; "
+                             "paper-form inertia step multiplies by e^h h/v_h and is unusable past "
+                             f"h = {MAX_PAPER_H:g}; "
                              "use inertia='posterior_mean' or a smaller bandwidth")
 
     def _count_isolated(self) -> int:

@@ -10,7 +10,8 @@ import numpy as np
 try:
     from imblearn.over_sampling.base import BaseOverSampler
 except ImportError:  # pragma: no cover - exercised only without the extra
-    raise ImportError("InertialOversampler needs imbalanced-learn: pip install 'inertial-diffusion[imbalanced]'") from None
+    raise ImportError("InertialOversampler needs imbalanced-learn: "
+                      "pip install 'inertial-diffusion[imbalanced]'") from None
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from inertial_diffusion.estimators.inertial import InertialDiffusion
@@ -85,7 +86,8 @@ class InertialOversampler(BaseOverSampler):
                       dtype=self.dtype)
         if self.bandwidth is None and self.intrinsic_dim is None:
             # d is a property of the data manifold: estimate it on all rows, not on a small class
-            params["intrinsic_dim"] = InertialDiffusion(standardize=self.standardize, dtype=self.dtype).fit(X).intrinsic_dim_
+            probe = InertialDiffusion(standardize=self.standardize, dtype=self.dtype, components="none")
+            params["intrinsic_dim"] = probe.fit(X).intrinsic_dim_
         keep = np.isin(y, list(targets))
         self.model_ = InertialDiffusion(**params).fit(X[keep], y[keep])
         rng = np.random.default_rng(self.random_state)
