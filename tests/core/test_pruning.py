@@ -185,7 +185,7 @@ def test_pruning_skips_most_of_the_data_at_the_rule_bandwidth():
     X = Sphere(2, 16, random_state=0).sample(20000, random_state=1)
     data = _standardized(X, torch.float32)
     h = 20000 ** (-2 / 6)
-    index = build_cluster_index(data, random_state=0)
+    index = build_cluster_index(data, 200, random_state=0)
     result = pruned_reduction(_queries(data, h, 100), index, h, tol=1e-6)
     assert result.kept_points.mean() < 0.5 * data.shape[0]
 

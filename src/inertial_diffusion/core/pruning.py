@@ -200,7 +200,7 @@ def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_com
     Z : Tensor (n, D)
         Training points (standardized coordinates), on the device and in the dtype of the queries.
     n_clusters : int, optional
-        Number of clusters K (default ``round(2 sqrt(n))``, at most n); empty ones are dropped.
+        Number of clusters K (default ``round(n / 1000)``, at least 1); empty ones are dropped.
     n_components : int
         Principal directions k kept per cluster for the bound (0: the plain triangle bound).
     random_state : None, int, numpy or torch Generator
@@ -222,8 +222,8 @@ def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_com
     n, dim = Z.shape
     if n == 0 or not bool(torch.isfinite(Z).all()):
         raise ValueError("Z must have at least one row and only finite entries")
-    if n_clusters is None:
-        n_clusters = max(1, min(n, round(2 * math.sqrt(n))))
+    if n_clusters is None:  # ~1000 points per cluster: measured best on S^2 in R^128 at 3e5 and 1e6 points
+        n_clusters = max(1, min(n, round(n / 1000)))
     if not (isinstance(n_clusters, int) and 1 <= n_clusters <= n):
         raise ValueError(f"n_clusters must be an integer in [1, n = {n}], got {n_clusters!r}")
     if not (isinstance(n_components, int) and 0 <= n_components <= dim):
@@ -330,15 +330,16 @@ def _reduce_pairs(state: Partial, xw: torch.Tensor, mask: torch.Tensor, index: C
         o0, o1 = offsets[c], offsets[c + 1]
         for s in range(0, queries.numel(), query_rows):
             q = queries[s:s + query_rows]
-            sub = Partial(state.max[q], state.sumexp[q], state.weighted[q])
-            xq = xw[q]
+            sub = Partial(*(field.index_select(0, q) for field in (state.max, state.sumexp, state.weighted)))
+            xq = xw.index_select(0, q)
             for r0 in range(o0, o1, data_rows):
                 r1 = min(r0 + data_rows, o1)
                 y = index.data[r0:r1].to(xw.dtype)
                 logits = logits_buffer[:q.numel(), :r1 - r0]
                 torch.addmm(bias[None, r0:r1], xq, y.T, beta=1.0, alpha=scale, out=logits)
                 absorb_(sub, logits, y, product_buffer[:q.numel()])
-            state.max[q], state.sumexp[q], state.weighted[q] = sub.max, sub.sumexp, sub.weighted
+            for field, value in ((state.max, sub.max), (state.sumexp, sub.sumexp), (state.weighted, sub.weighted)):
+                field.index_copy_(0, q, value)
 
 
 def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: float = 1e-6,
