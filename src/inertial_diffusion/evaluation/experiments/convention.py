@@ -49,9 +49,13 @@ def run_convention(preset: Preset, say: Say, seed: int = 0) -> Table:
         data = sphere.sample(n, random_state=8000 + seed)
         for name, var in readings:
             x, mean = printed_step(data, h, var, n, np.random.default_rng(seed))
+            # the normal noise left by a step of fraction h/var: |1 - h/var| sqrt(var (D - 3)) / alpha_h
+            residual = abs(1 - h / var) * math.sqrt(var * max(D - 3, 0)) / math.exp(-h)
             table.add(reading=name, step="printed: (z + h score)/alpha_h", D=D, n=n, h=h, noise_variance=var,
-                      step_fraction=h / var, mean_distance_to_manifold=float(sphere.distance(x).mean()))
+                      step_fraction=h / var, mean_distance_to_manifold=float(sphere.distance(x).mean()),
+                      predicted_normal_residual=residual)
             if var < h:  # our reading: the posterior-mean form beside the printed one
                 table.add(reading=name, step="posterior mean E[y | z]", D=D, n=n, h=h, noise_variance=var,
-                          step_fraction=1.0, mean_distance_to_manifold=float(sphere.distance(mean).mean()))
+                          step_fraction=1.0, mean_distance_to_manifold=float(sphere.distance(mean).mean()),
+                          predicted_normal_residual=0.0)
     return table

@@ -46,7 +46,8 @@ def _convention(preset: Preset, t: Table) -> list[str]:
     printed = t.select(reading=t.rows[0]["reading"], D=D)[0]
     text = (f"S^2 in R^D, n = {preset.convention_n}, h = n^(-1/3), the exact dense posterior. The printed step "
             "alpha_h^-1 (z + h grad log p_h(z)) moves the fraction h / v of the way to the posterior mean, v the "
-            "noise variance of the reading: ≈ 1 under ours (exactly h / v_h = "
+            "noise variance of the reading, and leaves the normal noise |1 - h/v| sqrt(v (D - 3)) / alpha_h "
+            "(`predicted_normal_residual`): ≈ 1 under ours (exactly h / v_h = "
             f"{printed['step_fraction']:.3f}), ≈ 1/2 under dX = -X dt + sqrt(2) dW, which leaves half the normal "
             f"noise. At D = {D}: mean distance to the sphere {other[0]['mean_distance_to_manifold']:.3f} under the "
             f"sqrt(2) reading, {printed['mean_distance_to_manifold']:.3f} for the printed step under ours, "
@@ -54,7 +55,7 @@ def _convention(preset: Preset, t: Table) -> list[str]:
             "is consistent with the paper's D-free claim; it remains an inference.")
     return _section("## 5. The convention (our inference)", text,
                     markdown(t.rows, ["reading", "step", "D", "h", "noise_variance", "step_fraction",
-                                      "mean_distance_to_manifold"]), "convention")
+                                      "predicted_normal_residual", "mean_distance_to_manifold"]), "convention")
 
 
 def _noise(preset: Preset, t: Table) -> list[str]:
