@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from inertial_diffusion.io import (IMAGE_MODES, DataFileError, Dataset, NonFiniteSamplesError, atomic_write, check_output,
-                                   load_data, open_writer, save_data)
+from inertial_diffusion.io import (IMAGE_MODES, DataFileError, Dataset, NonFiniteSamplesError, atomic_write,
+                                   check_output, load_data, open_writer, save_data)
 
 
 def test_csv_header_detection_and_labels(tmp_path):

@@ -4,58 +4,30 @@ Import cost: this module imports only typer and the light ``choices`` module; nu
 scikit-learn are imported inside the commands, so ``--help`` costs what typer costs.
 
 Errors: every failure, click's own parse errors included, is one line ``error: ...`` on stderr and exit code 2
-(130 on Ctrl-C, 128 + N on signal N during a write).
+(130 on Ctrl-C, 128 + N on signal N during a write); see ``cli.errors``. What ``sample`` and ``evaluate`` do
+between parsing and printing (output checks, streamed sampling, summaries, figures) is in ``cli.sampling``.
 """
 
 from __future__ import annotations
 
-import sys
 from enum import Enum
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Optional, Sequence
 
 import typer
-from typer.core import TyperGroup
 
 from inertial_diffusion.choices import DEVICES, DIM_METHODS, DTYPES, INERTIA_FORMS, SAMPLERS
+from inertial_diffusion.cli.errors import OneLineErrors
+from inertial_diffusion.cli.errors import fail as _fail
+from inertial_diffusion.cli.errors import run as _run
+from inertial_diffusion.cli.sampling import (BLOCK_ROWS, evaluation_figure, find_label, fit, grid_path, image_grid,
+                                             load_maybe_labelled, precheck_output, progress, summary, write_samples)
 
-from typer import Abort
-
-try:  # recent typer vendors click
-    from typer._click.exceptions import ClickException
-except ImportError:  # pragma: no cover - older typer on the real click
-    from click.exceptions import ClickException
-
-#: rows drawn and written per block: fixed, so that the same seed gives the same output for any -n
-BLOCK_ROWS = 2000
-
-
-class _OneLineErrors(TyperGroup):
-    """click's parse errors (bad values, missing or unknown options) as one ``error:`` line, exit 2."""
-
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
-        try:
-            code = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
-                                **extra)
-        except ClickException as exc:
-            message = " ".join(exc.format_message().replace("Value error, ", "").split())
-            context = getattr(exc, "ctx", None)
-            where = f" (see '{context.command_path} --help')" if context is not None else ""
-            typer.echo(f"error: {message}{where}", err=True)
-            code = 2
-        except Abort:
-            typer.echo("error: aborted", err=True)
-            code = 130
-        code = code if isinstance(code, int) else 0
-        if standalone_mode:
-            sys.exit(code)
-        return code
-
+__all__ = ["app", "main", "BLOCK_ROWS"]
 
 app = typer.Typer(
     name="inertial-diffusion",
-    cls=_OneLineErrors,
+    cls=OneLineErrors,
     help="New samples from a data file with the inertial diffusion model (arXiv 2505.02508), no training.\n\n"
          "Examples:\n\n"
          "  inertial-diffusion demo --out demo/\n\n"
@@ -80,64 +52,6 @@ Sampler = _choice("Sampler", SAMPLERS)
 Dtype = _choice("Dtype", DTYPES)
 Device = _choice("Device", DEVICES)
 DimMethod = _choice("DimMethod", DIM_METHODS)
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
-    raise typer.Exit(code=2)
-
-
-def _run(action, *args: Any, **kwargs: Any) -> Any:
-    """Turn the library's clear errors into one line and exit code 2, never a traceback."""
-    try:
-        return action(*args, **kwargs)
-    except (ValueError, TypeError, OSError, ImportError) as exc:
-        _fail(str(exc) or type(exc).__name__)
-    except ArithmeticError as exc:  # e.g. a bandwidth so small that a scale underflows to 0
-        _fail(f"numerical failure ({type(exc).__name__}: {exc}); check --bandwidth / --bandwidth-scale")
-
-
-def _progress(quiet: bool):
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    # on stderr, so that stdout carries only results
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                    TimeElapsedColumn(), disable=quiet, transient=True, console=Console(stderr=True))
-
-
-def _stream_samples(model, writer, n: int, seed: Any, progress, label: Any = None, labelled: bool = False,
-                    first: Optional[list] = None) -> None:
-    """Draw ``n`` samples in blocks of :data:`BLOCK_ROWS` from one generator and write each block as it comes:
-    memory follows the block, not ``n``; same seed, same output."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    task = progress.add_task("sampling" + (f" class {label!r}" if label is not None else ""), total=n)
-    for start in range(0, n, BLOCK_ROWS):
-        k = min(BLOCK_ROWS, n - start)
-        block = model.sample(k, random_state=rng, y=label)
-        writer.write(block, np.full(k, label, dtype=model.classes_.dtype) if labelled else None)
-        if first is not None and sum(map(len, first)) < 100:
-            first.append(block[:100])
-        progress.advance(task, k)
-
-
-def _find_label(value: str, y: Any) -> Any:
-    import numpy as np
-
-    from inertial_diffusion.core.validation import plain_label
-
-    classes = np.unique(y.astype(str)) if y.dtype == object else np.unique(y)
-    for c in classes:
-        if str(c) == value:
-            return plain_label(c)
-    raise ValueError(f"--class {value!r} is not a label in the data; labels are "
-                     f"{', '.join(map(str, classes[:20]))}{' ...' if len(classes) > 20 else ''}")
-
-
-def _grid_path(output: Path) -> Path:
-    return output.with_name(output.name + "_grid.png")
 
 
 @app.callback()
@@ -194,97 +108,28 @@ def sample(
         except ValueError:
             _fail(f"--bandwidth must be a positive number or 'auto', got {bandwidth!r}")
     # everything about the output that does not need the data, before reading it ...
-    _run(_precheck_output, output, force, labelled)
+    _run(precheck_output, output, force, labelled)
     data = _run(load_data, input, key=key, labels=labels, header=header)
     # ... and what does (image data -> a folder), before any fitting
     _run(check_output, output, force, labelled=labelled, like=data)
     if data.kind == "images":
-        _run(check_output_path, _grid_path(output), force)
-    label = _run(_find_label, class_, data.y) if class_ is not None else None
+        _run(check_output_path, grid_path(output), force)
+    label = _run(find_label, class_, data.y) if class_ is not None else None
 
     from inertial_diffusion.estimators.inertial import InertialDiffusion
 
     model = _run(InertialDiffusion, bandwidth=sigma, bandwidth_scale=bandwidth_scale, intrinsic_dim=intrinsic_dim,
                  dim_method=dim_method.value, inertia=inertia.value, sampler=sampler.value, dtype=dtype.value,
                  device=device.value)
-    _run(_fit, model, data, intrinsic_dim, input)
+    _run(fit, model, data, intrinsic_dim, input)
     classes = list(model.class_models_) if per_class else [label]
     first: list = []  # the first rows, for the image preview
-    with _progress(quiet) as progress:
-        _run(_write_samples, model, output, data, classes, n, seed, labelled, force, progress, first)
+    with progress(quiet) as bar:
+        _run(write_samples, model, output, data, classes, n, seed, labelled, force, bar, first)
     if data.kind == "images" and first:
-        _run(_image_grid, output, data, first, force)
+        _run(image_grid, output, data, first, force)
     if not quiet:
-        typer.echo(_summary(model, n * len(classes), output, label))
-
-
-def _precheck_output(output: Path, force: bool, labelled: bool) -> None:
-    """The output checks that do not need the data: a known type, labels it can hold, existence, its folder."""
-    from inertial_diffusion.io import DATA_SUFFIXES, DataFileError, check_output_path
-
-    suffix = output.suffix.lower()
-    if suffix and suffix not in DATA_SUFFIXES:
-        raise DataFileError(f"{output}: unknown output type {suffix!r}; expected one of {', '.join(DATA_SUFFIXES)} "
-                            "or a folder name for images")
-    if labelled and suffix == ".npy":
-        raise DataFileError(f"{output}: a .npy file cannot hold the labels; write .npz (X and y), .csv, .tsv or "
-                            ".parquet")
-    check_output_path(output, force)
-
-
-def _write_samples(model, output: Path, data, classes: list, n: int, seed: Any, labelled: bool, force: bool,
-                   progress, first: list) -> None:
-    """Stream n samples per entry of ``classes`` (None: unconditional) to ``output``; one seed per class drawn
-    from ``seed`` when there are several classes."""
-    import numpy as np
-
-    from inertial_diffusion.io import open_writer
-
-    seeds = [seed] if len(classes) == 1 else [int(s) for s in np.random.default_rng(seed).integers(2**31,
-                                                                                                 size=len(classes))]
-    with open_writer(output, n * len(classes), data.X.shape[1], labelled=labelled, like=data,
-                     force=force) as writer:
-        for c, s in zip(classes, seeds):
-            _stream_samples(model, writer, n, s, progress, c, labelled, first)
-
-
-def _fit(model, data, intrinsic_dim: Optional[float], input: Path) -> None:
-    import numpy as np
-
-    try:
-        model.fit(data.X, data.y)
-    except ValueError as exc:
-        if intrinsic_dim is None and "intrinsic_dim" in str(exc):
-            raise ValueError(f"the intrinsic dimension could not be estimated from {input} ({exc}); pass "
-                             "--intrinsic-dim D (e.g. the number of free parameters of the data)") from None
-        raise
-    d = getattr(model, "intrinsic_dim_", None)
-    if d is not None and not np.isfinite(d):
-        raise ValueError(f"the intrinsic dimension estimated from {input} is not finite (tied distances: duplicate "
-                         "rows or integer/boolean data); pass --intrinsic-dim D")
-
-
-def _summary(model, total: int, output: Path, label: Any) -> str:
-    fitted = model.class_models_[label] if label is not None else model
-    d = getattr(fitted, "intrinsic_dim_", None)
-    d_text = "given" if d is None else f"{d:.2f}"
-    search = getattr(fitted, "bandwidth_search_", None)
-    chosen = "" if search is None else f", c={search.best_scale:.3g} by held-out W1"
-    which = f"class {label!r}: " if label is not None else ""
-    return (f"wrote {total} samples to {output} ({which}n={fitted.n_samples_fit_}, D={fitted.n_features_in_}, "
-            f"d={d_text}, sigma={fitted.bandwidth_:.4g}{chosen})")
-
-
-def _image_grid(output: Path, data, first: list, force: bool) -> None:
-    """A preview of the first (at most 100) samples, beside the output folder (never inside it: the folder
-    must read back as data)."""
-    import numpy as np
-
-    from inertial_diffusion.evaluation.plots import image_grid
-    from inertial_diffusion.io import atomic_write, to_display
-
-    images = to_display(np.concatenate(first)[:100], data.image_shape, data.image_mode)
-    atomic_write(_grid_path(output), lambda p: image_grid(images, p), force=force)
+        typer.echo(summary(model, n * len(classes), output, label))
 
 
 @app.command()
@@ -310,9 +155,9 @@ def evaluate(
     if report is not None:
         _run(check_output_path, report, force)
         _run(check_output_path, report.with_suffix(".png"), force)
-    S = _run(_load_maybe_labelled, samples, key, labels, header)
-    T = _run(_load_maybe_labelled, train, key, labels, header)
-    H = _run(_load_maybe_labelled, held_out, key, labels, header) if held_out is not None else None
+    S = _run(load_maybe_labelled, samples, key, labels, header)
+    T = _run(load_maybe_labelled, train, key, labels, header)
+    H = _run(load_maybe_labelled, held_out, key, labels, header) if held_out is not None else None
     for other, path in ((S, samples), (H, held_out)):
         if other is not None and other.X.shape[1] != T.X.shape[1]:
             _fail(f"{path} has {other.X.shape[1]} features but {train} has {T.X.shape[1]}")
@@ -328,49 +173,11 @@ def evaluate(
         typer.echo(text)
     if report is not None:
         figure = report.with_suffix(".png")
-        _run(_evaluation_figure, S, T, figure, force)
+        _run(evaluation_figure, S, T, figure, force)
         body = f"# Evaluation of `{samples}` against `{train}`\n\n```\n{text}\n```\n\n![figure]({figure.name})\n"
         _run(atomic_write, report, lambda p: p.write_text(body), force=force)
         if not quiet:
             typer.echo(f"report: {report}, figure: {figure}")
-
-
-def _load_maybe_labelled(path: Path, key: Optional[str], labels: Optional[str], header: Optional[bool]):
-    """``--labels`` names a column to drop where a file has it (a labelled sample file, say); files without
-    it are read whole. A hint when a labelled file is read without it."""
-    from inertial_diffusion.io import DataFileError, load_data
-
-    is_table = path.suffix.lower() in (".csv", ".tsv", ".npz", ".parquet")
-    hdr = header if path.suffix.lower() in (".csv", ".tsv") else None
-    if labels is None or not is_table:
-        try:
-            return load_data(path, key=key, header=hdr)
-        except DataFileError as exc:
-            if "not numeric" in str(exc) or "choose one with --key" in str(exc):
-                raise DataFileError(f"{exc} (evaluate takes --labels too)") from None
-            raise
-    try:
-        return load_data(path, key=key, labels=labels, header=hdr)
-    except DataFileError as exc:
-        if "no label" in str(exc):
-            return load_data(path, key=key, header=hdr)
-        raise
-
-
-def _evaluation_figure(S, T, path: Path, force: bool) -> None:
-    from inertial_diffusion.evaluation.plots import nearest_neighbour_grid, scatter_samples
-    from inertial_diffusion.io import atomic_write, to_display
-
-    if T.kind == "images" and S.image_shape == T.image_shape:
-        from sklearn.neighbors import NearestNeighbors
-
-        k = min(16, len(S.X))
-        dist, idx = NearestNeighbors(n_neighbors=1).fit(T.X).kneighbors(S.X[:k])
-        atomic_write(path, lambda p: nearest_neighbour_grid(to_display(S.X[:k], S.image_shape, S.image_mode),
-                                                            to_display(T.X[idx[:, 0]], T.image_shape, T.image_mode),
-                                                            dist[:, 0], p), force=force)
-    else:
-        atomic_write(path, lambda p: scatter_samples(T.X, S.X, p), force=force)
 
 
 @app.command("estimate-dim")
