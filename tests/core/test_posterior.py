@@ -284,3 +284,14 @@ def test_rows_within_the_guard_stay_float32_when_one_far_query_fails_it(monkeypa
     ref = dense_posterior_mean(x.double(), data.double(), t)
     assert (ours.double() - ref).norm(dim=1).max().item() <= 1e-6
     assert sum(redone) <= 1  # at most the far query
+
+
+def test_bf16_precision_is_refused_with_a_clear_error():
+    data = _random_data(20, 3)
+    for fn in (posterior_mean, score, log_density, posterior_partial):
+        with pytest.raises(ValueError, match="bf16"):
+            fn(data[:2], data, 0.1, precision="bf16")
+        with pytest.raises(ValueError, match="precision"):
+            fn(data[:2], data, 0.1, precision="fast")
+    torch.testing.assert_close(posterior_mean(data[:2], data, 0.1, precision="exact"), posterior_mean(data[:2], data, 0.1))
+    assert isinstance(post.bf16_supported(), bool)

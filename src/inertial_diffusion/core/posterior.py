@@ -54,6 +54,7 @@ __all__ = [
     "log_density",
     "compute_dtype",
     "bf16_supported",
+    "PRECISIONS",
     "plan_blocks",
     "available_memory",
     "default_max_memory",
@@ -224,6 +225,20 @@ class _Plan:
                               self.sum_dtype)
 
 
+#: Values of the ``precision`` keyword. "bf16" (bfloat16 GEMMs on AMX / AVX512-BF16 CPUs) is reserved: on
+#: CPU torch a bf16 GEMM returns bf16 (logits rounded to 8 bits), and bf16 for ``weights @ y`` alone
+#: measured 1.1-1.2x float32's speed (benchmarks/README.md), under the 1.8x that would justify its error.
+PRECISIONS = ("exact",)
+
+
+def _check_precision(precision: str) -> None:
+    if precision == "bf16":
+        raise ValueError("precision='bf16' is not available: CPU torch bf16 GEMMs return bf16 and the bf16 "
+                         "posterior measured 1.1-1.2x float32 (benchmarks/README.md); use float32")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+
+
 def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.Tensor | None,
             chunk_size: int | None, max_memory: int | None, certify: bool = False):
     """Yield ``(q0, Partial)`` for consecutive query blocks; working memory follows ``max_memory``.
@@ -286,6 +301,7 @@ def posterior_partial(
     half_sq_norms: torch.Tensor | None = None,
     chunk_size: int | None = None,
     max_memory: int | None = None,
+    precision: str = "exact",
 ) -> Partial:
     """Exact streaming reduction of the posterior of queries ``x`` over all of ``data``.
 
@@ -304,12 +320,16 @@ def posterior_partial(
     max_memory : int, optional
         Budget in bytes for the working memory beyond ``x``, ``data`` and the result
         (default :func:`default_max_memory`); sizes the query blocks and, if small, the chunks.
+    precision : {"exact"}
+        The accuracy contract: "exact" (float64, or float32 within 1e-6 of the data scale). "bf16" is
+        refused with a clear error (see :data:`PRECISIONS`).
 
     Returns
     -------
     Partial
         In the computation dtype (:func:`compute_dtype`); its ``mean()`` is formed in float64.
     """
+    _check_precision(precision)
     parts = [p for _, p in _blocks(x, data, t, half_sq_norms, chunk_size, max_memory)]
     if not parts:
         return empty_partial(0, data.shape[1], x.to(torch.float64 if x.dtype == torch.float64 else x.dtype))
@@ -320,6 +340,10 @@ def posterior_partial(
 def _assemble(x: torch.Tensor, data: torch.Tensor, t: float, finish, **kwargs) -> torch.Tensor:
     """Run the blocks and write ``finish(x_block, partial)`` into one output of ``x``'s dtype:
     the only allocation that grows with the number of queries."""
+    unknown = set(kwargs) - {"half_sq_norms", "chunk_size", "max_memory", "precision"}
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
+    _check_precision(kwargs.get("precision", "exact"))
     out = torch.empty_like(x)
     for q0, part in _blocks(x, data, t, kwargs.get("half_sq_norms"), kwargs.get("chunk_size"),
                             kwargs.get("max_memory"), certify=True):
