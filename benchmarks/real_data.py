@@ -1,9 +1,9 @@
 """How IDM compares on real data (issue 11, point 6): TSTR on tabular sets, Fashion-MNIST fidelity vs novelty.
 
-    python benchmarks/real_data.py --quick            # wine + breast cancer, 1 seed; 2 Fashion-MNIST classes (~1 min)
+    python benchmarks/real_data.py --quick            # wine + breast cancer, 1 seed; 2 Fashion-MNIST classes
     python benchmarks/real_data.py                    # breast cancer, wine, digits x 3 seeds; 10 classes
     python benchmarks/real_data.py --part tabular     # only the TSTR table (cheap)
-    python benchmarks/real_data.py --out DIR          # CSVs, real_data.md and the frontier figure (default: a temp folder)
+    python benchmarks/real_data.py --out DIR          # CSVs, real_data.md and the frontier figure (default: a temp dir)
 
 Prints the Markdown tables (the README's "How IDM compares on real data"), the seconds of each part and
 ``uptime`` before and after (the machine is shared: times are indicative, the tables are not timings).

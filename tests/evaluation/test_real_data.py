@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from inertial_diffusion.evaluation.experiments import real_generators as gen
-from inertial_diffusion.evaluation.experiments.real_data import (QUICK_REAL, RealDataPreset, real_data_figure,
+from inertial_diffusion.evaluation.experiments.real_data import (QUICK_REAL, real_data_figure,
                                                                    render_real_data, run_real_data, run_tabular)
 
 TINY = dataclasses.replace(
