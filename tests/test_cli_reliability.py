@@ -354,8 +354,6 @@ def test_peak_memory_does_not_grow_with_n(tmp_path):
 
 
 # ------------------------------------------------------------------ item 11 (estimator side: the lead's fix)
-@pytest.mark.xfail(strict=True, reason="issue 13 item 11: the conditional fit refuses every class with one row; "
-                                       "only the requested class needs 2 (estimator change requested)")
 def test_class_needs_only_its_own_rows(labelled_csv, tmp_path):
     with open(labelled_csv, "a") as handle:
         handle.write("0.1,0.2,0.3,lonely\n")

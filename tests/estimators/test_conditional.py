@@ -41,8 +41,13 @@ def test_class_conditional_errors():
         model.sample(3, y="z")
     y1 = y.astype(object)
     y1[0] = "lonely"
-    with pytest.raises(ValueError, match="'lonely' \\(1 row\\)"):
-        InertialDiffusion().fit(X, y1)
+    with pytest.warns(UserWarning, match="'lonely' \\(1 row\\)"):
+        lonely = InertialDiffusion(random_state=0).fit(X, y1)  # only a request for the one-row class fails
+    with pytest.raises(ValueError, match="class 'lonely' has 1 row only"):
+        lonely.sample(2, y="lonely")
+    assert lonely.sample(3, y="a").shape == (3, 4) and set(lonely.sample_per_class(2)[1]) == {"a", "b", "c"}
+    with pytest.raises(ValueError, match="every class has fewer than 2 rows"):
+        InertialDiffusion(bandwidth=0.3).fit(X[:3], ["u", "v", "w"])
     with pytest.raises(ValueError, match="one label per row"):
         InertialDiffusion().fit(X, y[:-1])
     with pytest.raises(ValueError, match="fitted without labels"):

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from inertial_diffusion import choices
 from inertial_diffusion.core.posterior import available_memory
 
 __all__ = ["DTYPES", "RESIDENT_FRACTION", "resolve_device", "torch_generator", "tf32_matmul",
@@ -20,7 +21,8 @@ __all__ = ["DTYPES", "RESIDENT_FRACTION", "resolve_device", "torch_generator", "
 
 #: Storage dtype of the training data. "tf32": float32 data whose GEMMs may use TensorFloat-32 on a GPU;
 #: "bf16": float32 data whose GEMMs run in bfloat16 on CPUs with AMX / AVX512-BF16.
-DTYPES = {"float64": torch.float64, "float32": torch.float32, "tf32": torch.float32, "bf16": torch.float32}
+_STORAGE = {"float64": torch.float64, "float32": torch.float32, "tf32": torch.float32, "bf16": torch.float32}
+DTYPES = {name: _STORAGE[name] for name in choices.DTYPES}
 #: Data larger than this fraction of the free GPU memory stay on the host and are streamed in chunks.
 RESIDENT_FRACTION = 0.5
 

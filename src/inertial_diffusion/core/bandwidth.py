@@ -15,6 +15,7 @@ import numpy as np
 from scipy.optimize import brentq
 from sklearn.neighbors import NearestNeighbors
 
+from inertial_diffusion import choices
 from inertial_diffusion.core.validation import check_choice, check_data, check_positive, check_positive_int
 
 __all__ = ["bandwidth_rule", "estimate_intrinsic_dim", "twonn_dimension", "mle_dimension", "scale_dimension",
@@ -23,7 +24,7 @@ __all__ = ["bandwidth_rule", "estimate_intrinsic_dim", "twonn_dimension", "mle_d
 #: Rows used by the estimators; nearest-neighbour dimension estimates are stable long before this.
 MAX_ESTIMATION_ROWS = 5000
 #: The accepted ``method`` names (the first is the default).
-DIM_METHODS: tuple[str, ...] = ("twonn", "mle", "scale")
+DIM_METHODS: tuple[str, ...] = choices.DIM_METHODS
 #: Anchor rows of :func:`scale_dimension`; its cost is O(anchors * rows * D).
 SCALE_ANCHORS = 1000
 #: Largest neighbour rank k of :func:`scale_dimension` (ratios r_2k / r_k): beyond it the scale is global anyway.

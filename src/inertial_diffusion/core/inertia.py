@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import torch
 
+from inertial_diffusion import choices
 from inertial_diffusion.core.process import alpha, variance
 from inertial_diffusion.core.samplers import Denoiser
 
 __all__ = ["INERTIA_FORMS", "inertia_step"]
 
-INERTIA_FORMS = ("posterior_mean", "paper")
+INERTIA_FORMS = choices.INERTIA_FORMS
 
 
 def inertia_step(denoiser: Denoiser, z: torch.Tensor, h: float, form: str = "posterior_mean") -> torch.Tensor:

@@ -18,6 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from inertial_diffusion import choices
 from inertial_diffusion.backends.base import PosteriorBackend
 from inertial_diffusion.backends.device import DTYPES, check_dtype_for_device, resolve_device, torch_generator
 from inertial_diffusion.backends.factory import is_dask_array, make_backend, resolve_max_memory
@@ -30,7 +31,8 @@ from inertial_diffusion.estimators.conditional import ClassConditionalMixin
 __all__ = ["parameters_doc", "PARAMETER_DOCS", "DiffusionBase", "GeneratorMixin", "validate_fit_input", "SAMPLERS",
            "PRIORS", "COMMON_CONSTRAINTS", "COMMON_PARAMETERS_DOC"]
 
-SAMPLERS: tuple[str, ...] = ("one_shot",) + tuple(SIMULATORS)
+SAMPLERS: tuple[str, ...] = choices.SAMPLERS
+assert set(SAMPLERS) == {"one_shot", *SIMULATORS}, "choices.SAMPLERS and core.samplers.SIMULATORS disagree"
 PRIORS: tuple[str, ...] = ("mixture", "stationary")
 
 _POSITIVE = Interval(numbers.Real, 0, None, closed="neither")
@@ -143,7 +145,8 @@ COMMON_PARAMETERS_DOC = parameters_doc("sampler", "n_steps", "standardize", "dty
 
 
 class GeneratorMixin:
-    """scikit-learn tags of the generators: dense finite input, labels optional."""
+    """What every generator shares: scikit-learn tags (dense finite input, labels optional) and the fitted
+    standardization as ``mean_`` and ``scale_``."""
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -152,6 +155,18 @@ class GeneratorMixin:
         tags.target_tags.required = False
         tags.non_deterministic = False
         return tags
+
+    @property
+    def mean_(self) -> np.ndarray:
+        """Mean subtracted before the process runs (zeros if ``standardize=False``)."""
+        check_is_fitted(self, "standardizer_")
+        return self.standardizer_.mean
+
+    @property
+    def scale_(self) -> float | np.ndarray:
+        """Scale of the standardization: one float (global), one per feature, or 1."""
+        check_is_fitted(self, "standardizer_")
+        return self.standardizer_.scale
 
 
 def validate_fit_input(estimator: BaseEstimator, X: Any) -> Any:
@@ -305,18 +320,6 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         z, t = self._queries(x, t)
         logp = self.backend_.log_density(z, t).cpu().numpy()
         return logp - self.standardizer_.log_abs_det(self.n_features_in_)
-
-    @property
-    def mean_(self) -> np.ndarray:
-        """Mean subtracted before the process runs (zeros if ``standardize=False``)."""
-        check_is_fitted(self, "standardizer_")
-        return self.standardizer_.mean
-
-    @property
-    def scale_(self) -> float | np.ndarray:
-        """Scale of the standardization: one float (global), one per feature, or 1."""
-        check_is_fitted(self, "standardizer_")
-        return self.standardizer_.scale
 
 
 def _pandas_to_float(X: Any) -> np.ndarray:

@@ -6,6 +6,7 @@ through ``fit(X, y)``, ``sample(m, y=label)`` and ``sample_per_class(n)``.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -36,6 +37,11 @@ def check_labels(y: Any, n_rows: int) -> np.ndarray:
     return labels
 
 
+def _describe(counts: dict) -> str:
+    """``'a' (1 row), 'b' (0 rows)``."""
+    return ", ".join(f"{label!r} ({k} row{'s' if k != 1 else ''})" for label, k in counts.items())
+
+
 def sample_mixture(models: list, sizes: list[int], n_samples: int, random_state: Any,
                    callback: Callback = None, **sample_options: Any) -> np.ndarray:
     """``n_samples`` draws from a mixture of fitted models weighted by their sizes: multinomial counts,
@@ -57,14 +63,18 @@ class ClassConditionalMixin:
             raise ValueError("class-conditional fitting (y) is not supported for Dask arrays")
         labels = check_labels(y, self.n_samples_fit_)
         self.classes_, counts = np.unique(labels, return_counts=True)
-        small = [f"{plain_label(c)!r} ({k} row{'s' if k != 1 else ''})" for c, k in zip(self.classes_, counts)
-                 if k < 2]
-        if small:
-            raise ValueError(f"class(es) {', '.join(small)} have fewer than 2 rows: an empirical diffusion "
-                             "model of one point only returns that point; drop or merge them")
-        self.class_counts_ = {plain_label(c): int(k) for c, k in zip(self.classes_, counts)}
+        # a one-row class has no model (it would only return its point): only a request for it is an error
+        self.small_classes_ = {plain_label(c): int(k) for c, k in zip(self.classes_, counts) if k < 2}
+        if len(self.small_classes_) == len(self.classes_):
+            raise ValueError(f"every class has fewer than 2 rows ({_describe(self.small_classes_)}): an empirical "
+                             "diffusion model of one point only returns that point")
+        if self.small_classes_:
+            warnings.warn(f"class(es) {_describe(self.small_classes_)} have fewer than 2 rows and get no model: "
+                          "sample(y=...) refuses them, and samples without y come from the other classes",
+                          UserWarning, stacklevel=4)
+        self.class_counts_ = {plain_label(c): int(k) for c, k in zip(self.classes_, counts) if k >= 2}
         self.class_models_ = {}
-        for label in self.classes_:
+        for label in self.classes_[counts >= 2]:
             model = clone(self).set_params(**overrides)
             model.class_models_ = None
             model._fit_one(X[labels == label], self.standardizer_)
@@ -73,6 +83,10 @@ class ClassConditionalMixin:
     def _sample_classes(self, n_samples: int, random_state: Any, callback: Callback, y: Any) -> np.ndarray:
         if y is not None:
             key = plain_label(y)
+            if key in self.small_classes_:
+                k = self.small_classes_[key]
+                raise ValueError(f"class {y!r} has {k} row{'s' if k != 1 else ''} only: a model of one point "
+                                 "only returns that point; drop or merge it")
             if key not in self.class_models_:
                 raise ValueError(f"unknown class {y!r}; the model was fitted on classes "
                                  f"{list(self.class_models_)}")
