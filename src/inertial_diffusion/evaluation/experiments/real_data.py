@@ -59,6 +59,7 @@ class RealDataPreset:
     idm_scales: tuple[float, ...]
     kde_factors: tuple[float, ...]
     image_extras: bool  # IDM auto / max_dup_rate on images (their bandwidth search costs minutes)
+    image_generators: tuple[str, ...] | None = None  # None: all (the fresh real images always run)
 
 
 QUICK_REAL = RealDataPreset(
@@ -231,7 +232,9 @@ def run_images(preset: RealDataPreset, say: Say = print) -> Table:
     fresh = gen.Generator("real (fresh images)", "real", lambda *a: (data["X_fresh"], data["y_fresh"]))
     by_class = {c: (data["X"][data["y"] == c], data["X_test"][data["y_test"] == c]) for c in preset.image_classes}
     test_feats = {c: net.features(by_class[c][1]) for c in preset.image_classes}
-    for g in [fresh] + image_generators(preset, d):
+    chosen = [g for g in image_generators(preset, d)
+              if preset.image_generators is None or g.name in preset.image_generators]
+    for g in [fresh] + chosen:
         say(f"  real data: Fashion-MNIST, {g.name}")
         Xs, ys, status, seconds = _draw(g, data["X"], data["y"], counts, preset.image_seed)
         for c in preset.image_classes:
