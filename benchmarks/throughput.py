@@ -200,10 +200,10 @@ def main_dm(quick: bool) -> None:
             redone = []
             original = post._Plan.run
 
-            def run(self, xq, d, tt, _orig=original, _redone=redone):
+            def run(self, xq, d, tt, *args, _orig=original, _redone=redone, **kwargs):
                 if self.work == torch.float64 and xq.dtype != torch.float64:
                     _redone.append(xq.shape[0])
-                return _orig(self, xq, d, tt)
+                return _orig(self, xq, d, tt, *args, **kwargs)
 
             post._Plan.run = run
             try:

@@ -122,7 +122,7 @@ def empty_partial(n_queries: int, n_features: int, like: torch.Tensor) -> Partia
 
 
 def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torch.Tensor,
-            cutoff: float | None = None, sparse: bool | None = None) -> None:
+            cutoff: float | None = None, sparse: bool | None = None, counts: torch.Tensor | None = None) -> None:
     """Fold one chunk's base-2 logits (q, b) for data rows ``y`` (b, D) into ``state``, in place.
 
     This is :func:`combine` of ``state`` with the chunk's partial, fused to avoid allocations.
@@ -137,7 +137,8 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
     what is dropped stays negligible against the final maximum. With ``sparse`` (default: on the
     CPU) a chunk whose weights are nonzero in few query rows multiplies only those rows and the
     data columns they touch; rows the chunk does not reach are left untouched (their maximum did
-    not move, so their rescale factor is exactly 1).
+    not move, so their rescale factor is exactly 1). ``counts`` (q,), if given, keeps the number of
+    nonzero weights in each row's sum (what the float32 certificate needs to bound its rounding).
     """
     if cutoff is None:
         cutoff = precision.cutoff_bits(logits.dtype, 2**32)
@@ -156,8 +157,10 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
             return  # no row reached: every maximum is unchanged and no weight survives
         if rows.numel() <= SPARSE_ROW_FRACTION * logits.shape[0]:
             _absorb_rows_(state, weights.index_select(0, rows), y, rows, rescale.index_select(0, rows),
-                          new_max.index_select(0, rows))
+                          new_max.index_select(0, rows), counts)
             return
+    if counts is not None:  # a dropped state takes its nonzero weights with it
+        counts.mul_(rescale > 0).add_((weights > 0).sum(dim=1))
     torch.addcmul(weights.sum(dim=1, dtype=state.sumexp.dtype), state.sumexp, rescale.to(state.sumexp.dtype),
                   out=state.sumexp)
     torch.mm(weights, y, out=product)
@@ -166,8 +169,10 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
 
 
 def _absorb_rows_(state: Partial, weights: torch.Tensor, y: torch.Tensor, rows: torch.Tensor,
-                  rescale: torch.Tensor, new_max: torch.Tensor) -> None:
+                  rescale: torch.Tensor, new_max: torch.Tensor, counts: torch.Tensor | None) -> None:
     """:func:`absorb_` restricted to query ``rows`` (their weights (k, b)) and the data columns they touch."""
+    if counts is not None:
+        counts.index_copy_(0, rows, counts.index_select(0, rows).mul_(rescale > 0).add_((weights > 0).sum(dim=1)))
     cols = (weights > 0).any(dim=0).nonzero().squeeze(1)
     if cols.numel() < weights.shape[1]:
         weights, y = weights.index_select(1, cols), y.index_select(0, cols)
@@ -181,8 +186,10 @@ def _absorb_rows_(state: Partial, weights: torch.Tensor, y: torch.Tensor, rows: 
 
 def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.Tensor, work: torch.dtype,
                    data_rows: int, logits_buffer: torch.Tensor, product_buffer: torch.Tensor,
-                   cutoff: float, sum_dtype: torch.dtype | None = None) -> Partial:
-    """Reduce one block of queries over all data chunks (the hot loop); ``sum_dtype``: of ``sumexp``."""
+                   cutoff: float, sum_dtype: torch.dtype | None = None,
+                   counts: torch.Tensor | None = None) -> Partial:
+    """Reduce one block of queries over all data chunks (the hot loop); ``sum_dtype``: of ``sumexp``;
+    ``counts``: filled with each row's number of nonzero weights."""
     n, dim = data.shape
     xq = xq.to(work)
     a_t, v_t = alpha(t), variance(t)
@@ -194,7 +201,7 @@ def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.T
         y = data[c0:c0 + data_rows].to(device=xq.device, dtype=work, non_blocking=True)
         logits = logits_buffer[:xq.shape[0], :y.shape[0]]
         torch.addmm(bias[None, c0:c0 + data_rows], xq, y.T, beta=1.0, alpha=_LOG2E * a_t / v_t, out=logits)
-        absorb_(state, logits, y, product_buffer[:xq.shape[0]], cutoff)
+        absorb_(state, logits, y, product_buffer[:xq.shape[0]], cutoff, counts=counts)
     return state
 
 
@@ -216,13 +223,13 @@ class _Plan:
         self._buffers: tuple[torch.Tensor, torch.Tensor] | None = None
         self._device = x.device
 
-    def run(self, xq: torch.Tensor, data: torch.Tensor, t: float) -> Partial:
+    def run(self, xq: torch.Tensor, data: torch.Tensor, t: float, counts: torch.Tensor | None = None) -> Partial:
         rows = xq.shape[0]
         if self._buffers is None or self._buffers[0].shape[0] < rows:
             self._buffers = (torch.empty((rows, self.data_rows), dtype=self.work, device=self._device),
                              torch.empty((rows, data.shape[1]), dtype=self.work, device=self._device))
         return _block_partial(xq, data, t, self.bias, self.work, self.data_rows, *self._buffers, self.cutoff,
-                              self.sum_dtype)
+                              self.sum_dtype, counts)
 
 
 #: Values of the ``precision`` keyword. "bf16" (bfloat16 GEMMs on AMX / AVX512-BF16 CPUs) is reserved: on
@@ -279,9 +286,10 @@ def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms
     step = min(plan32.query_rows, plan64.query_rows)
     for q0 in range(0, x.shape[0], step):
         xq = x[q0:q0 + step]
-        p32 = plan32.run(xq, data, t)
+        counts = torch.zeros(xq.shape[0], dtype=torch.float64, device=xq.device)
+        p32 = plan32.run(xq, data, t, counts)
         ok = precision.certified_rows(p32.sumexp, error[q0:q0 + step].to(p32.sumexp.device), plan32.cutoff, n,
-                                      y_max, max(scale, 1e-300))
+                                      y_max, max(scale, 1e-300), counts=counts)
         # rows that the a-priori guard alone would have kept (the batch failed it through its largest |x|)
         ok |= precision.within_guard(t, x_norms[q0:q0 + step], y_max).to(ok.device)
         part = Partial(p32.max.double(), p32.sumexp.double(), p32.weighted.double())

@@ -96,17 +96,22 @@ def logit_error_bound(t: float, x_norms: torch.Tensor, y_max: float) -> torch.Te
 
 
 def certified_rows(sumexp: torch.Tensor, error: torch.Tensor, cutoff: float, n: int, y_max: float,
-                   scale: float, tol: float = CERTIFIED_TOLERANCE) -> torch.Tensor:
+                   scale: float, tol: float = CERTIFIED_TOLERANCE, counts: torch.Tensor | None = None) -> torch.Tensor:
     """Rows whose float32 posterior mean is within ``tol * scale`` of the exact one, bool (m,).
 
     ``sumexp`` is the row's sum of weights relative to its largest (which contributes exactly 1),
     accumulated in float64; ``error`` the bound :math:`E` of :func:`logit_error_bound`. The relative mass
-    outside the largest term is at most :math:`R = (S - 1)(1 + 2^{-16}) + n 2^{-52} S + n 2^{-c}`: the
-    float32 rounding of each weight and rescale factor, the float64 summation, what the cutoff ``c``
-    dropped. The mean is off by at most :math:`2 E e^{2E} R\\,\\mathrm{diam}`, ``diam = 2 y_max``.
+    outside the largest term is at most :math:`R = (S - 1)(1 + 2^{-16}) + 4 (K - 1) 2^{-53} S + n 2^{-c}`:
+    the float32 rounding of each weight and rescale factor; the float64 summation, whose at most 4
+    roundings per nonzero weight beyond the largest (adding a zero is exact) are counted by ``counts``
+    (``K``; ``n`` when not given); what the cutoff ``c`` dropped. A one-point posterior (``K = 1``) thus
+    certifies even when :math:`E` is several nats. The mean is off by at most
+    :math:`2 E e^{2E} R\\,\\mathrm{diam}`, ``diam = 2 y_max``.
     """
     s = sumexp.double()
-    rest = (s - 1.0).clamp_(min=0.0) * (1.0 + 2.0**-16) + n * 2.0**-52 * s + n * 2.0 ** (-cutoff)
+    k = torch.full_like(s, float(n)) if counts is None else counts.double()
+    rest = ((s - 1.0).clamp_(min=0.0) * (1.0 + 2.0**-16) + 4 * (k - 1.0).clamp_(min=0.0) * 2.0**-53 * s
+            + n * 2.0 ** (-cutoff))
     bound = 2.0 * error * torch.exp(2.0 * error) * rest * (2.0 * y_max)
     return bound <= tol * scale
 
