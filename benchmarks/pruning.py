@@ -8,9 +8,10 @@ Data: S^2 embedded isometrically in R^D (``evaluation.datasets.Sphere``), standa
 estimators do (centred, divided by the RMS distance to the mean), h = sigma^2 with the rule
 sigma = n^(-1/(d+4)), d = 2. Queries: IDM's one-shot z = alpha_h y_I + sqrt(v_h) xi. For each index
 we time the exact ``posterior_partial`` and ``pruned_reduction`` in turn (one exact run, then every
-index, ``--repeat`` rounds, best of each), and report the certified neglected mass (max over queries), the largest distance
-between the pruned and the exact posterior means (with the contract bound x diameter beside it),
-the share of points reduced exactly, and the index build time (reported apart). The best-possible
+index, ``--repeat`` rounds, best of each), and report the certified neglected mass (max over
+queries), the largest distance of the pruned and of the exact posterior means to the float64 mean
+(with the contract's bound x diameter beside it), the share of points reduced exactly, and the
+index build time (reported apart). The best-possible
 ratio is n over the mean number of points that the exact weights need to reach 1 - tol
 (as benchmarks/knn_limit.py computes, on ``--best-queries`` of the queries): no method that drops
 points can beat it, whatever its search costs.
