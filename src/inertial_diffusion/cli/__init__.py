@@ -10,18 +10,21 @@ between parsing and printing (output checks, streamed sampling, summaries, figur
 
 from __future__ import annotations
 
+import sys
 from enum import Enum
 from pathlib import Path
 from typing import Optional, Sequence
 
 import typer
 
-from inertial_diffusion.choices import DEVICES, DIM_METHODS, DTYPES, INERTIA_FORMS, SAMPLERS
+from inertial_diffusion.choices import (COMPONENTS, DEVICES, DIM_METHODS, DTYPES, INERTIA_FORMS, SAMPLERS,
+                                        STANDARDIZE_MODES)
 from inertial_diffusion.cli.errors import OneLineErrors
 from inertial_diffusion.cli.errors import fail as _fail
 from inertial_diffusion.cli.errors import run as _run
 from inertial_diffusion.cli.sampling import (BLOCK_ROWS, evaluation_figure, find_label, fit, grid_path, image_grid,
-                                             load_maybe_labelled, precheck_output, progress, summary, write_samples)
+                                             load_maybe_labelled, precheck_output, progress, summary,
+                                             unit_spread_note, write_samples)
 
 __all__ = ["app", "main", "BLOCK_ROWS"]
 
@@ -52,6 +55,8 @@ Sampler = _choice("Sampler", SAMPLERS)
 Dtype = _choice("Dtype", DTYPES)
 Device = _choice("Device", DEVICES)
 DimMethod = _choice("DimMethod", DIM_METHODS)
+Standardize = _choice("Standardize", STANDARDIZE_MODES)
+Components = _choice("Components", COMPONENTS)
 
 
 @app.callback()
@@ -68,7 +73,16 @@ def sample(
     output: Path = typer.Option(..., "-o", "--output", help="Output file (same kinds as input; a folder for images, "
                                 "with a preview OUTPUT_grid.png beside it)."),
     bandwidth: Optional[str] = typer.Option(None, help="sigma in standardized units (overrides the rule), or "
-                                            "'auto': choose c by held-out W1."),
+                                            "'auto': choose c by held-out W1 (or by --max-dup-rate)."),
+    max_dup_rate: Optional[float] = typer.Option(None, help="With --bandwidth auto: the smallest sigma whose held-out "
+                                                 "near-duplicate rate is at most this (e.g. 0.05)."),
+    standardize: Standardize = typer.Option(STANDARDIZE_MODES[0], help="One global scale (keeps the D-independence), "
+                                            "one scale per column (mixed units), or none."),
+    components: Components = typer.Option(COMPONENTS[0], help="Give separated parts of the data their own sigma."),
+    exclude_copies: bool = typer.Option(False, "--exclude-copies", help="Redraw samples that copy a training point "
+                                        "(isolated points); changes the law slightly."),
+    prune_tol: Optional[float] = typer.Option(None, help="Certified cluster pruning at this neglected softmax mass "
+                                              "(e.g. 1e-6; large n)."),
     bandwidth_scale: float = typer.Option(1.0, help="c in sigma = c * n^(-1/(d+4))."),
     intrinsic_dim: Optional[float] = typer.Option(None, help="Manifold dimension d (estimated if omitted)."),
     dim_method: DimMethod = typer.Option(DIM_METHODS[0], help="Estimator of d when --intrinsic-dim is omitted."),
@@ -118,14 +132,19 @@ def sample(
 
     from inertial_diffusion.estimators.inertial import InertialDiffusion
 
+    if standardize.value == "global" and data.kind != "images":
+        note = _run(unit_spread_note, data.X)
+        if note and not quiet:
+            typer.echo(note, err=True)
     model = _run(InertialDiffusion, bandwidth=sigma, bandwidth_scale=bandwidth_scale, intrinsic_dim=intrinsic_dim,
                  dim_method=dim_method.value, inertia=inertia.value, sampler=sampler.value, dtype=dtype.value,
-                 device=device.value)
+                 device=device.value, max_dup_rate=max_dup_rate, standardize=standardize.value,
+                 components=components.value, prune_tol=prune_tol)
     _run(fit, model, data, intrinsic_dim, input)
     classes = list(model.class_models_) if per_class else [label]
     first: list = []  # the first rows, for the image preview
     with progress(quiet) as bar:
-        _run(write_samples, model, output, data, classes, n, seed, labelled, force, bar, first)
+        _run(write_samples, model, output, data, classes, n, seed, labelled, force, bar, first, exclude_copies)
     if data.kind == "images" and first:
         _run(image_grid, output, data, first, force)
     if not quiet:
@@ -231,7 +250,9 @@ def reproduce(
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
     quiet: bool = typer.Option(False, "--quiet", "-q"),
 ) -> None:
-    """Check the paper's claims on data with known truth: memorization, ambient dimension, rate, inertia form.
+    """Check the paper's claims on data with known truth (memorization, ambient dimension, rate, inertia form)
+    and measure the failure modes (ambient noise, separated parts, curved manifolds, boundaries, density,
+    isolated points, small n) and the real-data comparison.
 
     Writes report.md, one CSV per experiment and PNG figures to --out.
 
@@ -247,9 +268,21 @@ def reproduce(
         typer.echo(f"report: {out / 'report.md'}")
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Library warnings (isolated points, small classes) as one line on stderr, like the errors."""
+    print(f"warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Console-script entry point (``argv``: the arguments, default ``sys.argv[1:]``)."""
-    app(args=argv, prog_name="inertial-diffusion")
+    import warnings
+
+    previous = warnings.showwarning
+    warnings.showwarning = _one_line_warning
+    try:
+        app(args=argv, prog_name="inertial-diffusion")
+    finally:
+        warnings.showwarning = previous
 
 
 if __name__ == "__main__":

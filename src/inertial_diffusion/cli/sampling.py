@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-__all__ = ["BLOCK_ROWS", "precheck_output", "write_samples", "stream_samples", "fit", "summary", "image_grid",
+__all__ = ["UNIT_SPREAD_RATIO", "unit_spread_note",
+           "BLOCK_ROWS", "precheck_output", "write_samples", "stream_samples", "fit", "summary", "image_grid",
            "load_maybe_labelled", "evaluation_figure", "find_label", "grid_path", "progress"]
 
 #: rows drawn and written per block: fixed, so that the same seed gives the same output for any -n
@@ -24,7 +25,7 @@ def progress(quiet: bool):
 
 
 def stream_samples(model, writer, n: int, seed: Any, progress, label: Any = None, labelled: bool = False,
-                    first: Optional[list] = None) -> None:
+                    first: Optional[list] = None, exclude_copies: bool = False) -> None:
     """Draw ``n`` samples in blocks of :data:`BLOCK_ROWS` from one generator and write each block as it comes:
     memory follows the block, not ``n``; same seed, same output."""
     import numpy as np
@@ -33,7 +34,8 @@ def stream_samples(model, writer, n: int, seed: Any, progress, label: Any = None
     task = progress.add_task("sampling" + (f" class {label!r}" if label is not None else ""), total=n)
     for start in range(0, n, BLOCK_ROWS):
         k = min(BLOCK_ROWS, n - start)
-        block = model.sample(k, random_state=rng, y=label)
+        options = {"exclude_copies": True} if exclude_copies else {}
+        block = model.sample(k, random_state=rng, y=label, **options)
         writer.write(block, np.full(k, label, dtype=model.classes_.dtype) if labelled else None)
         if first is not None and sum(map(len, first)) < 100:
             first.append(block[:100])
@@ -74,7 +76,7 @@ def precheck_output(output: Path, force: bool, labelled: bool) -> None:
 
 
 def write_samples(model, output: Path, data, classes: list, n: int, seed: Any, labelled: bool, force: bool,
-                   progress, first: list) -> None:
+                   progress, first: list, exclude_copies: bool = False) -> None:
     """Stream n samples per entry of ``classes`` (None: unconditional) to ``output``; one seed per class drawn
     from ``seed`` when there are several classes."""
     import numpy as np
@@ -86,14 +88,19 @@ def write_samples(model, output: Path, data, classes: list, n: int, seed: Any, l
     with open_writer(output, n * len(classes), data.X.shape[1], labelled=labelled, like=data,
                      force=force) as writer:
         for c, s in zip(classes, seeds):
-            stream_samples(model, writer, n, s, progress, c, labelled, first)
+            stream_samples(model, writer, n, s, progress, c, labelled, first, exclude_copies)
 
 
 def fit(model, data, intrinsic_dim: Optional[float], input: Path) -> None:
     import numpy as np
 
+    from inertial_diffusion.core.bandwidth import DimensionEstimateError
+
     try:
         model.fit(data.X, data.y)
+    except DimensionEstimateError as exc:
+        raise ValueError(f"the intrinsic dimension could not be estimated from {input}: {exc.reason}; pass "
+                         "--intrinsic-dim D (e.g. the number of free parameters of the data)") from None
     except ValueError as exc:
         if intrinsic_dim is None and "intrinsic_dim" in str(exc):
             raise ValueError(f"the intrinsic dimension could not be estimated from {input} ({exc}); pass "
@@ -110,7 +117,10 @@ def summary(model, total: int, output: Path, label: Any) -> str:
     d = getattr(fitted, "intrinsic_dim_", None)
     d_text = "given" if d is None else f"{d:.2f}"
     search = getattr(fitted, "bandwidth_search_", None)
-    chosen = "" if search is None else f", c={search.best_scale:.3g} by held-out W1"
+    chosen = "" if search is None else f", c={search.best_scale:.3g} ({search.criterion})"
+    parts = getattr(fitted, "components_", None)
+    if parts:
+        chosen += f"; {len(parts)} separated parts, sigma " + ", ".join(f"{c['bandwidth']:.3g}" for c in parts)
     which = f"class {label!r}: " if label is not None else ""
     return (f"wrote {total} samples to {output} ({which}n={fitted.n_samples_fit_}, D={fitted.n_features_in_}, "
             f"d={d_text}, sigma={fitted.bandwidth_:.4g}{chosen})")
@@ -164,3 +174,19 @@ def evaluation_figure(S, T, path: Path, force: bool) -> None:
                                                             dist[:, 0], p), force=force)
     else:
         atomic_write(path, lambda p: scatter_samples(T.X, S.X, p), force=force)
+
+
+#: Column spreads that differ by more than this factor get a note about --standardize per_feature.
+UNIT_SPREAD_RATIO = 10.0
+
+
+def unit_spread_note(X) -> str:
+    """A note for stderr when the columns' standard deviations differ by more than 10x (mixed units), else ''."""
+    import numpy as np
+
+    std = np.asarray(X, dtype=np.float64).std(axis=0)
+    std = std[std > 0]
+    if std.size < 2 or std.max() <= UNIT_SPREAD_RATIO * std.min():
+        return ""
+    return (f"note: column spreads differ by {std.max() / std.min():.3g}x (mixed units?); one global scale lets the "
+            "widest columns set sigma: consider --standardize per_feature")

@@ -18,10 +18,12 @@ from typing import Iterator
 
 import numpy as np
 
+from inertial_diffusion import choices
+
 __all__ = ["STANDARDIZE_MODES", "Standardizer", "resolve_mode", "row_blocks"]
 
 #: The standardization modes; ``True``/``False`` are accepted as "global"/"none".
-STANDARDIZE_MODES = ("global", "per_feature", "none")
+STANDARDIZE_MODES = choices.STANDARDIZE_MODES
 #: Rows per block of the streamed passes (float64 temporaries of BLOCK_ROWS x D).
 BLOCK_ROWS = 8192
 

@@ -28,8 +28,13 @@ from inertial_diffusion.core.cfdm import cfdm_times, flow_matching_denoiser, flo
 from inertial_diffusion.core.samplers import sample_one_shot
 from inertial_diffusion.core.standardize import Standardizer, resolve_mode
 from inertial_diffusion.core.validation import check_n_samples
-from inertial_diffusion.estimators._base import (COMMON_CONSTRAINTS, DiffusionBase, GeneratorMixin, parameters_doc,
-                                                 validate_fit_input)
+from inertial_diffusion.estimators._base import (
+    COMMON_CONSTRAINTS,
+    DiffusionBase,
+    GeneratorMixin,
+    parameters_doc,
+    validate_fit_input,
+)
 from inertial_diffusion.estimators.inertial import DIM_METHODS
 
 __all__ = ["AmbientKDE", "SmoothedCFDM"]

@@ -13,8 +13,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
-from inertial_diffusion.core.samplers import Callback
 from inertial_diffusion.backends.factory import is_dask_array
+from inertial_diffusion.core.samplers import Callback
 from inertial_diffusion.core.validation import check_n_samples, plain_label
 
 __all__ = ["ClassConditionalMixin", "check_labels", "sample_mixture"]
@@ -80,7 +80,8 @@ class ClassConditionalMixin:
             model._fit_one(X[labels == label], self.standardizer_)
             self.class_models_[plain_label(label)] = model
 
-    def _sample_classes(self, n_samples: int, random_state: Any, callback: Callback, y: Any) -> np.ndarray:
+    def _sample_classes(self, n_samples: int, random_state: Any, callback: Callback, y: Any,
+                        **sample_options: Any) -> np.ndarray:
         if y is not None:
             key = plain_label(y)
             if key in self.small_classes_:
@@ -90,9 +91,10 @@ class ClassConditionalMixin:
             if key not in self.class_models_:
                 raise ValueError(f"unknown class {y!r}; the model was fitted on classes "
                                  f"{list(self.class_models_)}")
-            return self.class_models_[key].sample(n_samples, random_state, callback)
+            return self.class_models_[key].sample(n_samples, random_state, callback, **sample_options)
         sizes = [self.class_counts_[k] for k in self.class_models_]
-        return sample_mixture(list(self.class_models_.values()), sizes, n_samples, random_state, callback)
+        return sample_mixture(list(self.class_models_.values()), sizes, n_samples, random_state, callback,
+                              **sample_options)
 
     def sample_per_class(self, n_per_class: int, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """``n_per_class`` samples from every class of a model fitted with labels; returns (X, y)."""

@@ -10,6 +10,7 @@ from sklearn.base import _fit_context
 from sklearn.utils._param_validation import Interval
 
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha
+from inertial_diffusion.core.samplers import DEFAULT_N_STEPS
 from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, DiffusionBase
 
 __all__ = ["EmpiricalDiffusion"]
@@ -55,7 +56,7 @@ class EmpiricalDiffusion(DiffusionBase):
         "denoise": ["boolean"],
     }
 
-    def __init__(self, *, t_min: float = 1e-8, denoise: bool = True, sampler: str = "one_shot", n_steps: int = 100,
+    def __init__(self, *, t_min: float = 1e-8, denoise: bool = True, sampler: str = "one_shot", n_steps: int = DEFAULT_N_STEPS,
                  standardize: bool | str = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, max_memory: int | None = None, random_state: Any = None,
                  prior: str = "mixture", t_max: float = DEFAULT_T_MAX, client: Any = None,

@@ -14,6 +14,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from inertial_diffusion import choices
 from inertial_diffusion.backends.device import torch_generator
 from inertial_diffusion.backends.factory import is_dask_array
 from inertial_diffusion.core import bandwidth as bandwidth_module
@@ -21,6 +22,7 @@ from inertial_diffusion.core.bandwidth import DIM_METHODS, bandwidth_rule, resol
 from inertial_diffusion.core.components import find_components
 from inertial_diffusion.core.inertia import INERTIA_FORMS, inertia_step
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha, variance
+from inertial_diffusion.core.samplers import DEFAULT_N_STEPS
 from inertial_diffusion.core.validation import check_n_samples
 from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, DiffusionBase, parameters_doc
 from inertial_diffusion.estimators.bandwidth_search import search_bandwidth_scale
@@ -118,13 +120,13 @@ class InertialDiffusion(DiffusionBase):
         "inertia": [StrOptions(set(INERTIA_FORMS))],
         "dim_method": [StrOptions(set(DIM_METHODS))],
         "max_dup_rate": [Interval(numbers.Real, 0, 1, closed="neither"), None],
-        "components": [StrOptions({"auto", "none"})],
+        "components": [StrOptions(set(choices.COMPONENTS))],
     }
 
     def __init__(self, *, bandwidth: float | str | None = None, intrinsic_dim: float | None = None,
                  bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", dim_method: str = "scale",
                  max_dup_rate: float | None = None, components: str = "auto", sampler: str = "one_shot",
-                 n_steps: int = 100,
+                 n_steps: int = DEFAULT_N_STEPS,
                  standardize: bool | str = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, max_memory: int | None = None, random_state: Any = None,
                  prior: str = "mixture", t_max: float = DEFAULT_T_MAX, client: Any = None,
@@ -271,7 +273,7 @@ class InertialDiffusion(DiffusionBase):
         if estimate:
             warnings.warn(f"{'about ' if k < n else ''}{estimate} of {n} training points are isolated at the "
                           f"kernel's scale (sigma = {self.bandwidth_:.3g}): samples drawn from them are "
-                          "near-copies; sample(..., exclude_copies=True) redraws those", UserWarning, stacklevel=4)
+                          "near-copies; sample(..., exclude_copies=True) (CLI: --exclude-copies) redraws those", UserWarning, stacklevel=4)
         return estimate
 
     def _final_map(self, z: torch.Tensor) -> torch.Tensor:
@@ -295,9 +297,12 @@ class InertialDiffusion(DiffusionBase):
                                   exclude_copies=exclude_copies)
         if not exclude_copies:
             return super().sample(n_samples, random_state, callback, y, return_neglected_mass)
-        if return_neglected_mass or y is not None or getattr(self, "class_models_", None) is not None:
-            raise ValueError("exclude_copies works on a model fitted without labels, without return_neglected_mass")
+        if return_neglected_mass:
+            raise ValueError("exclude_copies and return_neglected_mass cannot be combined")
         check_is_fitted(self, "backend_")
+        if self.class_models_ is not None:  # each class model redraws its own copies
+            return self._sample_classes(check_n_samples(n_samples), self.random_state if random_state is None
+                                        else random_state, callback, y, exclude_copies=True)
         gen = torch_generator(self.random_state if random_state is None else random_state, self.device_)
         x_hat, _ = self._sample_standardized(int(n_samples), gen, callback)
         for _ in range(100):

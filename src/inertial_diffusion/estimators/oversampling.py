@@ -7,6 +7,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+
 try:
     from imblearn.over_sampling.base import BaseOverSampler
 except ImportError:  # pragma: no cover - exercised only without the extra
@@ -14,8 +15,8 @@ except ImportError:  # pragma: no cover - exercised only without the extra
                       "pip install 'inertial-diffusion[imbalanced]'") from None
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from inertial_diffusion.estimators.inertial import InertialDiffusion
 from inertial_diffusion.core.validation import check_data, plain_label
+from inertial_diffusion.estimators.inertial import InertialDiffusion
 
 __all__ = ["InertialOversampler"]
 

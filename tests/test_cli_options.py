@@ -1,0 +1,70 @@
+"""The estimator options reach the command line: mixed units, the novelty target, copies, components."""
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from inertial_diffusion.cli import app, main
+from inertial_diffusion.io import load_data
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def mixed_csv(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.normal(size=(300, 2)), 1000.0 * rng.normal(size=(300, 1))]
+    path = tmp_path / "mixed.csv"
+    np.savetxt(path, X, delimiter=",", header="a,b,c", comments="")
+    return path
+
+
+def test_mixed_units_get_a_note_that_names_the_option(mixed_csv, tmp_path):
+    result = invoke("sample", mixed_csv, "-n", 20, "-o", tmp_path / "g.csv", "--seed", 0)
+    assert result.exit_code == 0, result.output
+    assert "--standardize per_feature" in result.stderr
+    result = invoke("sample", mixed_csv, "-n", 20, "-o", tmp_path / "p.csv", "--seed", 0,
+                    "--standardize", "per_feature")
+    assert result.exit_code == 0 and "per_feature" not in result.stderr
+    # per-feature samples keep each column's own spread (the global scale would flatten columns a and b)
+    S = load_data(tmp_path / "p.csv").X
+    assert 0.2 < S[:, 0].std() < 2 and 200 < S[:, 2].std() < 2000
+
+
+def test_max_dup_rate_reaches_the_search(mixed_csv, tmp_path):
+    result = invoke("sample", mixed_csv, "-n", 20, "-o", tmp_path / "a.csv", "--bandwidth", "auto",
+                    "--max-dup-rate", 0.05, "--standardize", "per_feature", "--seed", 0)
+    assert result.exit_code == 0, result.output
+    assert "DupRate <= 0.05" in result.stdout
+
+
+def test_exclude_copies_redraws_copies_of_isolated_points(tmp_path):
+    rng = np.random.default_rng(1)
+    X = np.r_[rng.normal(size=(300, 3)), [[40.0, 40.0, 40.0]]]  # one far outlier
+    np.save(tmp_path / "x.npy", X)
+    kw = ("-n", 3000, "--seed", 0, "--bandwidth", 0.05, "--components", "none")
+    plain = invoke("sample", tmp_path / "x.npy", "-o", tmp_path / "plain.npy", *kw)
+    clean = invoke("sample", tmp_path / "x.npy", "-o", tmp_path / "clean.npy", "--exclude-copies", *kw)
+    assert plain.exit_code == 0 and clean.exit_code == 0, clean.output
+
+    def copies(path):
+        S = np.load(path)
+        return int((np.abs(S[:, None, :] - X[None]).max(axis=2).min(axis=1) < 1e-6).sum())
+    assert copies(tmp_path / "plain.npy") > 0 and copies(tmp_path / "clean.npy") == 0
+
+
+def test_library_warnings_are_one_line(tmp_path, capsys):
+    rng = np.random.default_rng(1)
+    np.save(tmp_path / "x.npy", np.r_[rng.normal(size=(300, 3)), [[40.0, 40.0, 40.0]]])
+    with pytest.raises(SystemExit) as done:
+        main(["sample", str(tmp_path / "x.npy"), "-n", "5", "-o", str(tmp_path / "o.npy"), "--bandwidth", "0.05",
+              "-q"])
+    assert done.value.code == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines and all(line.startswith("warning: ") for line in lines), err
+    assert "isolated" in err and "--exclude-copies" in err
