@@ -181,7 +181,7 @@ def _image_split(preset: RealDataPreset) -> dict[str, np.ndarray]:
     Xt, yt = load_fashion_mnist("test")
     rng = np.random.default_rng(preset.image_seed)
     perm = rng.permutation(len(X))
-    X, y = X[perm], y[perm]
+    y = y[perm]  # rows are gathered from X through perm at the end: no full permuted copy of the images
     k = preset.image_train
     per_class_net = preset.net_train // len(preset.image_classes)
     gen_idx, fresh_idx, net_idx = [], [], []
@@ -195,7 +195,7 @@ def _image_split(preset: RealDataPreset) -> dict[str, np.ndarray]:
     rest = np.concatenate(net_idx)
     test_idx = np.concatenate([np.flatnonzero(yt == c)[: preset.image_test] for c in preset.image_classes])
     gi, fi = np.concatenate(gen_idx), np.concatenate(fresh_idx)
-    return dict(X=X[gi], y=y[gi], X_fresh=X[fi], y_fresh=y[fi], X_net=X[rest], y_net=y[rest],
+    return dict(X=X[perm[gi]], y=y[gi], X_fresh=X[perm[fi]], y_fresh=y[fi], X_net=X[perm[rest]], y_net=y[rest],
                 X_test=Xt[test_idx], y_test=yt[test_idx])
 
 
