@@ -312,7 +312,8 @@ def _log_mass_bounds(x64: torch.Tensor, index: ClusterIndex, a_t: float, v_t: fl
 
 def _gemm_unit_roundoff(work: torch.dtype, device: torch.device) -> float:
     """Unit roundoff of a GEMM in ``work``: TF32 (10-bit mantissa) where a GPU may use it."""
-    if work == torch.float32 and device.type == "cuda" and torch.get_float32_matmul_precision() != "highest":
+    tf32 = torch.backends.cuda.matmul.allow_tf32 or torch.get_float32_matmul_precision() != "highest"
+    if work == torch.float32 and device.type == "cuda" and tf32:
         return 2.0**-11
     return float(torch.finfo(work).eps) / 2
 
