@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from inertial_diffusion.core.posterior import posterior_partial
+from inertial_diffusion.core.posterior import combine, posterior_partial
 from inertial_diffusion.core.process import alpha, variance
 from inertial_diffusion.core.pruning import (build_cluster_index, cluster_index_from_labels, pruned_posterior_mean,
                                              pruned_posterior_partial, pruned_reduction)
@@ -178,6 +178,24 @@ def test_mean_is_within_the_certified_share_times_the_diameter(indexes, name, t)
     assert torch.equal(partial.mean(), mean) and torch.equal(bound2, bound)
     # the log-normalizer of the kept points is below the exact one by at most -log(1 - bound)
     gap = posterior_partial(x, data, t).log_normalizer() - partial.log_normalizer()
+    assert (gap >= -1e-12).all() and (gap <= -torch.log1p(-bound) + 1e-12).all()
+
+
+def test_pruned_shards_combine_within_the_largest_certified_share():
+    # sum_s S_s / sum_s Z_s <= max_s S_s / Z_s: shards pruned apart (the Dask layout) merge with combine
+    data = _dataset("blobs")
+    t = 0.1
+    x = _queries(data, t, 50, seed=8)
+    shards = [data[:1200], data[1200:]]
+    results = [pruned_reduction(x, build_cluster_index(shard, 25, random_state=i), t, tol=1e-2)
+               for i, shard in enumerate(shards)]
+    merged = combine(results[0].partial, results[1].partial)
+    bound = torch.maximum(results[0].bound, results[1].bound)
+    exact = posterior_partial(x, data, t)
+    diameter = float(torch.cdist(data, data).max())
+    err = (merged.mean() - exact.mean()).norm(dim=1)
+    assert (err <= bound * diameter + 1e-12).all() and err.max() > 1e-7
+    gap = exact.log_normalizer() - merged.log_normalizer()
     assert (gap >= -1e-12).all() and (gap <= -torch.log1p(-bound) + 1e-12).all()
 
 
