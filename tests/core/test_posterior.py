@@ -307,3 +307,24 @@ def test_one_point_posteriors_certify_even_when_the_logit_error_is_nats(monkeypa
     ref = dense_posterior_mean(x.double(), data.double(), t)
     assert (ours.double() - ref).norm(dim=1).max().item() <= 1e-6 * data.double().norm(dim=1).max().item()
     assert sum(redone) == 0
+
+
+def test_a_batch_of_spread_posteriors_goes_to_float64_after_the_probe(monkeypatch):
+    t = 0.09
+    _, data = _gaussian_peaked(t=t)
+    g = torch.Generator().manual_seed(5)
+    i, j = torch.randint(data.shape[0], (2, 150), generator=g)
+    x = (alpha(t) * 0.5 * (data[i].double() + data[j].double())).float()  # two points share each posterior
+    rows32 = []
+    original = post._Plan.run
+
+    def run(self, xq, d, tt, *args, **kwargs):
+        if self.work == torch.float32:
+            rows32.append(xq.shape[0])
+        return original(self, xq, d, tt, *args, **kwargs)
+
+    monkeypatch.setattr(post._Plan, "run", run)
+    ours = posterior_mean(x, data, t)
+    ref = dense_posterior_mean(x.double(), data.double(), t)
+    assert (ours.double() - ref).norm(dim=1).max().item() <= 1e-6 * data.double().norm(dim=1).max().item()
+    assert sum(rows32) == post.PROBE_ROWS  # only the probe ran in float32

@@ -73,6 +73,10 @@ _LN2 = math.log(2.0)
 #: nonzero weight; above it the dense GEMM over all rows is cheaper than the gathers.
 SPARSE_ROW_FRACTION = 0.5
 SPARSE_MIN_ROWS = 32
+#: Certified float32: the first PROBE_ROWS queries run alone; past PROBE_FAIL_FRACTION of them redone,
+#: the rest of the batch goes straight to float64.
+PROBE_ROWS = 64
+PROBE_FAIL_FRACTION = 0.5
 
 
 @dataclass(frozen=True)
@@ -284,16 +288,26 @@ def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms
     plan64 = _Plan(torch.float64, data, x, t, half_sq_norms, chunk_size, budget)
     scale = float(torch.sqrt(2.0 * half_sq_norms.mean()))
     step = min(plan32.query_rows, plan64.query_rows)
-    for q0 in range(0, x.shape[0], step):
-        xq = x[q0:q0 + step]
+    # a probe of the first rows: when most of them fail, the batch's posteriors are not peaked and a
+    # float32 pass over the rest would only be thrown away
+    bounds = [0, min(PROBE_ROWS, step)] + list(range(min(PROBE_ROWS, step) + step, x.shape[0], step)) + [x.shape[0]]
+    direct = False
+    for q0, q1 in zip(bounds[:-1], bounds[1:]):
+        if q1 <= q0:
+            continue
+        xq = x[q0:q1]
+        if direct:
+            yield q0, plan64.run(xq, data, t)
+            continue
         counts = torch.zeros(xq.shape[0], dtype=torch.float64, device=xq.device)
         p32 = plan32.run(xq, data, t, counts)
-        ok = precision.certified_rows(p32.sumexp, error[q0:q0 + step].to(p32.sumexp.device), plan32.cutoff, n,
+        ok = precision.certified_rows(p32.sumexp, error[q0:q1].to(p32.sumexp.device), plan32.cutoff, n,
                                       y_max, max(scale, 1e-300), counts=counts)
         # rows that the a-priori guard alone would have kept (the batch failed it through its largest |x|)
-        ok |= precision.within_guard(t, x_norms[q0:q0 + step], y_max).to(ok.device)
+        ok |= precision.within_guard(t, x_norms[q0:q1], y_max).to(ok.device)
         part = Partial(p32.max.double(), p32.sumexp.double(), p32.weighted.double())
         redo = (~ok).nonzero().squeeze(1)
+        direct = q0 == 0 and redo.numel() > PROBE_FAIL_FRACTION * xq.shape[0]
         if redo.numel():
             p64 = plan64.run(xq.index_select(0, redo), data, t)
             for field in ("max", "sumexp", "weighted"):
