@@ -300,6 +300,8 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
         Rows of the final model (default ``len(Z)``; give it when ``Z`` is a sample of them). When
         the search sees fewer rows than ``n_fit`` the novelty target is transferred with
         :math:`\\sigma, \\tau \\propto n^{-1/d}` (module docstring); ``c`` is always for ``n_fit`` rows.
+        From a sample the final DupRate carries the sample's threshold noise (measured on a
+        2-sphere at a 0.2 target: within 0.05 from 1000 of 4000 rows, 0.015 from 5000 of 15000).
     scales : sequence of float
         W1 criterion: the grid of ``c``.
     n_folds : int
