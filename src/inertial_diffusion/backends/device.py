@@ -8,12 +8,11 @@ posterior loop copies each chunk to the GPU as it reaches it (:mod:`inertial_dif
 from __future__ import annotations
 
 import contextlib
-from typing import Any
 
-import numpy as np
 import torch
 
 from inertial_diffusion import choices
+from inertial_diffusion.core.generators import torch_generator  # noqa: F401  (re-exported)
 from inertial_diffusion.core.posterior import available_memory
 
 __all__ = ["DTYPES", "RESIDENT_FRACTION", "resolve_device", "torch_generator", "tf32_matmul",
@@ -55,17 +54,6 @@ def resolve_device(device: str) -> torch.device:
                              "(torch.cuda.is_available() is False); use device='cpu' or 'auto'")
         return torch.device(device)
     raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda', 'cuda:N' or 'auto'")
-
-
-def torch_generator(random_state: Any, device: torch.device) -> torch.Generator:
-    """A ``torch.Generator`` on ``device`` seeded from ``random_state`` (None, int or numpy Generator)."""
-    if isinstance(random_state, torch.Generator):
-        return random_state
-    if isinstance(random_state, np.random.RandomState):
-        seed = int(random_state.randint(0, 2**31 - 1)) * 2**31 + int(random_state.randint(0, 2**31 - 1))
-    else:
-        seed = int(np.random.default_rng(random_state).integers(0, 2**63 - 1))
-    return torch.Generator(device=device).manual_seed(seed)
 
 
 def check_dtype_for_device(dtype: str, device: torch.device) -> None:
