@@ -60,18 +60,20 @@ class InertialDiffusion(DiffusionBase):
     ----------
     bandwidth : float, "auto" or None, default=None
         :math:`\\sigma` in standardized units; overrides the rule :math:`\\sigma = c\\,n^{{-1/(d+4)}}`.
-        "auto" chooses ``c`` by a held-out search (:mod:`inertial_diffusion.estimators.bandwidth_search`)
-        and records it in ``bandwidth_search_``.
+        "auto" chooses ``c`` by a search (:mod:`inertial_diffusion.estimators.bandwidth_search`): the
+        largest ``c`` whose held-out W1 is within 1 % of the best on a grid, or the novelty target
+        ``max_dup_rate``; recorded in ``bandwidth_search_``.
 {RULE_DOC}    inertia : {{"posterior_mean", "paper"}}, default="posterior_mean"
         Form of the inertia step (see :mod:`inertial_diffusion.core.inertia`).
     max_dup_rate : float in (0, 1), optional
-        With ``bandwidth="auto"``: a novelty target. The search picks the smallest σ whose held-out
-        near-duplicate rate stays at most this.
+        With ``bandwidth="auto"``: a novelty target. The search picks the smallest ``c`` whose model, fitted
+        on all rows, has a near-duplicate rate (the DupRate of ``memorization_report``: samples closer to a training row than the 1 % quantile of the rows' nearest-neighbour distances) of at
+        most this, by bisection on ``log c``; ``bandwidth_search_`` records c, W1 and DupRate along the path.
     components : {{"auto", "none"}}, default="auto"
         "auto": find the well-separated parts of the data at the kernel's scale
-        (:func:`inertial_diffusion.core.components.find_components`) and, when there are several, give
-        each its own model (own standardization, ``d`` and σ from its own ``n``), sampled in proportion
-        to its size; queries (``posterior_mean``, ``score_function``, ``log_density``) still use the
+        (:func:`inertial_diffusion.core.components.find_components`, at the rule's scale c = 1) and, when
+        there are several, give each its own model (own standardization, ``d`` and σ from its own ``n``),
+        sampled in proportion to its size; queries (``posterior_mean``, ``score_function``, ``log_density``) still use the
         whole data, which have no bandwidth. Skipped with labels, a numeric ``bandwidth`` or a Dask array.
 {COMMON_PARAMETERS_DOC}
     Attributes
@@ -192,7 +194,8 @@ class InertialDiffusion(DiffusionBase):
         if auto:
             search_options = {} if self.max_dup_rate is None else {"max_dup_rate": self.max_dup_rate}
             self.bandwidth_search_ = search_bandwidth_scale(rows, self.intrinsic_dim_, inertia=self.inertia,
-                                                            random_state=0, **search_options)
+                                                            n_fit=self.n_samples_fit_, random_state=0,
+                                                            **search_options)
             self.bandwidth_ = bandwidth_rule(self.n_samples_fit_, self.intrinsic_dim_,
                                              self.bandwidth_search_.best_scale)
         elif self.bandwidth is not None:
@@ -207,8 +210,10 @@ class InertialDiffusion(DiffusionBase):
         """Separated parts at the kernel's scale; with several, one full model per part (own standardization)."""
         Z = self.backend_.rows  # the standardized working copy (float32 or float64)
         n = Z.shape[0]
-        options = dict(intrinsic_dim=self.intrinsic_dim, bandwidth_scale=self.bandwidth_scale,
-                       dim_method=self.dim_method, random_state=0)
+        # parts are judged at the rule's own scale (c = 1), whatever c the user or the search picks: a small c
+        # would otherwise cut one manifold into pieces the kernel merely does not bridge
+        options = dict(intrinsic_dim=self.intrinsic_dim, bandwidth_scale=1.0, dim_method=self.dim_method,
+                       random_state=0)
         if n <= COMPONENT_ROWS:
             labels = find_components(Z.cpu().double().numpy(), **options)
         else:  # parts found on a seeded subsample; every row joins the part of its nearest subsampled row
@@ -273,7 +278,8 @@ class InertialDiffusion(DiffusionBase):
         if estimate:
             warnings.warn(f"{'about ' if k < n else ''}{estimate} of {n} training points are isolated at the "
                           f"kernel's scale (sigma = {self.bandwidth_:.3g}): samples drawn from them are "
-                          "near-copies; sample(..., exclude_copies=True) (CLI: --exclude-copies) redraws those", UserWarning, stacklevel=4)
+                          "near-copies; sample(..., exclude_copies=True) (CLI: --exclude-copies) redraws those",
+                          UserWarning, stacklevel=4)
         return estimate
 
     def _final_map(self, z: torch.Tensor) -> torch.Tensor:
