@@ -56,7 +56,8 @@ class EmpiricalDiffusion(DiffusionBase):
         "denoise": ["boolean"],
     }
 
-    def __init__(self, *, t_min: float = 1e-8, denoise: bool = True, sampler: str = "one_shot", n_steps: int = DEFAULT_N_STEPS,
+    def __init__(self, *, t_min: float = 1e-8, denoise: bool = True, sampler: str = "one_shot",
+                 n_steps: int = DEFAULT_N_STEPS,
                  standardize: bool | str = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, max_memory: int | None = None, random_state: Any = None,
                  prior: str = "mixture", t_max: float = DEFAULT_T_MAX, client: Any = None,

@@ -67,13 +67,14 @@ class InertialDiffusion(DiffusionBase):
         Form of the inertia step (see :mod:`inertial_diffusion.core.inertia`).
     max_dup_rate : float in (0, 1), optional
         With ``bandwidth="auto"``: a novelty target. The search picks the smallest ``c`` whose model, fitted
-        on all rows, has a near-duplicate rate (the DupRate of ``memorization_report``: samples closer to a training row than the 1 % quantile of the rows' nearest-neighbour distances) of at
-        most this, by bisection on ``log c``; ``bandwidth_search_`` records c, W1 and DupRate along the path.
+        on all rows, has a near-duplicate rate (the DupRate of ``memorization_report``: samples closer to a
+        training row than the 1 % quantile of the rows' nearest-neighbour distances) of at most this, by
+        bisection on ``log c``; ``bandwidth_search_`` records c, W1 and DupRate along the path.
     components : {{"auto", "none"}}, default="auto"
         "auto": find the well-separated parts of the data at the kernel's scale
         (:func:`inertial_diffusion.core.components.find_components`, at the rule's scale c = 1) and, when
-        there are several, give each its own model (own standardization, ``d`` and σ from its own ``n``),
-        sampled in proportion to its size; queries (``posterior_mean``, ``score_function``, ``log_density``) still use the
+        there are several, give each its own model (own standardization, ``d`` and σ from its own
+        ``n``), sampled in proportion to its size; queries (``posterior_mean``, ``score_function``, ``log_density``) still use the
         whole data, which have no bandwidth. Skipped with labels, a numeric ``bandwidth`` or a Dask array.
 {COMMON_PARAMETERS_DOC}
     Attributes
