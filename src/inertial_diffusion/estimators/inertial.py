@@ -74,8 +74,8 @@ class InertialDiffusion(DiffusionBase):
         "auto": find the well-separated parts of the data at the kernel's scale
         (:func:`inertial_diffusion.core.components.find_components`, at the rule's scale c = 1) and, when
         there are several, give each its own model (own standardization, ``d`` and σ from its own
-        ``n``), sampled in proportion to its size; queries (``posterior_mean``, ``score_function``, ``log_density``) still use the
-        whole data, which have no bandwidth. Skipped with labels, a numeric ``bandwidth`` or a Dask array.
+        ``n``), sampled in proportion to its size; queries (``posterior_mean``, ``score_function``,
+        ``log_density``) still use the whole data, which have no bandwidth. Skipped with labels, a numeric ``bandwidth`` or a Dask array.
 {COMMON_PARAMETERS_DOC}
     Attributes
     ----------
