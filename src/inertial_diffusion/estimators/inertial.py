@@ -75,7 +75,8 @@ class InertialDiffusion(DiffusionBase):
         (:func:`inertial_diffusion.core.components.find_components`, at the rule's scale c = 1) and, when
         there are several, give each its own model (own standardization, ``d`` and σ from its own
         ``n``), sampled in proportion to its size; queries (``posterior_mean``, ``score_function``,
-        ``log_density``) still use the whole data, which have no bandwidth. Skipped with labels, a numeric ``bandwidth`` or a Dask array.
+        ``log_density``) still use the whole data, which have no bandwidth. Skipped with labels, a numeric
+        ``bandwidth`` or a Dask array.
 {COMMON_PARAMETERS_DOC}
     Attributes
     ----------
