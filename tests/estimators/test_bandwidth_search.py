@@ -156,7 +156,7 @@ def test_novelty_bisection_path_is_consistent_and_reproducible():
     assert np.all(np.isnan(a.w1)) and "DupRate <= 0.1" in a.criterion and a.fold_scores.shape[1] == 0
 
 
-def test_unreachable_target_warns_and_takes_the_largest_c():
+def test_unreachable_target_warns_and_takes_the_largest_c_on_ties():
     X = Sphere(2, 5, random_state=0).sample(200, random_state=0)
     with pytest.warns(RuntimeWarning, match="max_dup_rate"):
         s = search_bandwidth_scale(X, 2.0, max_dup_rate=0.05, scale_bracket=(0.001, 0.002))
@@ -187,3 +187,17 @@ def test_search_on_a_sample_of_the_rows_transfers_with_n_fit():
     err_told = abs(_dup_rate(X, told.best_scale, 2.0, 4000, seed=2) - 0.2)
     err_naive = abs(_dup_rate(X, naive.best_scale, 2.0, 4000, seed=2) - 0.2)
     assert err_told < 0.5 * err_naive, (err_told, err_naive)
+
+
+def test_unreachable_target_takes_the_c_of_lowest_dup_rate_not_the_collapse():
+    """Wine's third class, 48 rows in 13 standardized dimensions: its mean lies closer to a row (1.04) than the
+    rows' smallest spacing (1.19), so at large c, where samples collapse to the mean, DupRate returns to 1.
+    The unreachable target falls back to the c of lowest DupRate, not to the collapse."""
+    from sklearn.datasets import load_wine
+
+    X, y = load_wine(return_X_y=True)
+    Z = (X - X.mean(0)) / X.std(0)
+    Z = Z[y == 2]
+    with pytest.warns(RuntimeWarning, match="not reachable"):
+        s = search_bandwidth_scale(Z, 5.0, max_dup_rate=0.01, random_state=0, n_dup_samples=1000)
+    assert not s.target_met and s.dup_rate == s.dup_rates.min() < 1.0 and s.best_scale < 10.0

@@ -251,6 +251,10 @@ def _w1_grid(rows: np.ndarray, d: float, scales: np.ndarray, n_folds: int, inert
     return fold_scores
 
 
+#: Grid over the bracket searched for the lowest DupRate when the target is unreachable.
+UNREACHABLE_GRID = 13
+
+
 def _bisect_target(curve: DupRateCurve, target: float, to_sigma, bracket: tuple[float, float],
                    rel_tol: float) -> tuple[list[float], list[float], float, bool]:
     """Smallest ``c`` in ``bracket`` with ``curve(to_sigma(c)) <= target``, by bisection on log c.
@@ -269,7 +273,14 @@ def _bisect_target(curve: DupRateCurve, target: float, to_sigma, bracket: tuple[
         return r
 
     if evaluate(hi) > target:
-        return path_c, path_r, hi, False
+        # unreachable (DupRate need not fall monotonically: in sparse data the collapse towards the mean at
+        # large c can sit closer to a row than the rows' own 1 % spacing): the c of lowest DupRate on a grid,
+        # the largest one on ties
+        for c in np.geomspace(lo, hi, UNREACHABLE_GRID)[:-1]:
+            evaluate(float(c))
+        rates = np.asarray(path_r)
+        best = max(c for c, r in zip(path_c, path_r) if r == rates.min())
+        return path_c, path_r, best, False
     if evaluate(lo) <= target:
         return path_c, path_r, lo, True
     while hi / lo > 1.0 + rel_tol:  # invariant: DupRate(lo) > target >= DupRate(hi)
@@ -361,8 +372,10 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
     if novelty:
         path_c, path_r, best, met = _bisect_target(curve, float(max_dup_rate), to_sigma, (lo, hi), rel_tol)
         if not met:
-            warnings.warn(f"max_dup_rate={max_dup_rate}: DupRate is {path_r[0]:.3f} even at c = {hi:g}; "
-                          "using that c", RuntimeWarning, stacklevel=2)
+            lowest = min(path_r)
+            warnings.warn(f"max_dup_rate={max_dup_rate} is not reachable on these rows: the lowest DupRate found "
+                          f"is {lowest:.3f} (c = {best:.3g}, used); DupRate at c = {hi:g} is {path_r[0]:.3f}",
+                          RuntimeWarning, stacklevel=2)
         scales = np.asarray(path_c)
         dup_rates = np.asarray(path_r)
         return BandwidthSearch(scales=scales, scores=dup_rates, fold_scores=np.empty((scales.size, 0)),
