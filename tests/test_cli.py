@@ -69,7 +69,7 @@ def test_sample_options(sphere_npy, tmp_path, opts):
     result = invoke("sample", path, "-n", 20, "-o", tmp_path / "s.csv", *opts)
     assert result.exit_code == 0, result.output
     assert "wrote 20 samples" in result.output
-    assert ("by held-out W1" in result.output) == ("auto" in opts)
+    assert ("held-out exact W1" in result.output) == ("auto" in opts)
     assert len((tmp_path / "s.csv").read_text().strip().splitlines()) == 21  # header + rows
 
 

@@ -179,3 +179,11 @@ def test_scale_rejects_a_bad_rule():
 def test_estimate_never_exceeds_the_ambient_dimension():
     X = np.array([[1.0], [2.0], [3.0], [4.0]])
     assert estimate_intrinsic_dim(X) <= 1.0
+
+
+def test_scale_falls_back_to_twonn_below_eleven_distinct_rows():
+    """Six generated images read back as data: too few rows for any scale but the nearest neighbours."""
+    from inertial_diffusion.core.bandwidth import SCALE_MIN_ROWS
+
+    X = np.random.default_rng(0).normal(size=(SCALE_MIN_ROWS - 1, 4))
+    assert estimate_intrinsic_dim(X, "scale") == estimate_intrinsic_dim(X, "twonn")

@@ -44,6 +44,10 @@ class DimensionEstimateError(ValueError):
         self.reason = reason
 
 
+#: Fewer distinct rows than this: "scale" falls back to TwoNN (it needs 2 k_min + 1 rows to read any scale).
+SCALE_MIN_ROWS = 11
+
+
 def bandwidth_rule(n: int, intrinsic_dim: float, scale: float = 1.0) -> float:
     """:math:`\\sigma = c \\cdot n^{-1/(d+4)}` (standardized units)."""
     check_positive_int(n, "n")
@@ -268,6 +272,9 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
         d = twonn_dimension(X)
     elif method == "mle":
         d = mle_dimension(X, k=max(2, min(k, X.shape[0] - 2)))
+    elif np.unique(X, axis=0).shape[0] < SCALE_MIN_ROWS:
+        # too few rows to see any scale beyond the nearest neighbours: the nearest-neighbour estimate is all there is
+        d = twonn_dimension(X)
     else:
         d = scale_dimension(X, n_samples=n, bandwidth_scale=bandwidth_scale, random_state=rng)
     if not (np.isfinite(d) and d > 0):  # the estimators above guard their own cases; this is the contract
