@@ -64,11 +64,10 @@ def make_backend(X: Any, standardizer: Standardizer, *, dtype: str, device: torc
         check_dask_data(X)
         return DaskBackend(X, standardizer, DTYPES[dtype], client, chunk_size)
     data, _ = standardized_tensor(X, standardizer, DTYPES[dtype], device)
-    core_options = {"precision": "bf16"} if dtype == "bf16" else None
     if prune_tol is not None:
         from inertial_diffusion.backends.pruned import PrunedBackend
 
         return PrunedBackend(data, device, max_memory, chunk_size, tol=prune_tol, random_state=random_state)
     from inertial_diffusion.backends.local import LocalBackend
 
-    return LocalBackend(data, device, max_memory, chunk_size, tf32=dtype == "tf32", core_options=core_options)
+    return LocalBackend(data, device, max_memory, chunk_size, tf32=dtype == "tf32")

@@ -150,13 +150,15 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
         sparse = logits.device.type == "cpu" and logits.shape[0] >= SPARSE_MIN_ROWS
     chunk_max = logits.amax(dim=1)
     new_max = torch.maximum(state.max, chunk_max)
-    floor = new_max - cutoff
+    # gaps to the new maximum, not "below new_max - cutoff": at tiny t the logits reach 1e80 and
+    # new_max - cutoff rounds back to new_max, which would drop the maximum itself
+    state_gap = state.max - new_max
     # 2^-inf = 0 for the first chunk; a state below the cutoff is dropped, never scaled to a subnormal
-    rescale = torch.exp2(state.max - new_max).masked_fill_(state.max < floor, 0.0)
+    rescale = torch.exp2(state_gap).masked_fill_(state_gap < -cutoff, 0.0)
     # exact zeros below the sum's resolution: a subnormal product can cost x100 in the GEMM on some cores
     weights = F.threshold_(logits.sub_(new_max[:, None]), -cutoff, -math.inf).exp2_()
     if sparse:
-        rows = (chunk_max > floor).nonzero().squeeze(1)  # the rows with a weight left
+        rows = (chunk_max - new_max > -cutoff).nonzero().squeeze(1)  # the rows with a weight left
         if rows.numel() == 0:
             return  # no row reached: every maximum is unchanged and no weight survives
         if rows.numel() <= SPARSE_ROW_FRACTION * logits.shape[0]:

@@ -75,10 +75,11 @@ PARAMETER_DOCS: dict[str, str] = {
         deviation (tables with mixed units). ``False``/"none": use the data as they are.
 """,
     'dtype': """\
-    dtype : {"float64", "float32", "tf32", "bf16"}, default="float64"
+    dtype : {"float64", "float32", "tf32"}, default="float64"
         Computation dtype, in standardized units (samples are returned in float64 data units).
-        float32 keeps ~1e-6 relative accuracy through an a-priori guard; "tf32" (GPU) and "bf16"
-        (CPUs with AMX/AVX512-BF16) are opt-in fast modes of lower accuracy.
+        float32 keeps ~1e-6 relative accuracy through an a-priori guard; past it, peaked posteriors stay
+        in float32 under a per-row error certificate and the other rows are recomputed in float64.
+        "tf32" (GPU only) is an opt-in fast mode of ~1e-3 accuracy.
 """,
     'device': """\
     device : {"cpu", "cuda", "cuda:N", "auto"}, default="cpu"
