@@ -98,7 +98,8 @@ def main() -> None:
 
     n, dim, m = (6000, 784, 500) if args.small else (60000, 784, 2000)
     # memory first, while this process is idle: children timed beside a busy parent ran 2-4x slower
-    print(f"peak memory against max_memory (child processes, float64, {m} samples; output {8 * m * dim / 2**20:.1f} MiB)")
+    output_mib = 8 * m * dim / 2**20
+    print(f"peak memory against max_memory (child processes, float64, {m} samples; output {output_mib:.1f} MiB)")
     print(f"{'max_memory':>11} {'peak RSS growth':>16} {'seconds':>8}")
     for budget in (4 * 2**20, 16 * 2**20, 64 * 2**20, 256 * 2**20):
         child = subprocess.run([sys.executable, __file__, "--memory-child", str(budget), str(n), str(dim), str(m)],

@@ -20,7 +20,8 @@ Every posterior timing alternates with a GEMM of the same m x n x D in the same 
 
 For each dtype it prints: samples/s of the exact one-shot IDM, the effective GFLOP/s counting
 4*m*n*D flops (two m x n x D products), that rate as a fraction of a square torch GEMM of the
-same dtype (the two timed alternately, best of 3 each, in the same process), the per-sample speed-up of one-shot over a 100-step reverse
+same dtype (the two timed alternately, best of 3 each, in the same process), the per-sample speed-up of one-shot
+over a 100-step reverse
 SDE (exponential integrator), and the peak resident memory of a child process doing the run.
 """
 
@@ -260,18 +261,19 @@ def main_bf16(quick: bool) -> None:
                 torch.mm(a, b.T)
             best = min(best, (time.perf_counter() - start) / 10)
         rates[dtype] = 2 * 2048 * 256 * dim / best
-    print(f"GEMM at the hot loop's block shape (2048 x 256 x {dim}): float32 {rates[torch.float32] / 1e9:.0f} GFLOP/s, "
-          f"bf16 {rates[torch.bfloat16] / 1e9:.0f} GFLOP/s: bf16/float32 = {rates[torch.bfloat16] / rates[torch.float32]:.2f}")
+    f32_rate, bf16_rate = rates[torch.float32], rates[torch.bfloat16]
+    print(f"GEMM at the hot loop's block shape (2048 x 256 x {dim}): float32 {f32_rate / 1e9:.0f} GFLOP/s, "
+          f"bf16 {bf16_rate / 1e9:.0f} GFLOP/s: bf16/float32 = {bf16_rate / f32_rate:.2f}")
     data = _manifold(n, dim).float()
     t = (n ** (-1 / 14)) ** 2  # the IDM rule's h for d = 10 (the idm section's setting)
     src = torch.randint(n, (m,), generator=g)
     x = (alpha(t) * data[src].double() + math.sqrt(variance(t)) * torch.randn(m, dim, generator=g,
                                                                               dtype=torch.float64)).float()
     ref = post.posterior_mean(x.double(), data.double(), t)
-    scale = 1.0  # standardized data
     f32, _, out32 = _side_by_side(lambda: post.posterior_mean(x, data, t), x, data, repeats)
     b16, _, out16 = _side_by_side(lambda: _bf16_second_gemm_mean(x, data, t), x, data, repeats)
-    rel = lambda out: float(((out.double() - ref).norm(dim=1) / ref.norm(dim=1)).max())
+    def rel(out: torch.Tensor) -> float:
+        return float(((out.double() - ref).norm(dim=1) / ref.norm(dim=1)).max())
     print(f"posterior mean, n={n}, D={dim}, m={m}, t=h={t:.3f}: float32 {m / f32:.0f} samples/s "
           f"(max rel err {rel(out32):.1e}); bf16 weights @ y {m / b16:.0f} samples/s (max rel err {rel(out16):.1e}); "
           f"speed-up {f32 / b16:.2f}x")

@@ -293,7 +293,8 @@ def test_bf16_precision_is_refused_with_a_clear_error():
             fn(data[:2], data, 0.1, precision="bf16")
         with pytest.raises(ValueError, match="precision"):
             fn(data[:2], data, 0.1, precision="fast")
-    torch.testing.assert_close(posterior_mean(data[:2], data, 0.1, precision="exact"), posterior_mean(data[:2], data, 0.1))
+    torch.testing.assert_close(posterior_mean(data[:2], data, 0.1, precision="exact"),
+                               posterior_mean(data[:2], data, 0.1))
     assert isinstance(post.bf16_supported(), bool)
 
 

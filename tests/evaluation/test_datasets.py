@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from inertial_diffusion.evaluation.datasets import (Sphere, SwissRoll, Torus, TrefoilKnot, load_digits, load_fashion_mnist,
-                                         make_sphere, make_swiss_roll, make_torus, make_trefoil)
+from inertial_diffusion.evaluation.datasets import (Sphere, SwissRoll, Torus, TrefoilKnot, load_digits,
+                                                    load_fashion_mnist,
+                                                    make_sphere, make_swiss_roll, make_torus, make_trefoil)
 
 
 @pytest.mark.parametrize("manifold", [Sphere(2, 30, random_state=0), Torus(2, 9, random_state=1),

@@ -5,7 +5,8 @@ IDM, generalizes by modifying the closed-form (empirical) score. It works in flo
 ``tau`` in [0, 1]: :math:`z_\\tau = \\tau y + (1-\\tau)\\,\\varepsilon` (``tau = 0`` noise, ``tau = 1``
 data). The closed-form posterior mean is a softmax average of the training points,
 
-.. math:: m^{FM}_\\tau(z) = \\sum_i w_i y_i,\\quad w = \\mathrm{softmax}_i\\big(-|z - \\tau y_i|^2 / (2(1-\\tau)^2)\\big),
+.. math:: m^{FM}_\\tau(z) = \\sum_i w_i y_i,\\quad
+          w = \\mathrm{softmax}_i\\big(-|z - \\tau y_i|^2 / (2(1-\\tau)^2)\\big),
 
 and σ-CFDM smooths it over Gaussian perturbations of the query,
 :math:`m^{\\sigma}_\\tau(z) = E_{\\varepsilon \\sim N(0, I)}\\, m^{FM}_\\tau(z + \\sigma\\varepsilon)`, estimated with

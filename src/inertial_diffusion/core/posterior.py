@@ -156,7 +156,7 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
     # 2^-inf = 0 for the first chunk; a state below the cutoff is dropped, never scaled to a subnormal
     rescale = torch.exp2(state_gap).masked_fill_(state_gap < -cutoff, 0.0)
     # exact zeros below the sum's resolution: a subnormal product can cost x100 in the GEMM on some cores
-    weights = F.threshold_(logits.sub_(new_max[:, None]), -cutoff, -math.inf).exp2_()
+    weights = F.threshold_(logits.sub_(new_max[:, None]), -cutoff, -math.inf).exp2_()  # type: ignore[attr-defined]
     if sparse:
         rows = (chunk_max - new_max > -cutoff).nonzero().squeeze(1)  # the rows with a weight left
         if rows.numel() == 0:
