@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import torch
 
+from inertial_diffusion.evaluation.datasets import Sphere
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
@@ -32,3 +34,12 @@ def dense_log_density(x: torch.Tensor, data: torch.Tensor, t: float) -> torch.Te
 @pytest.fixture
 def rng():
     return np.random.default_rng(12345)
+
+
+# data files shared by the command-line tests
+@pytest.fixture
+def sphere_npy(tmp_path):
+    X = Sphere(2, 5, random_state=0).sample(300, random_state=1)
+    path = tmp_path / "train.npy"
+    np.save(path, X)
+    return path, X

@@ -20,14 +20,6 @@ def invoke(*args):
 
 
 @pytest.fixture
-def sphere_npy(tmp_path):
-    X = Sphere(2, 5, random_state=0).sample(300, random_state=1)
-    path = tmp_path / "train.npy"
-    np.save(path, X)
-    return path, X
-
-
-@pytest.fixture
 def labelled_csv(tmp_path):
     rng = np.random.default_rng(0)
     a = rng.normal(size=(60, 3))

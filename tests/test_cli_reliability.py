@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from inertial_diffusion import cli
 from inertial_diffusion.cli import app
-from inertial_diffusion.evaluation.datasets import Sphere
 
 runner = CliRunner()
 
@@ -30,14 +29,6 @@ def one_line_error(result):
     lines = [line for line in result.stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     return lines[0]
-
-
-@pytest.fixture
-def sphere_npy(tmp_path):
-    X = Sphere(2, 5, random_state=0).sample(300, random_state=1)
-    path = tmp_path / "train.npy"
-    np.save(path, X)
-    return path, X
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from inertial_diffusion.core.validation import check_data, check_positive_int
+from inertial_diffusion.core.validation import check_positive_int
+from inertial_diffusion.evaluation.metrics import paired
 
 __all__ = ["PrecisionRecall", "precision_recall", "knn_radii", "frechet_distance", "frechet_distance_gaussians"]
 
@@ -23,11 +24,7 @@ _BLOCK_ROWS = 1024
 
 
 def _pair(real, fake) -> tuple[np.ndarray, np.ndarray]:
-    real = check_data(real, name="real", min_rows=2)
-    fake = check_data(fake, name="fake", min_rows=2)
-    if real.shape[1] != fake.shape[1]:
-        raise ValueError(f"real and fake have different numbers of features: {real.shape[1]} vs {fake.shape[1]}")
-    return real, fake
+    return paired(real, fake, names=("real", "fake"), min_rows=2)
 
 
 def knn_radii(X: np.ndarray, k: int) -> np.ndarray:

@@ -129,12 +129,16 @@ def nearest_distances(samples, train) -> np.ndarray:
     return dist[:, 0]
 
 
-def _pair(A, B) -> tuple[np.ndarray, np.ndarray]:
-    A = check_data(A, name="A", min_rows=1)
-    B = check_data(B, name="B", min_rows=1)
+def paired(A, B, names: tuple[str, str] = ("A", "B"), min_rows: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Two point sets as float arrays with the same number of features (errors name them)."""
+    A = check_data(A, name=names[0], min_rows=min_rows)
+    B = check_data(B, name=names[1], min_rows=min_rows)
     if A.shape[1] != B.shape[1]:
-        raise ValueError(f"A and B have different numbers of features: {A.shape[1]} vs {B.shape[1]}")
+        raise ValueError(f"{names[0]} and {names[1]} have different numbers of features: {A.shape[1]} vs {B.shape[1]}")
     return A, B
+
+
+_pair = paired
 
 
 def wasserstein1(A, B, method: str = "exact", n_projections: int = 200, random_state=None,
