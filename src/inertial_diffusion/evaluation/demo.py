@@ -12,7 +12,7 @@ from inertial_diffusion.evaluation.datasets import Sphere
 from inertial_diffusion import EmpiricalDiffusion, InertialDiffusion
 from inertial_diffusion.evaluation.metrics import memorization_report, nearest_distances
 
-__all__ = ["DemoRow", "run_demo", "run_digits_demo", "run_full_demo", "main", "DEFAULT_OUT"]
+__all__ = ["DemoRow", "run_demo", "run_digits_demo", "run_full_demo", "DEFAULT_OUT"]
 
 DEFAULT_OUT = Path("inertial-diffusion-demo")
 
@@ -118,14 +118,3 @@ def run_full_demo(out: Path | None = None, quiet: bool = False, force: bool = Fa
     atomic_write(out / "summary.md", lambda p: p.write_text(summary))
     say(f"\nwrote samples (.npy), figures (.png) and summary.md to {out}/")
     return out
-
-
-def main() -> None:
-    """``python -m inertial_diffusion``: the command line (the demo when no command is given)."""
-    from inertial_diffusion.cli import main as cli_main
-
-    cli_main()
-
-
-if __name__ == "__main__":
-    main()

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["scatter_samples", "image_grid", "nearest_neighbour_grid"]
+__all__ = ["pyplot", "scatter_samples", "image_grid", "nearest_neighbour_grid"]
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib.pyplot with a non-interactive backend unless one is already chosen (safe in tests and CLIs)."""
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
@@ -23,7 +24,7 @@ def _pyplot():
 def scatter_samples(train: np.ndarray, samples: np.ndarray, path: str | Path, title: str = "") -> Path:
     """Scatter of training points and samples: as they are in 2-D and 3-D, by PCA (fitted on the
     training set) to 2-D above."""
-    plt = _pyplot()
+    plt = pyplot()
     dim = train.shape[1]
     fig = plt.figure(figsize=(6, 6))
     if dim == 3:
@@ -55,7 +56,7 @@ def scatter_samples(train: np.ndarray, samples: np.ndarray, path: str | Path, ti
 
 def image_grid(images: np.ndarray, path: str | Path, ncols: int | None = None) -> Path:
     """A grid of uint8 images (N, H, W) or (N, H, W, C)."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(images)
     ncols = ncols or max(1, math.ceil(math.sqrt(n)))
     nrows = max(1, math.ceil(n / ncols))
@@ -74,7 +75,7 @@ def nearest_neighbour_grid(samples: np.ndarray, neighbours: np.ndarray, distance
                            path: str | Path, ncols: int = 4) -> Path:
     """Each sample image beside its nearest training image, titled with their distance: copies
     (distance ~0) are visible at a glance."""
-    plt = _pyplot()
+    plt = pyplot()
     n = len(samples)
     nrows = max(1, math.ceil(n / ncols))
     fig, axes = plt.subplots(nrows, 2 * ncols, figsize=(2 * ncols * 1.1, nrows * 1.3), squeeze=False)

@@ -306,9 +306,9 @@ def real_data_figure(images: Table, path: Path) -> None:
     """Fidelity–novelty frontiers: FD, precision and recall against the NN distance ratio, one line
     per family (IDM over c, KDE over its bandwidth factor). Precision alone flatters a generator that
     collapses onto the densest images; recall shows the collapse."""
-    from inertial_diffusion.evaluation.plots import _pyplot
+    from inertial_diffusion.evaluation.plots import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     rows = [r for r in images.rows if r["status"] == "ok"]
     keys = ("fd", "precision", "recall")
     fig, axes = plt.subplots(1, 3, figsize=(14, 4.2))
