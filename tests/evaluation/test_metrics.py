@@ -193,3 +193,25 @@ def test_frechet_distance_closed_forms_and_invariance():
     assert frechet_distance(A, A) == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ValueError, match="features"):
         frechet_distance(A, B[:, :3])
+
+
+def test_memorization_report_shows_isolated_rows_and_their_copies():
+    """10 far outliers beside 2000 sphere points: the report counts them, and IDM's near-copies of them."""
+    import warnings
+
+    from inertial_diffusion import InertialDiffusion
+    from inertial_diffusion.evaluation.datasets import Sphere
+
+    rng = np.random.default_rng(5)
+    far = rng.normal(size=(10, 3))
+    far = 8.0 * far / np.linalg.norm(far, axis=1, keepdims=True) * (1 + np.arange(10)[:, None])
+    X = np.r_[Sphere(2, 3, random_state=0).sample(2000, random_state=1), far]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        S = InertialDiffusion(intrinsic_dim=2, random_state=0).fit(X).sample(4000)
+    report = memorization_report(S, X)
+    assert report.isolated_rows == 10
+    assert 0.5 * 10 / 2010 < report.isolated_dup_rate < 2 * 10 / 2010  # each outlier copied at its share
+    clean = memorization_report(S[np.linalg.norm(S, axis=1) < 2], X[:2000])
+    assert clean.isolated_rows == 0 and clean.isolated_dup_rate == 0
+    assert "isolated training rows" in str(report)

@@ -193,6 +193,10 @@ def floor_corrected(raw: float, floor: float) -> float:
     return float(np.sqrt(max(raw * raw - floor * floor, 0.0)))
 
 
+#: A training row is isolated when its nearest neighbour is farther than this many median NN distances.
+ISOLATION_FACTOR = 5.0
+
+
 @dataclass(frozen=True)
 class MemorizationReport:
     """How close samples are to the training set.
@@ -214,6 +218,12 @@ class MemorizationReport:
         generator as novel as fresh data, 0 for copies); None without ``held_out``.
     scale : float
         RMS distance of the training rows to their mean.
+    isolated_rows : int
+        Training rows whose nearest neighbour is more than :data:`ISOLATION_FACTOR` times the median
+        nearest-neighbour distance away: where the data are not dense at the kernel's scale, IDM returns
+        near-copies of them.
+    isolated_dup_rate : float
+        Fraction of samples that are near-duplicates (closer than ``tau``) of an isolated row.
     """
 
     n_samples: int
@@ -224,6 +234,8 @@ class MemorizationReport:
     median_nn_distance: float
     nn_ratio: float | None
     scale: float
+    isolated_rows: int = 0
+    isolated_dup_rate: float = 0.0
 
     def __str__(self) -> str:
         rows = [("samples", f"{self.n_samples}"),
@@ -231,7 +243,9 @@ class MemorizationReport:
                 (f"DupRate (closer than tau = {self.tau:.4g}, p{self.percentile:g} of train NN)",
                  f"{100 * self.dup_rate:.2f} %"),
                 ("median distance to nearest training point", f"{self.median_nn_distance:.4g}"),
-                ("NN distance ratio (samples / held-out)", "n/a" if self.nn_ratio is None else f"{self.nn_ratio:.3f}")]
+                ("NN distance ratio (samples / held-out)", "n/a" if self.nn_ratio is None else f"{self.nn_ratio:.3f}"),
+                (f"isolated training rows (NN > {ISOLATION_FACTOR:g} x median)", f"{self.isolated_rows}"),
+                ("samples that near-duplicate an isolated row", f"{100 * self.isolated_dup_rate:.2f} %")]
         width = max(len(k) for k, _ in rows)
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -245,13 +259,16 @@ def memorization_report(samples, train, held_out=None, percentile: float = 1.0) 
     scale = float(np.sqrt(np.mean(np.sum((train - train.mean(0)) ** 2, axis=1))))
     dist, _ = NearestNeighbors(n_neighbors=2).fit(train).kneighbors(train)
     tau = float(np.percentile(dist[:, 1], percentile))
-    nn = nearest_distances(samples, train)
+    isolated = dist[:, 1] > ISOLATION_FACTOR * np.median(dist[:, 1])
+    nn_dist, nn_index = NearestNeighbors(n_neighbors=1).fit(train).kneighbors(samples)
+    nn, nn_index = nn_dist[:, 0], nn_index[:, 0]
     ratio = None
     if held_out is not None:
         held_out = check_data(held_out, name="held_out", min_rows=1)
         ratio = float(np.median(nn) / np.median(nearest_distances(held_out, train)))
     return MemorizationReport(samples.shape[0], float(np.mean(nn <= 1e-6 * scale)), float(np.mean(nn < tau)),
-                              tau, float(percentile), float(np.median(nn)), ratio, scale)
+                              tau, float(percentile), float(np.median(nn)), ratio, scale, int(isolated.sum()),
+                              float(np.mean(isolated[nn_index] & (nn < tau))))
 
 
 @dataclass(frozen=True)
