@@ -244,7 +244,8 @@ def demo(
 @app.command()
 def reproduce(
     out: Path = typer.Option(..., "--out", help="Folder for report.md, the CSV files and the figures."),
-    quick: bool = typer.Option(False, "--quick", help="Small sizes, every section, about a minute on 2 cores (the default)."),
+    quick: bool = typer.Option(False, "--quick", help="Small sizes, every section, about a minute on 2 cores "
+                               "(the default)."),
     full: bool = typer.Option(False, "--full", help="The report's sizes (see the README for its run time)."),
     force: bool = typer.Option(False, "--force", help="Write into an existing non-empty --out folder."),
     seed: int = typer.Option(0, "--seed", help="Seed of every random draw."),
