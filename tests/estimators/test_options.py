@@ -136,3 +136,40 @@ def test_noisy_sphere_keeps_its_error_free_of_the_ambient_dimension():
         if D == 300:  # the old default, for contrast: TwoNN reads the noise as dimensions
             assert InertialDiffusion(dim_method="twonn").fit(X).intrinsic_dim_ > 5
     assert rows[1] <= 1.2 * rows[0], rows
+
+
+# ------------------------------------------------------------------ found in review
+def test_a_separated_clump_of_identical_rows_does_not_break_fit():
+    rng = np.random.default_rng(0)
+    X = np.r_[rng.normal(size=(300, 3)), np.full((40, 3), 50.0)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = InertialDiffusion(random_state=0).fit(X)
+    assert model.components_ is None and np.isfinite(model.sample(20)).all()
+
+
+def test_exclude_copies_keeps_the_checks_of_sample():
+    model = InertialDiffusion(bandwidth=0.3, random_state=0).fit(X3)
+    with pytest.raises(ValueError, match="fitted without labels"):
+        model.sample(3, y=1, exclude_copies=True)
+    with pytest.raises(TypeError, match="n_samples"):
+        model.sample(2.5, exclude_copies=True)
+
+
+def test_per_feature_constant_column_has_scale_one_on_every_path():
+    from inertial_diffusion.core.standardize import Standardizer
+
+    Y = np.c_[X3, np.full(len(X3), 5.0)]
+    fitted = Standardizer.fit(Y, "per_feature")
+    moments = Standardizer.from_moments(Y.mean(0), Y.var(0), "per_feature")
+    assert fitted.scale[-1] == moments.scale[-1] == 1.0
+    np.testing.assert_allclose(fitted.scale, moments.scale, rtol=1e-12)
+
+
+def test_baselines_refuse_dask_arrays_with_a_clear_message():
+    da = pytest.importorskip("dask.array")
+    from inertial_diffusion import AmbientKDE, SmoothedCFDM
+
+    for model in (AmbientKDE(bandwidth=0.3), SmoothedCFDM(bandwidth=0.3)):
+        with pytest.raises(ValueError, match="in-memory"):
+            model.fit(da.from_array(X3, chunks=(100, 3)))

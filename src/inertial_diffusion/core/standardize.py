@@ -75,7 +75,9 @@ class Standardizer:
         for rows in row_blocks(n):
             sq += ((X[rows] / m - mean) ** 2).sum(axis=0)
         unit = cls.from_moments(mean, sq / n, mode)
-        return cls(mean=unit.mean * m, scale=unit.scale * (m if mode == "per_feature" else m[0]))
+        if mode == "per_feature":  # constant columns keep scale 1, as from_moments gives them
+            return cls(mean=unit.mean * m, scale=np.where(sq > 0, unit.scale * m, 1.0))
+        return cls(mean=unit.mean * m, scale=unit.scale * m[0])
 
     @classmethod
     def from_moments(cls, mean: np.ndarray, variances: np.ndarray, mode: str = "global") -> "Standardizer":

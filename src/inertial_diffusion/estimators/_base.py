@@ -196,6 +196,7 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
 
     # ----------------------------------------------------------------- fitting
     def _validate_fit_input(self, X: Any) -> Any:
+        self.client_ = None  # a refit resolves its client again (set_params(client=...) must take effect)
         return validate_fit_input(self, X)
 
     def _fit_standardizer(self, X: Any) -> Standardizer:
@@ -236,12 +237,12 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         backend, h = self.backend_, self.h_
         if self.sampler == "one_shot":
             return sample_one_shot(backend.rows, h, n_samples, generator)
-        if self.prior == "mixture":
-            x = sample_one_shot(backend.rows, self.t_max, n_samples, generator)
+        times = time_grid(max(self.t_max, 2 * h), h, self.n_steps)
+        if self.prior == "mixture":  # the exact law at the grid's first time
+            x = sample_one_shot(backend.rows, float(times[0]), n_samples, generator)
         else:
             x = sample_stationary(n_samples, self.n_features_in_, dtype=backend.dtype, device=self.device_,
                                   generator=generator)
-        times = time_grid(max(self.t_max, 2 * h), h, self.n_steps)
         return SIMULATORS[self.sampler](backend.denoiser, x, times, generator=generator, callback=callback)
 
     def _sample_standardized(self, n_samples: int, generator: torch.Generator, callback: Callback,

@@ -6,8 +6,8 @@
 * :class:`SmoothedCFDM` — the smoothed closed-form diffusion model (σ-CFDM) of Scarvelis, Sáez de
   Ocáriz Borde & Solomon (TMLR 2025); see :mod:`inertial_diffusion.core.cfdm`.
 
-Both standardize like :class:`~inertial_diffusion.InertialDiffusion` (centre, one global scale) and
-default to the same bandwidth :math:`\\sigma = c\\,n^{-1/(d+4)}`, so comparisons are at equal σ.
+Both standardize like :class:`~inertial_diffusion.InertialDiffusion` (``standardize``, one global scale by
+default) and default to the same bandwidth :math:`\\sigma = c\\,n^{-1/(d+4)}`, so comparisons are at equal σ.
 (:class:`~inertial_diffusion.EmpiricalDiffusion`, the memorizing baseline, lives with the estimators.)
 """
 
@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from inertial_diffusion.backends.device import torch_generator
+from inertial_diffusion.backends.factory import is_dask_array
 from inertial_diffusion.core.bandwidth import bandwidth_rule, resolve_intrinsic_dim
 from inertial_diffusion.core.cfdm import cfdm_times, flow_matching_denoiser, flow_matching_time, sample_cfdm_euler
 from inertial_diffusion.core.samplers import sample_one_shot
@@ -48,6 +49,14 @@ RULE_CONSTRAINTS: dict[str, list] = {
     "bandwidth_scale": [_POSITIVE],
     "dim_method": [StrOptions(set(DIM_METHODS))],
 }
+
+
+def _local(X: Any, name: str) -> np.ndarray:
+    """The baselines run on in-memory data only: refuse a Dask array with a message that says so."""
+    if is_dask_array(X):
+        raise ValueError(f"{name} needs in-memory data; compute the Dask array first (X.compute()) or use "
+                         "InertialDiffusion, which keeps it on the cluster")
+    return X
 
 
 def _rule_bandwidth(estimator: Any, Z: np.ndarray) -> None:
@@ -90,7 +99,7 @@ class AmbientKDE(GeneratorMixin, BaseEstimator):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "AmbientKDE":
         """Store the standardized training set and the bandwidth."""
-        X = validate_fit_input(self, X)
+        X = _local(validate_fit_input(self, X), "AmbientKDE")
         self.standardizer_ = Standardizer.fit(X, resolve_mode(self.standardize))
         self.n_samples_fit_ = X.shape[0]
         self.data_ = self.standardizer_.transform(X)
@@ -167,7 +176,7 @@ class SmoothedCFDM(DiffusionBase):
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "SmoothedCFDM":
         """Store the standardized training set (on ``device``, behind the exact backend) and the smoothing scale."""
-        X = self._validate_fit_input(X)
+        X = _local(self._validate_fit_input(X), "SmoothedCFDM")
         Z = self._fit_backend(X, self._fit_standardizer(X))
         _rule_bandwidth(self, Z.cpu().double().numpy())
         self.class_models_ = None

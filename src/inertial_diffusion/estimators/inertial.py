@@ -230,9 +230,12 @@ class InertialDiffusion(DiffusionBase):
                                      for r0 in range(0, n, 8192)])
         if labels.max() == 0:
             return
+        if any(np.ptp(X[labels == k], axis=0).max() == 0 for k in range(int(labels.max()) + 1)):
+            return  # a part of identical rows has no spread to model on its own: keep one model
         self.component_labels_ = labels
         self.component_models_ = [clone(self).set_params(components="none").fit(X[labels == k])
                                   for k in range(int(labels.max()) + 1)]
+        # sigma in data units: the part's standardized sigma times its scale (the mean scale if per feature)
         self.components_ = [{"size": int((labels == k).sum()), "intrinsic_dim": m.intrinsic_dim_,
                              "bandwidth": float(m.bandwidth_ * np.mean(m.scale_))}
                             for k, m in enumerate(self.component_models_)]
@@ -308,11 +311,15 @@ class InertialDiffusion(DiffusionBase):
         if return_neglected_mass:
             raise ValueError("exclude_copies and return_neglected_mass cannot be combined")
         check_is_fitted(self, "backend_")
+        n_samples = check_n_samples(n_samples)
+        if y is not None and self.class_models_ is None:
+            raise ValueError("y was given to sample() but the model was fitted without labels; "
+                             "call fit(X, y) for class-conditional sampling")
         if self.class_models_ is not None:  # each class model redraws its own copies
             return self._sample_classes(check_n_samples(n_samples), self.random_state if random_state is None
                                         else random_state, callback, y, exclude_copies=True)
         gen = torch_generator(self.random_state if random_state is None else random_state, self.device_)
-        x_hat, _ = self._sample_standardized(int(n_samples), gen, callback)
+        x_hat, _ = self._sample_standardized(n_samples, gen, callback)
         for _ in range(100):
             copies = torch.nonzero(self._nearest_distance(x_hat) < COPY_DISTANCE).flatten()
             if copies.numel() == 0:

@@ -38,8 +38,9 @@ class InertialOversampler(BaseOverSampler):
         very few points. Classes with fewer than 2 rows are an error (a one-point model returns
         copies of that point).
     bandwidth, intrinsic_dim, bandwidth_scale, inertia, max_dup_rate, standardize, dtype
-        Passed to :class:`~inertial_diffusion.InertialDiffusion` ("auto" and ``max_dup_rate`` included:
-        one search on the rows of the classes to oversample, each class keeping its own ``n_c``).
+        Passed to :class:`~inertial_diffusion.InertialDiffusion` ("auto": one W1 search on the rows of the
+        classes to oversample, each class keeping its own ``n_c``; with ``max_dup_rate`` each class searches
+        its own ``c``).
     random_state : None, int or numpy Generator
     """
 
@@ -85,7 +86,7 @@ class InertialOversampler(BaseOverSampler):
         params = dict(bandwidth=self.bandwidth, intrinsic_dim=self.intrinsic_dim, bandwidth_scale=self.bandwidth_scale,
                       inertia=self.inertia, max_dup_rate=self.max_dup_rate, standardize=self.standardize,
                       dtype=self.dtype)
-        if self.bandwidth is None and self.intrinsic_dim is None:
+        if self.bandwidth in (None, "auto") and self.intrinsic_dim is None:
             # d is a property of the data manifold: estimate it on all rows, not on a small class
             probe = InertialDiffusion(standardize=self.standardize, dtype=self.dtype, components="none")
             params["intrinsic_dim"] = probe.fit(X).intrinsic_dim_
