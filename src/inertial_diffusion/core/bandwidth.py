@@ -49,7 +49,37 @@ SCALE_MIN_ROWS = 11
 
 
 def bandwidth_rule(n: int, intrinsic_dim: float, scale: float = 1.0) -> float:
-    """:math:`\\sigma = c \\cdot n^{-1/(d+4)}` (standardized units)."""
+    """Rate-optimal bandwidth :math:`\\sigma = c \\cdot n^{-1/(d+4)}` (standardized units).
+
+    The rule of arXiv 2505.02508 (Lyu, Nguyen, Qian & Tong): IDM stops at :math:`h = \\sigma^2`, which
+    gives :math:`W_1 = O(n^{-2/(d+4)})` on a d-dimensional manifold, whatever the ambient dimension.
+
+    Parameters
+    ----------
+    n : int
+        Number of training rows.
+    intrinsic_dim : float
+        Intrinsic dimension ``d`` (> 0).
+    scale : float
+        The constant ``c`` (> 0).
+
+    Returns
+    -------
+    float
+        :math:`\\sigma`.
+
+    Raises
+    ------
+    ValueError
+        ``n`` not a positive integer, or ``intrinsic_dim`` or ``scale`` not positive.
+
+    Examples
+    --------
+    >>> round(bandwidth_rule(10_000, 2.0), 4)  # 10000 ** (-1/6)
+    0.2154
+    >>> round(bandwidth_rule(10_000, 2.0, scale=2.0), 4)
+    0.4309
+    """
     check_positive_int(n, "n")
     check_positive(intrinsic_dim, "intrinsic_dim")
     check_positive(scale, "bandwidth_scale")
@@ -74,6 +104,32 @@ def twonn_dimension(X: np.ndarray, discard_fraction: float = 0.1) -> float:
     :math:`-\\log(1 - F_{emp}(\\mu))` against :math:`\\log\\mu`, after discarding the largest
     ``discard_fraction`` of ratios (as in the paper). Tied ratios :math:`\\mu = 1` keep their place
     in the empirical law but carry no slope; when no ratio is left, a ValueError says so.
+
+    Parameters
+    ----------
+    X : ndarray (n, D)
+        The rows (duplicates are removed first).
+    discard_fraction : float
+        Fraction of the largest ratios left out of the fit.
+
+    Returns
+    -------
+    float
+        The estimate of ``d``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 3 distinct rows; :class:`DimensionEstimateError` (a ValueError) when the first and
+        second neighbour distances are tied for most rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 500)
+    >>> circle = np.c_[np.cos(theta), np.sin(theta), np.zeros(500)]  # d = 1 in D = 3
+    >>> round(twonn_dimension(circle), 1)
+    1.0
     """
     dist = _neighbour_distances(X, 2)
     mu = np.sort(dist[:, 1] / dist[:, 0])
@@ -93,6 +149,32 @@ def mle_dimension(X: np.ndarray, k: int = 20) -> float:
     correction: average the per-point inverse estimates, then invert.
 
     :math:`\\hat m_k(x)^{-1} = \\frac{1}{k-1}\\sum_{j=1}^{k-1}\\log\\frac{T_k(x)}{T_j(x)}`.
+
+    Parameters
+    ----------
+    X : ndarray (n, D)
+        The rows (duplicates are removed first).
+    k : int
+        Neighbours per point, :math:`T_j(x)` the distance to the j-th.
+
+    Returns
+    -------
+    float
+        The estimate of ``d``.
+
+    Raises
+    ------
+    ValueError
+        At most ``k`` distinct rows; :class:`DimensionEstimateError` (a ValueError) when the ``k``
+        neighbour distances are all tied.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 500)
+    >>> circle = np.c_[np.cos(theta), np.sin(theta), np.zeros(500)]  # d = 1 in D = 3
+    >>> round(mle_dimension(circle, k=20), 1)
+    1.0
     """
     dist = _neighbour_distances(X, k)
     inv = float(np.mean(np.log(dist[:, -1:] / dist[:, :-1])))
@@ -180,6 +262,14 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
     ------
     ValueError
         Fewer than ``2 k_min + 1`` distinct rows, or tied distances at every scale the rule can give.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 500)
+    >>> circle = np.c_[np.cos(theta), np.sin(theta), np.zeros(500)]  # d = 1 in D = 3
+    >>> round(scale_dimension(circle, random_state=0), 1)
+    1.0
     """
     X = check_data(X, min_rows=3)
     c = check_positive(bandwidth_scale, "bandwidth_scale")
@@ -260,6 +350,16 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
     ValueError
         Bad input, or tied distances that leave the estimator nothing to measure (the message says
         to pass ``intrinsic_dim``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 500)
+    >>> circle = np.c_[np.cos(theta), np.sin(theta), np.zeros(500)]  # d = 1 in D = 3
+    >>> round(estimate_intrinsic_dim(circle), 1)
+    1.0
+    >>> round(estimate_intrinsic_dim(circle, method="scale", random_state=0), 1)
+    1.0
     """
     check_choice(method, "method", DIM_METHODS)
     k = check_positive_int(k, "k")
@@ -287,7 +387,44 @@ def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twon
                           n_samples: int | None = None, bandwidth_scale: float = 1.0) -> float | None:
     """The estimators' ``intrinsic_dim_``: the given ``d``, else (when ``needed``) the estimate on ``rows``
     (an array, or a callable returning one, called only then), else None. ``n_samples`` (the fitted
-    row count, when ``rows`` is a subsample) and ``bandwidth_scale`` feed the "scale" method."""
+    row count, when ``rows`` is a subsample) and ``bandwidth_scale`` feed the "scale" method.
+
+    Parameters
+    ----------
+    intrinsic_dim : float or None
+        A given ``d`` (> 0), returned as a float.
+    rows : array-like (n, D) or callable
+        The data to estimate on, or a function returning them (not called unless needed).
+    method : {"twonn", "mle", "scale"}
+        See :func:`estimate_intrinsic_dim` (run with ``random_state=0``).
+    needed : bool
+        Whether an estimate is needed when ``intrinsic_dim`` is None.
+    n_samples : int, optional
+        "scale" only: the ``n`` of the bandwidth rule.
+    bandwidth_scale : float
+        "scale" only: the rule's constant ``c``.
+
+    Returns
+    -------
+    float or None
+
+    Raises
+    ------
+    ValueError
+        ``intrinsic_dim`` not positive, or the estimate fails (see :func:`estimate_intrinsic_dim`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 500)
+    >>> circle = np.c_[np.cos(theta), np.sin(theta), np.zeros(500)]  # d = 1 in D = 3
+    >>> resolve_intrinsic_dim(2, circle)
+    2.0
+    >>> resolve_intrinsic_dim(None, circle, needed=False) is None
+    True
+    >>> round(resolve_intrinsic_dim(None, lambda: circle), 1)
+    1.0
+    """
     if intrinsic_dim is not None:
         return float(check_positive(intrinsic_dim, "intrinsic_dim"))
     if not needed:

@@ -32,6 +32,10 @@ INERTIA_FORMS = choices.INERTIA_FORMS
 def inertia_step(denoiser: Denoiser, z: torch.Tensor, h: float, form: str = "posterior_mean") -> torch.Tensor:
     """Apply the inertia step at time ``h`` to points ``z`` (standardized coordinates).
 
+    IDM (Lyu, Nguyen, Qian & Tong, arXiv 2505.02508) stops the reverse process at ``h = sigma^2`` and
+    maps :math:`z \\sim \\hat p_h` to :math:`\\hat x = m_h(z)` (``"posterior_mean"``) or
+    :math:`\\hat x = \\alpha_h^{-1}(z + h\\,\\nabla\\log\\hat p_h(z))` (``"paper"``); see the module docstring.
+
     Parameters
     ----------
     denoiser : callable
@@ -41,6 +45,29 @@ def inertia_step(denoiser: Denoiser, z: torch.Tensor, h: float, form: str = "pos
     h : float
         Stopping time, ``h = sigma^2``.
     form : {"posterior_mean", "paper"}
+        Which form of the step (default: the posterior mean).
+
+    Returns
+    -------
+    Tensor (m, D)
+        The new samples :math:`\\hat x`, in standardized coordinates.
+
+    Raises
+    ------
+    ValueError
+        Unknown ``form``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from inertial_diffusion.core.posterior import posterior_mean
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> denoiser = lambda x, t: posterior_mean(x, data, t)
+    >>> z = torch.tensor([[0.8, 0.05]], dtype=torch.float64)
+    >>> inertia_step(denoiser, z, 0.01).tolist()
+    [[1.0, 0.0]]
+    >>> inertia_step(denoiser, z, 0.01, form="paper").round(decimals=3).tolist()
+    [[1.002, -0.001]]
     """
     m = denoiser(z, h)
     if form == "posterior_mean":

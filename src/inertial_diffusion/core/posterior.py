@@ -106,6 +106,29 @@ def combine(a: Partial, b: Partial) -> Partial:
 
     ``M = max(Ma, Mb)``, ``s = sa 2^(Ma-M) + sb 2^(Mb-M)``, ``w = wa 2^(Ma-M) + wb 2^(Mb-M)``.
     An empty partial has ``max = -inf`` and is the identity.
+
+    Parameters
+    ----------
+    a, b : Partial
+        Partials of the same queries over disjoint subsets of the data.
+
+    Returns
+    -------
+    Partial
+        The partial over the union of the two subsets.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> x = torch.tensor([[0.9, 0.1]], dtype=torch.float64)
+    >>> left = posterior_partial(x, data[:1], 0.5)
+    >>> right = posterior_partial(x, data[1:], 0.5)
+    >>> whole = posterior_partial(x, data, 0.5)
+    >>> bool(torch.allclose(combine(left, right).mean(), whole.mean()))
+    True
+    >>> combine(left, empty_partial(1, 2, x)).mean().tolist()  # the empty partial is the identity
+    [[-1.0, 0.0]]
     """
     m = torch.maximum(a.max, b.max)
     # where both maxima are -inf (empty subsets) keep factors finite: 2^(-inf - -inf) is NaN
@@ -120,7 +143,27 @@ def combine(a: Partial, b: Partial) -> Partial:
 
 
 def empty_partial(n_queries: int, n_features: int, like: torch.Tensor) -> Partial:
-    """The identity of :func:`combine` (max = -inf), with the dtype and device of ``like``."""
+    """The identity of :func:`combine` (max = -inf), with the dtype and device of ``like``.
+
+    Parameters
+    ----------
+    n_queries, n_features : int
+        Number of queries ``q`` and of features ``D``.
+    like : Tensor
+        Gives the dtype and device.
+
+    Returns
+    -------
+    Partial
+        ``max`` = -inf (q,), ``sumexp`` = 0 (q,), ``weighted`` = 0 (q, D).
+
+    Examples
+    --------
+    >>> import torch
+    >>> p = empty_partial(3, 2, torch.zeros(1, dtype=torch.float64))
+    >>> p.max.tolist(), p.weighted.shape, p.sumexp.dtype
+    ([-inf, -inf, -inf], torch.Size([3, 2]), torch.float64)
+    """
     return Partial(max=like.new_full((n_queries,), -math.inf), sumexp=like.new_zeros(n_queries),
                    weighted=like.new_zeros((n_queries, n_features)))
 
@@ -352,6 +395,22 @@ def posterior_partial(
     -------
     Partial
         In the computation dtype (:func:`compute_dtype`); its ``mean()`` is formed in float64.
+
+    Raises
+    ------
+    ValueError
+        An unavailable ``precision``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> x = torch.tensor([[0.9, 0.1]], dtype=torch.float64)
+    >>> part = posterior_partial(x, data, 0.5, chunk_size=1)  # one data row per chunk: the same result
+    >>> part.mean().round(decimals=4).tolist()
+    [[0.9387, 0.0]]
+    >>> part.max.shape, part.weighted.shape
+    (torch.Size([1]), torch.Size([1, 2]))
     """
     _check_precision(precision)
     parts = [p for _, p in _blocks(x, data, t, half_sq_norms, chunk_size, max_memory)]
@@ -379,7 +438,42 @@ def _assemble(x: torch.Tensor, data: torch.Tensor, t: float, finish, **kwargs) -
 def posterior_mean(x: torch.Tensor, data: torch.Tensor, t: float, **kwargs) -> torch.Tensor:
     """Posterior mean :math:`m_t(x) = E[y \\mid X_t = x]` under :math:`\\hat p_t`, in ``x.dtype``.
 
-    Keyword arguments are those of :func:`posterior_partial`.
+    :math:`m_t(x) = \\sum_i w_i y_i` with
+    :math:`w = \\operatorname{softmax}_i(-|x - \\alpha_t y_i|^2/(2 v_t))`, computed exactly by a
+    streaming log-sum-exp over chunks of the data. Keyword arguments are those of :func:`posterior_partial`.
+
+    Parameters
+    ----------
+    x : Tensor (m, D)
+        Queries at time ``t``.
+    data : Tensor (n, D)
+        Training points (standardized coordinates).
+    t : float
+        Diffusion time, ``t > 0``.
+    **kwargs
+        ``half_sq_norms``, ``chunk_size``, ``max_memory``, ``precision``: see :func:`posterior_partial`.
+
+    Returns
+    -------
+    Tensor (m, D)
+        :math:`m_t(x)`, a convex combination of the training points.
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword argument.
+    ValueError
+        An unavailable ``precision``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> x = torch.tensor([[0.9, 0.1]], dtype=torch.float64)
+    >>> posterior_mean(x, data, 0.01).tolist()  # small t: the nearest training point
+    [[1.0, 0.0]]
+    >>> posterior_mean(torch.zeros(1, 2, dtype=torch.float64), data, 1.0).tolist()  # equidistant: the average
+    [[0.0, 0.0]]
     """
     return _assemble(x, data, t, lambda xq, part: part.mean(), **kwargs)
 
@@ -389,6 +483,37 @@ def score(x: torch.Tensor, data: torch.Tensor, t: float, **kwargs) -> torch.Tens
 
     Assembled in float64 per block so that the small-t cancellation in
     :math:`\\alpha_t m - x` does not cost float32 its accuracy.
+
+    Parameters
+    ----------
+    x : Tensor (m, D)
+        Queries at time ``t``.
+    data : Tensor (n, D)
+        Training points (standardized coordinates).
+    t : float
+        Diffusion time, ``t > 0``.
+    **kwargs
+        ``half_sq_norms``, ``chunk_size``, ``max_memory``, ``precision``: see :func:`posterior_partial`.
+
+    Returns
+    -------
+    Tensor (m, D)
+        The score of the empirical mixture :math:`\\hat p_t` at ``x``.
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword argument.
+    ValueError
+        An unavailable ``precision``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> x = torch.tensor([[0.9, 0.1]], dtype=torch.float64)
+    >>> score(x, data, 0.5).round(decimals=4).tolist()
+    [[-1.0461, -0.3164]]
     """
     a_t, v_t = alpha(t), variance(t)
     return _assemble(x, data, t, lambda xq, part: (a_t * part.mean() - xq.double()) / v_t, **kwargs)
@@ -398,6 +523,37 @@ def log_density(x: torch.Tensor, data: torch.Tensor, t: float, **kwargs) -> torc
     """:math:`\\log \\hat p_t(x)`, shape (m,), computed in float64.
 
     :math:`\\log\\hat p_t(x) = \\operatorname{LSE}_i(\\ell_i) - |x|^2/(2v_t) - \\log n - \\tfrac D2\\log(2\\pi v_t)`.
+
+    Here :math:`\\hat p_t = \\frac1n\\sum_i N(\\alpha_t y_i, v_t I)` and
+    :math:`\\ell_i = (\\alpha_t\\, x\\cdot y_i - \\alpha_t^2 |y_i|^2/2)/v_t`.
+
+    Parameters
+    ----------
+    x : Tensor (m, D)
+        Queries at time ``t``.
+    data : Tensor (n, D)
+        Training points (standardized coordinates).
+    t : float
+        Diffusion time, ``t > 0``.
+    **kwargs
+        Passed to :func:`posterior_partial`.
+
+    Returns
+    -------
+    Tensor (m,), float64
+
+    Raises
+    ------
+    ValueError
+        An unavailable ``precision``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> x = torch.tensor([[0.9, 0.1]], dtype=torch.float64)
+    >>> log_density(x, data, 0.5).round(decimals=4).tolist()
+    [-1.5001]
     """
     n, dim = data.shape
     x64 = x.to(torch.float64)

@@ -48,6 +48,26 @@ class Standardizer:
     """Affine map ``x -> (x - mean) / scale`` and its inverse.
 
     ``scale`` is a float (one global scale) or an array of shape (D,) (one scale per feature).
+
+    Parameters
+    ----------
+    mean : ndarray (D,)
+        Subtracted from every row.
+    scale : float or ndarray (D,)
+        Divides the centred rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 8.0]])
+    >>> st = Standardizer.fit(X)
+    >>> st.mean.tolist(), round(float(st.scale), 4)
+    ([3.0, 4.0], 3.266)
+    >>> Z = st.transform(X)
+    >>> round(float(np.mean(np.sum(Z**2, axis=1))), 6)  # unit RMS distance to the mean
+    1.0
+    >>> np.allclose(st.inverse_transform(Z), X)
+    True
     """
 
     mean: np.ndarray
@@ -55,8 +75,37 @@ class Standardizer:
 
     @classmethod
     def fit(cls, X: np.ndarray, mode: bool | str = "global") -> "Standardizer":
-        """Fit the map of ``mode`` (see :data:`STANDARDIZE_MODES`) to the rows of ``X`` in two streamed
-        passes (mean, then squared deviations: no cancellation-prone ``E|x|^2 - |E x|^2``)."""
+        """Fit the map of ``mode`` (see :data:`STANDARDIZE_MODES`) to the rows of ``X``.
+
+        Two streamed passes (mean, then squared deviations: no cancellation-prone ``E|x|^2 - |E x|^2``).
+
+        Parameters
+        ----------
+        X : ndarray (n, D)
+            The data (float32, float64 or memory-mapped), read in blocks of rows.
+        mode : bool or {"global", "per_feature", "none"}
+            ``True`` is "global", ``False`` is "none".
+
+        Returns
+        -------
+        Standardizer
+
+        Raises
+        ------
+        ValueError
+            Unknown ``mode``, all rows identical (zero spread), or a spread that overflows float64.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> X = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 8.0]])
+        >>> round(float(Standardizer.fit(X).scale), 4)  # RMS distance of the rows to their mean
+        3.266
+        >>> Standardizer.fit(X, "per_feature").scale.round(4).tolist()  # column standard deviations
+        [1.633, 2.8284]
+        >>> Standardizer.fit(X, False).scale
+        1.0
+        """
         mode = resolve_mode(mode)
         n, dim = X.shape
         if mode == "none":
@@ -82,7 +131,32 @@ class Standardizer:
     @classmethod
     def from_moments(cls, mean: np.ndarray, variances: np.ndarray, mode: str = "global") -> "Standardizer":
         """The map from the column means and (population) variances, however they were reduced
-        (in-memory blocks here, cluster reductions for a Dask array)."""
+        (in-memory blocks here, cluster reductions for a Dask array).
+
+        Parameters
+        ----------
+        mean, variances : array-like (D,)
+            Column means and population variances.
+        mode : {"global", "per_feature", "none"}
+            "global": ``scale = sqrt(sum(variances))``; "per_feature": ``scale = sqrt(variances)``
+            (1 where a variance is 0).
+
+        Returns
+        -------
+        Standardizer
+
+        Raises
+        ------
+        ValueError
+            Zero total spread, or a global scale that is not finite.
+
+        Examples
+        --------
+        >>> Standardizer.from_moments([0.0, 0.0], [1.0, 3.0]).scale
+        2.0
+        >>> Standardizer.from_moments([0.0, 0.0], [4.0, 0.0], "per_feature").scale.tolist()
+        [2.0, 1.0]
+        """
         mean = np.asarray(mean, dtype=np.float64)
         variances = np.asarray(variances, dtype=np.float64)
         if mode == "none":
@@ -103,27 +177,111 @@ class Standardizer:
 
     @classmethod
     def identity(cls, n_features: int) -> "Standardizer":
+        """The identity map on ``n_features`` features (mean 0, scale 1).
+
+        Examples
+        --------
+        >>> st = Standardizer.identity(3)
+        >>> st.mean.tolist(), st.scale
+        ([0.0, 0.0, 0.0], 1.0)
+        """
         return cls(mean=np.zeros(n_features), scale=1.0)
 
     @property
     def per_feature(self) -> bool:
+        """Whether ``scale`` is one value per feature (an array) rather than one global float.
+
+        Examples
+        --------
+        >>> Standardizer.identity(2).per_feature
+        False
+        """
         return np.ndim(self.scale) == 1
 
     def log_abs_det(self, n_features: int) -> float:
-        """:math:`\\log|\\det|` of the map back to data units: ``D log scale`` or ``sum_j log scale_j``."""
+        """:math:`\\log|\\det|` of the map back to data units: ``D log scale`` or ``sum_j log scale_j``.
+
+        Parameters
+        ----------
+        n_features : int
+            ``D`` (used by a global scale).
+
+        Returns
+        -------
+        float
+            What to subtract from a log-density in standardized units to get it in data units.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> round(Standardizer(mean=np.zeros(2), scale=np.e).log_abs_det(2), 6)
+        2.0
+        """
         return float(np.sum(np.log(self.scale))) if self.per_feature else n_features * float(np.log(self.scale))
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        """Standardized rows in float64."""
+        """Standardized rows ``(X - mean) / scale`` in float64.
+
+        Parameters
+        ----------
+        X : array-like (n, D)
+
+        Returns
+        -------
+        ndarray (n, D), float64
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> st = Standardizer(mean=np.array([1.0, 2.0]), scale=2.0)
+        >>> st.transform([[3.0, 2.0]]).tolist()
+        [[1.0, 0.0]]
+        """
         return (np.asarray(X, dtype=np.float64) - self.mean) / self.scale
 
     def transform_into(self, X: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Standardize ``X`` block by block into ``out`` (any float dtype), without a full float64 copy."""
+        """Standardize ``X`` block by block into ``out`` (any float dtype), without a full float64 copy.
+
+        Parameters
+        ----------
+        X : ndarray (n, D)
+        out : ndarray (n, D)
+            Written in place.
+
+        Returns
+        -------
+        ndarray
+            ``out``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> st = Standardizer(mean=np.array([1.0, 2.0]), scale=2.0)
+        >>> out = st.transform_into(np.array([[3.0, 2.0]]), np.empty((1, 2), dtype=np.float32))
+        >>> out.dtype, out.tolist()
+        (dtype('float32'), [[1.0, 0.0]])
+        """
         for rows in row_blocks(X.shape[0]):
             out[rows] = self.transform(X[rows])
         return out
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
-        """Back to data units, in float64 whatever ``Z``'s dtype: float32 work is done in standardized
-        units, and data units may carry offsets (e.g. 1e8) that float32 cannot resolve."""
+        """Back to data units, ``Z * scale + mean``, in float64 whatever ``Z``'s dtype: float32 work is done in
+        standardized units, and data units may carry offsets (e.g. 1e8) that float32 cannot resolve.
+
+        Parameters
+        ----------
+        Z : array-like (n, D)
+
+        Returns
+        -------
+        ndarray (n, D), float64
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> st = Standardizer(mean=np.array([1.0, 2.0]), scale=2.0)
+        >>> st.inverse_transform(np.array([[1.0, 0.0]], dtype=np.float32)).tolist()
+        [[3.0, 2.0]]
+        """
         return np.asarray(Z, dtype=np.float64) * self.scale + self.mean

@@ -28,7 +28,29 @@ def _pair(real, fake) -> tuple[np.ndarray, np.ndarray]:
 
 
 def knn_radii(X: np.ndarray, k: int) -> np.ndarray:
-    """Distance from each row of ``X`` to its ``k``-th nearest *other* row of ``X``."""
+    """Distance from each row of ``X`` to its ``k``-th nearest *other* row of ``X``.
+
+    Parameters
+    ----------
+    X : array-like (n, D)
+    k : int
+        Neighbour rank, ``1 <= k < n``.
+
+    Returns
+    -------
+    ndarray (n,), float64
+
+    Raises
+    ------
+    ValueError
+        ``k`` out of range.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> knn_radii(np.array([[0.0], [1.0], [3.0]]), 1).tolist()
+    [1.0, 1.0, 2.0]
+    """
     X = torch.as_tensor(X, dtype=torch.float64)
     if not 1 <= k < X.shape[0]:
         raise ValueError(f"k must be between 1 and n - 1 = {X.shape[0] - 1}, got {k}")
@@ -82,6 +104,31 @@ def precision_recall(real, fake, k: int = 3) -> PrecisionRecall:
     assessing generative models", NeurIPS 2019 (k = 3 there). Copies of real rows have precision
     1; noise added in many directions drives precision towards 0 (the noisy point leaves every
     ball) even though its nearest-neighbour distance grows like a novel point's would.
+
+    Parameters
+    ----------
+    real, fake : array-like (n, D)
+        Feature vectors, at least 2 rows each and the same number of features.
+    k : int
+        Neighbour rank of the ball radii.
+
+    Returns
+    -------
+    PrecisionRecall
+
+    Raises
+    ------
+    ValueError
+        Bad input, or ``k`` not below the number of rows of both sets.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> real = np.random.default_rng(0).normal(size=(200, 2))
+    >>> precision_recall(real, real)
+    PrecisionRecall(precision=1.0, recall=1.0, k=3)
+    >>> precision_recall(real, real + 5.0)  # disjoint supports
+    PrecisionRecall(precision=0.0, recall=0.0, k=3)
     """
     real, fake = _pair(real, fake)
     k = check_positive_int(k, "k")
@@ -102,6 +149,31 @@ def frechet_distance_gaussians(mu1, cov1, mu2, cov2) -> float:
     the matrix square root is the sum of the square roots of the eigenvalues of the symmetric
     :math:`\\Sigma_1^{1/2}\\Sigma_2\\Sigma_1^{1/2}`, which avoids the complex round-off of
     ``sqrtm(cov1 @ cov2)``.
+
+    Parameters
+    ----------
+    mu1, mu2 : array-like (D,)
+        Means.
+    cov1, cov2 : array-like (D, D)
+        Covariances (symmetric positive semi-definite).
+
+    Returns
+    -------
+    float
+        Non-negative (round-off below 0 is clipped).
+
+    Raises
+    ------
+    ValueError
+        Shapes that do not match.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(frechet_distance_gaussians(np.zeros(2), np.eye(2), np.ones(2), np.eye(2)), 6)
+    2.0
+    >>> round(frechet_distance_gaussians([0.0], [[1.0]], [0.0], [[4.0]]), 6)  # (2 - 1)^2
+    1.0
     """
     mu1, mu2 = np.atleast_1d(np.asarray(mu1, float)), np.atleast_1d(np.asarray(mu2, float))
     cov1, cov2 = np.atleast_2d(np.asarray(cov1, float)), np.atleast_2d(np.asarray(cov2, float))
@@ -118,6 +190,31 @@ def frechet_distance_gaussians(mu1, cov1, mu2, cov2) -> float:
 
 def frechet_distance(A, B) -> float:
     """Fréchet distance between Gaussians fitted to the rows of ``A`` and of ``B`` (sample mean and
-    unbiased covariance); with classifier features, the FID of Heusel et al. (NeurIPS 2017)."""
+    unbiased covariance); with classifier features, the FID of Heusel et al. (NeurIPS 2017).
+
+    Parameters
+    ----------
+    A, B : array-like (n, D)
+        At least 2 rows each and the same number of features.
+
+    Returns
+    -------
+    float
+        See :func:`frechet_distance_gaussians`.
+
+    Raises
+    ------
+    ValueError
+        Bad input (see :func:`~inertial_diffusion.evaluation.metrics.paired`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.random.default_rng(0).normal(size=(200, 2))
+    >>> round(frechet_distance(A, A), 6)
+    0.0
+    >>> round(frechet_distance(A, A + np.array([3.0, 4.0])), 6)  # a shift by 5: 5^2
+    25.0
+    """
     A, B = _pair(A, B)
     return frechet_distance_gaussians(A.mean(0), np.cov(A, rowvar=False), B.mean(0), np.cov(B, rowvar=False))

@@ -66,6 +66,32 @@ def energy_distance(A, B) -> float:
     """Energy distance :math:`2E|X-Y| - E|X-X'| - E|Y-Y'|` (Székely & Rizzo), V-statistic form.
 
     Zero iff the two laws agree (for finite first moments); a metric on laws after a square root.
+
+    Parameters
+    ----------
+    A : array-like (m, D)
+    B : array-like (k, D)
+        Two samples with the same number of features.
+
+    Returns
+    -------
+    float
+        The statistic over the empirical measures (mean pairwise distances, diagonals included).
+
+    Raises
+    ------
+    ValueError
+        Input that is not a finite 2-D array, or different numbers of features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[0.0], [1.0]])
+    >>> B = np.array([[0.5], [1.5]])
+    >>> energy_distance(A, B)
+    0.5
+    >>> energy_distance(A, A)
+    0.0
     """
     A = torch.as_tensor(check_data(A, name="A", min_rows=1))
     B = torch.as_tensor(check_data(B, name="B", min_rows=1))
@@ -92,6 +118,37 @@ def energy_test(A, B, n_permutations: int = 500, random_state=None) -> TestResul
     ``(1 + #{perm stat >= observed}) / (1 + n_permutations)``, exact in level. The permutation
     statistics are computed in blocks by one matrix product each (see ``_permutation_statistics``);
     statistic and p-value are those of the straightforward loop for the same seed.
+
+    Parameters
+    ----------
+    A : array-like (m, D)
+    B : array-like (k, D)
+        Two samples with the same number of features.
+    n_permutations : int
+        Number of random relabellings.
+    random_state : int, Generator or None
+        Seeds ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    TestResult
+        ``statistic`` (the energy distance), ``pvalue`` and ``n_permutations``.
+
+    Raises
+    ------
+    ValueError
+        Input that is not a finite 2-D array, different numbers of features, or ``n_permutations`` not a
+        positive integer.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> A = rng.normal(size=(30, 2))
+    >>> B = rng.normal(size=(30, 2)) + 2.0
+    >>> result = energy_test(A, B, n_permutations=99, random_state=0)
+    >>> round(result.statistic, 2), result.pvalue  # no permutation beats the observed split
+    (3.02, 0.01)
     """
     A = check_data(A, name="A", min_rows=1)
     B = check_data(B, name="B", min_rows=1)
@@ -118,7 +175,31 @@ def energy_test(A, B, n_permutations: int = 500, random_state=None) -> TestResul
 
 
 def nearest_distances(samples, train) -> np.ndarray:
-    """Euclidean distance from each sample to its nearest training point."""
+    """Euclidean distance from each sample to its nearest training point.
+
+    Parameters
+    ----------
+    samples : array-like (m, D)
+        May have no rows.
+    train : array-like (n, D)
+
+    Returns
+    -------
+    ndarray (m,)
+
+    Raises
+    ------
+    ValueError
+        Input that is not a finite 2-D array, or different numbers of features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[0.0], [1.0]])
+    >>> B = np.array([[0.5], [1.5]])
+    >>> nearest_distances(B, A).tolist()
+    [0.5, 0.5]
+    """
     train = check_data(train, name="train", min_rows=1)
     if np.shape(samples)[:1] == (0,):
         return np.empty(0)
@@ -130,7 +211,32 @@ def nearest_distances(samples, train) -> np.ndarray:
 
 
 def paired(A, B, names: tuple[str, str] = ("A", "B"), min_rows: int = 1) -> tuple[np.ndarray, np.ndarray]:
-    """Two point sets as float arrays with the same number of features (errors name them)."""
+    """Two point sets as float arrays with the same number of features (errors name them).
+
+    Parameters
+    ----------
+    A, B : array-like (n, D)
+    names : tuple of str
+        The names used in error messages.
+    min_rows : int
+        Fewest rows each set must have.
+
+    Returns
+    -------
+    (ndarray, ndarray)
+        Float arrays (float32 kept, anything else float64).
+
+    Raises
+    ------
+    ValueError
+        Input that is not a finite 2-D array, too few rows, or different numbers of features.
+
+    Examples
+    --------
+    >>> A, B = paired([[1, 2]], [[3, 4]])
+    >>> A.dtype, B.shape
+    (dtype('float64'), (1, 2))
+    """
     A = check_data(A, name=names[0], min_rows=min_rows)
     B = check_data(B, name=names[1], min_rows=min_rows)
     if A.shape[1] != B.shape[1]:
@@ -151,6 +257,40 @@ def wasserstein1(A, B, method: str = "exact", n_projections: int = 200, random_s
     1-D W1 of the projections, :math:`\\frac1K\\sum_k W_1(\\theta_k^\\top A, \\theta_k^\\top B)` (a lower
     bound of W1, up to Monte-Carlo error), by ``ot.sliced_wasserstein_distance(..., p=1)`` with
     these directions.
+
+    Parameters
+    ----------
+    A : array-like (m, D)
+    B : array-like (k, D)
+        Two samples with the same number of features.
+    method : {"exact", "sliced"}
+    n_projections : int
+        "sliced" only: number of random directions.
+    random_state : int, Generator or None
+        "sliced" only: seeds the directions.
+    max_iter : int
+        "exact" only: iteration limit of the network simplex.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        Bad input (see :func:`paired`) or an unknown ``method``.
+    RuntimeError
+        The exact solver stopped before optimality.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> A = np.array([[0.0], [1.0]])
+    >>> B = np.array([[0.5], [1.5]])
+    >>> round(wasserstein1(A, B), 6)
+    0.5
+    >>> round(wasserstein1(A, B, method="sliced", random_state=0), 6)  # in 1-D every direction is +-1
+    0.5
     """
     A, B = _pair(A, B)
     if method == "exact":
@@ -187,6 +327,29 @@ def floor_corrected(raw: float, floor: float) -> float:
     4000, d = 1, 2, floor averaged over 4 draws): the corrected value is within ~25 % of delta at
     delta = F, ~10 % at 1.5 F and ~3 % at 3 F; below F it is unreliable (the 1-D floor itself varies
     by ±30 % between draws). Report values below ~1.5 F as near the floor.
+
+    Parameters
+    ----------
+    raw : float
+        The plug-in W1, ``W``.
+    floor : float
+        Its sampling floor, ``F``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    ValueError
+        ``raw`` or ``floor`` negative or not finite.
+
+    Examples
+    --------
+    >>> round(floor_corrected(0.05, 0.03), 6)
+    0.04
+    >>> floor_corrected(0.02, 0.03)  # below the floor
+    0.0
     """
     if not (np.isfinite(raw) and np.isfinite(floor)) or raw < 0 or floor < 0:
         raise ValueError(f"raw and floor must be finite and non-negative, got {raw!r}, {floor!r}")
@@ -251,7 +414,36 @@ class MemorizationReport:
 
 
 def memorization_report(samples, train, held_out=None, percentile: float = 1.0) -> MemorizationReport:
-    """Copy rate, DupRate and nearest-neighbour distance ratio of ``samples`` against ``train``."""
+    """Copy rate, DupRate and nearest-neighbour distance ratio of ``samples`` against ``train``.
+
+    Parameters
+    ----------
+    samples : array-like (m, D)
+    train : array-like (n, D)
+        At least 2 rows.
+    held_out : array-like (k, D), optional
+        Fresh data from the same law, for ``nn_ratio``.
+    percentile : float
+        Percentile of the training nearest-neighbour distances that sets ``tau``.
+
+    Returns
+    -------
+    MemorizationReport
+
+    Raises
+    ------
+    ValueError
+        Input that is not a finite 2-D array, or different numbers of features.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> train = rng.normal(size=(50, 2))
+    >>> report = memorization_report(train[:10], train, held_out=rng.normal(size=(10, 2)))
+    >>> report.copy_rate, report.nn_ratio  # every sample is a copy
+    (1.0, 0.0)
+    """
     train = check_data(train, name="train", min_rows=2)
     samples = check_data(samples, name="samples", min_rows=1)
     if samples.shape[1] != train.shape[1]:
@@ -281,7 +473,33 @@ class ManifoldError:
 
 
 def manifold_error(samples, manifold) -> ManifoldError:
-    """Mean, median and max of ``manifold.distance(samples)`` (see :mod:`inertial_diffusion.evaluation.datasets`)."""
+    """Mean, median and max of ``manifold.distance(samples)`` (see :mod:`inertial_diffusion.evaluation.datasets`).
+
+    Parameters
+    ----------
+    samples : array-like (m, D)
+    manifold : object
+        With ``ambient_dim`` (D) and ``distance(X) -> ndarray (m,)``, the exact distance to the manifold.
+
+    Returns
+    -------
+    ManifoldError
+
+    Raises
+    ------
+    ValueError
+        Input that is not a finite 2-D array, or a number of features other than ``manifold.ambient_dim``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> class UnitCircle:
+    ...     ambient_dim = 2
+    ...     def distance(self, X):
+    ...         return np.abs(np.linalg.norm(X, axis=1) - 1.0)
+    >>> manifold_error(np.array([[2.0, 0.0], [0.0, 1.0]]), UnitCircle())
+    ManifoldError(mean=0.5, median=0.5, max=1.0)
+    """
     samples = check_data(samples, name="samples", min_rows=1)
     if samples.shape[1] != manifold.ambient_dim:
         raise ValueError(f"samples have {samples.shape[1]} features but the manifold lives in R^{manifold.ambient_dim}")
