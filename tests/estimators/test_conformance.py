@@ -29,7 +29,11 @@ def test_init_is_keyword_only_and_params_round_trip(estimator):
 
 
 @pytest.mark.parametrize("module", ["inertial_diffusion.estimators.inertial",
-                                    "inertial_diffusion.estimators.empirical"])
+                                    "inertial_diffusion.estimators.empirical",
+                                    "inertial_diffusion.core.process", "inertial_diffusion.core.bandwidth",
+                                    "inertial_diffusion.core.inertia", "inertial_diffusion.core.samplers",
+                                    "inertial_diffusion.core.standardize", "inertial_diffusion.core.posterior",
+                                    "inertial_diffusion.evaluation.metrics", "inertial_diffusion.evaluation.fidelity"])
 def test_docstring_examples_run(module):
     import doctest
     import importlib
