@@ -28,20 +28,6 @@ def test_init_is_keyword_only_and_params_round_trip(estimator):
         type(estimator)(0.5)
 
 
-@pytest.mark.parametrize("module", ["inertial_diffusion.estimators.inertial",
-                                    "inertial_diffusion.estimators.empirical",
-                                    "inertial_diffusion.core.process", "inertial_diffusion.core.bandwidth",
-                                    "inertial_diffusion.core.inertia", "inertial_diffusion.core.samplers",
-                                    "inertial_diffusion.core.standardize", "inertial_diffusion.core.posterior",
-                                    "inertial_diffusion.evaluation.metrics", "inertial_diffusion.evaluation.fidelity"])
-def test_docstring_examples_run(module):
-    import doctest
-    import importlib
-
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
-    assert result.attempted > 0 and result.failed == 0
-
-
 def test_shared_parameter_docs_are_one_text():
     """A shared parameter is documented once and substituted: every estimator shows the same lines."""
     from inertial_diffusion.estimators._base import PARAMETER_DOCS
