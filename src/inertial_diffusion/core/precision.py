@@ -50,9 +50,34 @@ def compute_dtype(dtype: torch.dtype, t: float, x_norm: float, y_norm: float) ->
     """Dtype in which the logits must be computed to keep ~1e-6 relative accuracy on any posterior.
 
     float64 stays float64. float32 is kept while the a-priori rounding bound
-    ``eps32 * alpha_t |x| |y| / v_t`` on the logits stays below 2e-5; in the small-t regime
-    (where ``|x|^2 - 2 x.y + |y|^2`` cancels catastrophically) it returns float64, and the posterior
+    :math:`\\epsilon_{32}\\,\\alpha_t \\max(|x|, 1) \\max(|y|, 1) / v_t` on the logits stays below 2e-5
+    (calibrated in ``tests/core/test_posterior.py``); in the small-t regime (where
+    :math:`|x|^2 - 2 x\\cdot y + |y|^2` cancels catastrophically) it returns float64, and the posterior
     mean then certifies peaked rows in float32 instead (:func:`certified_rows`).
+
+    Parameters
+    ----------
+    dtype : torch.dtype
+        The queries' dtype (float32 or float64).
+    t : float
+        Diffusion time, ``t > 0``.
+    x_norm : float
+        Largest query norm :math:`|x|` (standardized units).
+    y_norm : float
+        Largest training-point norm :math:`|y|`.
+
+    Returns
+    -------
+    torch.dtype
+        ``dtype``, or float64 where float32 could miss the accuracy contract.
+
+    Examples
+    --------
+    >>> import torch
+    >>> compute_dtype(torch.float32, 0.1, 3.0, 3.0)  # bound ~1e-5: float32 suffices
+    torch.float32
+    >>> compute_dtype(torch.float32, 0.01, 3.0, 3.0)  # bound ~1e-4: small t needs float64
+    torch.float64
     """
     if dtype == torch.float64:
         return torch.float64
@@ -62,12 +87,32 @@ def compute_dtype(dtype: torch.dtype, t: float, x_norm: float, y_norm: float) ->
 
 
 def within_guard(t: float, x_norms: torch.Tensor, y_norm: float) -> torch.Tensor:
-    """Per query, whether the a-priori bound of :func:`compute_dtype` is below :data:`ROW_GUARD_LIMIT`, bool (m,).
+    """Per query, whether the a-priori bound of :func:`compute_dtype` is below :data:`ROW_GUARD_LIMIT`.
 
     Stricter than the batch guard: at its 2e-5 a non-peaked posterior can lose the contract
     (measured on a 10-dimensional manifold in R^256, standardized, n = 20000: 2.7e-6 to 3.5e-6 of the
     data scale at t = 0.02, rows at 1.7e-5 to 2.2e-5; 8e-7 at t = 0.056, rows at 0.9e-5 to 1.2e-5;
     2.8e-7 at t = 0.2, rows at 4.4e-6 to 5.6e-6).
+
+    Parameters
+    ----------
+    t : float
+        Diffusion time, ``t > 0``.
+    x_norms : Tensor (m,)
+        Norm of each query.
+    y_norm : float
+        Largest training-point norm.
+
+    Returns
+    -------
+    Tensor (m,), bool
+        True where the query's float32 logits are accurate enough without a certificate.
+
+    Examples
+    --------
+    >>> import torch
+    >>> within_guard(0.1, torch.tensor([0.5, 3.0, 30.0]), 1.0).tolist()
+    [True, True, False]
     """
     a_t, v_t = alpha(t), variance(t)
     bound = _EPS32 * a_t * x_norms.double().clamp(min=1.0) * max(y_norm, 1.0) / v_t
@@ -75,21 +120,60 @@ def within_guard(t: float, x_norms: torch.Tensor, y_norm: float) -> torch.Tensor
 
 
 def cutoff_bits(dtype: torch.dtype, n: int) -> float:
-    """``p + ceil(log2 n) + margin``: base-2 logits this far below the running maximum are dropped.
+    """Resolution cutoff ``p + ceil(log2 n) + margin``: base-2 logits this far below the maximum are dropped.
 
-    ``p`` is the significand length (24 for float32, 53 for float64, 8 for bfloat16); ``n`` the number
-    of terms of the sum. Always far above the exponent of the smallest normal number, so an
-    exponential that survives the cutoff is never subnormal.
+    ``p`` is the significand length (24 for float32, 53 for float64, 8 for bfloat16) and ``margin`` is
+    :data:`CUTOFF_MARGIN_BITS`. All ``n`` dropped terms together stay below the rounding unit of a sum
+    whose largest term is 1, so dropping them cannot change it. The cutoff is far above the exponent of
+    the smallest normal number, so an exponential that survives it is never subnormal.
+
+    Parameters
+    ----------
+    dtype : torch.dtype
+        Dtype of the weights.
+    n : int
+        Number of terms of the sum (values below 2 count as 2).
+
+    Returns
+    -------
+    float
+        The cutoff in bits (base-2 logit units).
+
+    Examples
+    --------
+    >>> import torch
+    >>> cutoff_bits(torch.float32, 1000), cutoff_bits(torch.float64, 2**32)  # 24 + 10 + 8, 53 + 32 + 8
+    (42.0, 93.0)
     """
     p = 1 - round(math.log2(torch.finfo(dtype).eps))
     return float(p + math.ceil(math.log2(max(int(n), 2))) + CUTOFF_MARGIN_BITS)
 
 
 def logit_error_bound(t: float, x_norms: torch.Tensor, y_max: float) -> torch.Tensor:
-    """A-priori bound (natural-log units) on the error of each query's float32 logits, float64 (m,).
+    """A-priori bound, in natural-log units, on the error of each query's float32 logits.
 
     :math:`E_q = \\kappa\\,\\epsilon_{32}\\,(\\alpha_t |x_q| Y + \\alpha_t^2 Y^2/2) / v_t`, ``Y = max_i |y_i|``,
     :math:`\\kappa` = :data:`LOGIT_ERROR_FACTOR`: the dot product, the bias and their sum, each rounded once.
+
+    Parameters
+    ----------
+    t : float
+        Diffusion time, ``t > 0``.
+    x_norms : Tensor (m,)
+        Norm of each query.
+    y_max : float
+        ``Y``, the largest training-point norm.
+
+    Returns
+    -------
+    Tensor (m,), float64
+        :math:`E_q` per query, the ``error`` input of :func:`certified_rows`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> [f"{e:.2e}" for e in logit_error_bound(0.1, torch.tensor([3.0]), 3.0).tolist()]
+    ['1.24e-04']
     """
     a_t, v_t = alpha(t), variance(t)
     return LOGIT_ERROR_FACTOR * _EPS32 * (a_t * x_norms.double() * y_max + 0.5 * a_t * a_t * y_max * y_max) / v_t
@@ -106,7 +190,39 @@ def certified_rows(sumexp: torch.Tensor, error: torch.Tensor, cutoff: float, n: 
     roundings per nonzero weight beyond the largest (adding a zero is exact) are counted by ``counts``
     (``K``; ``n`` when not given); what the cutoff ``c`` dropped. A one-point posterior (``K = 1``) thus
     certifies even when :math:`E` is several nats. The mean is off by at most
-    :math:`2 E e^{2E} R\\,\\mathrm{diam}`, ``diam = 2 y_max``.
+    :math:`2 E e^{2E} R\\,\\mathrm{diam}`, ``diam = 2 y_max`` (see the module docstring for the derivation).
+
+    Parameters
+    ----------
+    sumexp : Tensor (m,)
+        ``S``, each row's float32-computed sum of weights relative to its largest, accumulated in float64.
+    error : Tensor (m,)
+        ``E``, the per-row logit error bound (:func:`logit_error_bound`), natural-log units.
+    cutoff : float
+        ``c``, the resolution cutoff in bits used by the loop (:func:`cutoff_bits` plus its slack).
+    n : int
+        Number of training points.
+    y_max : float
+        Largest training-point norm (half the diameter bound).
+    scale : float
+        The data scale the tolerance is relative to (the RMS norm of the training points).
+    tol : float
+        Allowed error of the mean relative to ``scale`` (default :data:`CERTIFIED_TOLERANCE`).
+    counts : Tensor (m,), optional
+        ``K``, each row's number of nonzero weights; ``n`` for every row when omitted (looser).
+
+    Returns
+    -------
+    Tensor (m,), bool
+        True where the float32 mean is certified; the others must be recomputed in float64.
+
+    Examples
+    --------
+    >>> import torch
+    >>> error = logit_error_bound(0.01, torch.tensor([1.0, 1.0]), 3.0)  # ~7e-4 nats
+    >>> sumexp = torch.tensor([1.0, 1.5], dtype=torch.float64)  # one dominant point; a split posterior
+    >>> certified_rows(sumexp, error, 40.0, 1000, 3.0, 1.0, counts=torch.tensor([1.0, 2.0])).tolist()
+    [True, False]
     """
     s = sumexp.double()
     k = torch.full_like(s, float(n)) if counts is None else counts.double()
@@ -117,7 +233,16 @@ def certified_rows(sumexp: torch.Tensor, error: torch.Tensor, cutoff: float, n: 
 
 
 def bf16_supported() -> bool:
-    """Whether this CPU has native bfloat16 dot products (``amx_bf16`` or ``avx512_bf16`` in /proc/cpuinfo)."""
+    """Whether this CPU has native bfloat16 dot products (``amx_bf16`` or ``avx512_bf16`` in /proc/cpuinfo).
+
+    Only informative: the ``"bf16"`` precision is refused (see
+    :data:`~inertial_diffusion.core.posterior.PRECISIONS`).
+
+    Returns
+    -------
+    bool
+        False where ``/proc/cpuinfo`` cannot be read (non-Linux systems).
+    """
     try:
         with open("/proc/cpuinfo") as fh:
             flags = fh.read()

@@ -29,7 +29,28 @@ BLOCK_ROWS = 8192
 
 
 def resolve_mode(standardize: bool | str) -> str:
-    """``True`` -> "global", ``False`` -> "none", a mode name -> itself."""
+    """Normalize the ``standardize`` option to a mode name.
+
+    Parameters
+    ----------
+    standardize : bool or {"global", "per_feature", "none"}
+        ``True`` means "global", ``False`` means "none" (NumPy booleans too).
+
+    Returns
+    -------
+    str
+        One of :data:`STANDARDIZE_MODES`.
+
+    Raises
+    ------
+    ValueError
+        Any other value.
+
+    Examples
+    --------
+    >>> resolve_mode(True), resolve_mode(False), resolve_mode("per_feature")
+    ('global', 'none', 'per_feature')
+    """
     if isinstance(standardize, (bool, np.bool_)):
         return "global" if standardize else "none"
     if standardize not in STANDARDIZE_MODES:
@@ -38,7 +59,28 @@ def resolve_mode(standardize: bool | str) -> str:
 
 
 def row_blocks(n: int, block_rows: int = BLOCK_ROWS) -> Iterator[slice]:
-    """Consecutive row slices of at most ``block_rows`` rows."""
+    """Consecutive row slices of at most ``block_rows`` rows, covering ``range(n)``.
+
+    The streamed passes of :meth:`Standardizer.fit` and :meth:`Standardizer.transform_into` read the data
+    through these, so their float64 temporaries are ``block_rows x D``, never ``n x D``.
+
+    Parameters
+    ----------
+    n : int
+        Number of rows.
+    block_rows : int
+        Largest block (default :data:`BLOCK_ROWS`).
+
+    Yields
+    ------
+    slice
+        ``slice(r0, min(n, r0 + block_rows))`` for ``r0 = 0, block_rows, ...``.
+
+    Examples
+    --------
+    >>> list(row_blocks(5, 2))
+    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
+    """
     for r0 in range(0, n, block_rows):
         yield slice(r0, min(n, r0 + block_rows))
 
@@ -89,6 +131,7 @@ class Standardizer:
         Returns
         -------
         Standardizer
+            The fitted map; ``mean`` and ``scale`` are float64.
 
         Raises
         ------
@@ -144,6 +187,7 @@ class Standardizer:
         Returns
         -------
         Standardizer
+            The map of ``mode`` for these moments.
 
         Raises
         ------
@@ -177,7 +221,17 @@ class Standardizer:
 
     @classmethod
     def identity(cls, n_features: int) -> "Standardizer":
-        """The identity map on ``n_features`` features (mean 0, scale 1).
+        """The identity map on ``n_features`` features (mean 0, scale 1): the ``"none"`` mode.
+
+        Parameters
+        ----------
+        n_features : int
+            ``D``, the length of ``mean``.
+
+        Returns
+        -------
+        Standardizer
+            ``mean = zeros(D)``, ``scale = 1.0``.
 
         Examples
         --------
@@ -225,10 +279,12 @@ class Standardizer:
         Parameters
         ----------
         X : array-like (n, D)
+            Rows in data units.
 
         Returns
         -------
-        ndarray (n, D), float64
+        ndarray (n, D)
+            The standardized rows, float64.
 
         Examples
         --------
@@ -245,8 +301,9 @@ class Standardizer:
         Parameters
         ----------
         X : ndarray (n, D)
+            Rows in data units (e.g. float32 or memory-mapped), read in blocks of :data:`BLOCK_ROWS` rows.
         out : ndarray (n, D)
-            Written in place.
+            Written in place; each block is cast to its dtype.
 
         Returns
         -------
@@ -272,10 +329,12 @@ class Standardizer:
         Parameters
         ----------
         Z : array-like (n, D)
+            Rows in standardized units (any float dtype).
 
         Returns
         -------
-        ndarray (n, D), float64
+        ndarray (n, D)
+            The rows in data units, float64.
 
         Examples
         --------

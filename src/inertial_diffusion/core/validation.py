@@ -1,4 +1,9 @@
-"""Input checks whose messages name the problem, raised before any computation starts."""
+"""Input checks whose messages name the problem, raised before any computation starts.
+
+Every estimator and public function validates its arguments here first, so a bad input fails with one line that
+names the argument and what is wrong with it (``TypeError`` for the wrong kind of value, ``ValueError`` for a
+value out of range), never with a traceback from deep inside the posterior loop.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +26,27 @@ __all__ = [
 
 
 def plain_label(label: Any) -> Any:
-    """A class label as a plain Python value (``np.str_('a')`` -> ``'a'``), for dict keys and messages."""
+    """A class label as a plain Python value, for dict keys and messages.
+
+    NumPy scalars (``np.str_('a')``, ``np.int64(3)``) become their Python equivalents, so that a key or a
+    message reads ``'a'`` rather than ``np.str_('a')``; anything else is returned unchanged.
+
+    Parameters
+    ----------
+    label : Any
+        A class label, e.g. an element of ``np.unique(y)``.
+
+    Returns
+    -------
+    Any
+        ``label.item()`` for a NumPy scalar, else ``label`` itself.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plain_label(np.str_("a")), plain_label(np.int64(3)), plain_label("b")
+    ('a', 3, 'b')
+    """
     return label.item() if isinstance(label, np.generic) else label
 
 
@@ -44,15 +69,41 @@ def _as_float_array(X: Any, name: str) -> np.ndarray:
 
 
 def check_data(X: Any, *, name: str = "X", min_rows: int = 2) -> np.ndarray:
-    """Return ``X`` as a finite float array (float32 kept, anything else float64) of shape (n, D) with
-    ``n >= min_rows``.
+    """Return ``X`` as a finite 2-D float array of shape (n, D) with ``n >= min_rows``.
+
+    float32 input stays float32 (large data get no full-size float64 copy); every other real dtype
+    (integers, booleans, object arrays of numbers) becomes float64. A torch tensor is read through NumPy.
+
+    Parameters
+    ----------
+    X : array-like (n, D)
+        The data: a NumPy array, nested lists, a torch tensor, anything ``np.asarray`` reads.
+    name : str
+        How the messages call the argument (default ``"X"``).
+    min_rows : int
+        Fewest rows accepted (default 2).
+
+    Returns
+    -------
+    ndarray (n, D)
+        float32 or float64, all entries finite.
 
     Raises
     ------
     ValueError
-        Wrong number of dimensions, too few rows, no columns, NaN or infinite entries.
+        Unreadable (e.g. ragged) input, complex values, not 2-D, no columns, fewer than ``min_rows`` rows,
+        NaN or infinite entries.
     TypeError
-        Non-numeric or complex input.
+        Non-numeric input.
+
+    Examples
+    --------
+    >>> check_data([[1, 2], [3, 4]]).dtype
+    dtype('float64')
+    >>> check_data([[1.0, float("nan")], [0.0, 0.0]])
+    Traceback (most recent call last):
+    ...
+    ValueError: X contains NaN values (first at index (0, 1)); remove or impute them first
     """
     arr = _as_float_array(X, name)
     if arr.ndim != 2:
@@ -71,7 +122,41 @@ def check_data(X: Any, *, name: str = "X", min_rows: int = 2) -> np.ndarray:
 
 
 def check_queries(x: Any, n_features: int, *, name: str = "x") -> np.ndarray:
-    """Return query points as a finite (m, D) float64 array; a single point (D,) becomes (1, D)."""
+    """Return query points as a finite (m, D) float array; a single point (D,) becomes (1, D).
+
+    As :func:`check_data`, float32 stays float32 and any other numeric dtype becomes float64.
+
+    Parameters
+    ----------
+    x : array-like (m, D) or (D,)
+        The query points, or one point.
+    n_features : int
+        ``D``, the number of features the model was fitted on.
+    name : str
+        How the messages call the argument (default ``"x"``).
+
+    Returns
+    -------
+    ndarray (m, D)
+        float32 or float64, all entries finite.
+
+    Raises
+    ------
+    ValueError
+        Unreadable input, complex values, more than 2 dimensions, a feature count other than
+        ``n_features``, NaN or infinite entries.
+    TypeError
+        Non-numeric input.
+
+    Examples
+    --------
+    >>> check_queries([1.0, 2.0], 2).shape
+    (1, 2)
+    >>> check_queries([[1.0, 2.0, 3.0]], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: x has 3 features, but the model was fitted on 2 features
+    """
     arr = _as_float_array(x, name)
     if arr.ndim == 1:
         arr = arr[None, :]
@@ -96,7 +181,36 @@ def _check_finite(arr: np.ndarray, name: str, block_rows: int = 8192) -> None:
 
 
 def check_positive(value: Any, name: str) -> float:
-    """A finite real number > 0."""
+    """Check that ``value`` is a finite real number > 0 and return it as a float.
+
+    Parameters
+    ----------
+    value : Any
+        The value to check; ``bool`` is refused although it is an ``int``.
+    name : str
+        The argument's name, for the messages.
+
+    Returns
+    -------
+    float
+        ``float(value)``.
+
+    Raises
+    ------
+    TypeError
+        Not a real number (or a bool).
+    ValueError
+        Zero, negative, NaN or infinite.
+
+    Examples
+    --------
+    >>> check_positive(2, "scale")
+    2.0
+    >>> check_positive(0.0, "scale")
+    Traceback (most recent call last):
+    ...
+    ValueError: scale must be a finite number > 0, got 0.0
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive number, got {value!r}")
     value = float(value)
@@ -106,12 +220,65 @@ def check_positive(value: Any, name: str) -> float:
 
 
 def check_time(t: Any) -> float:
-    """A diffusion time ``t > 0``."""
+    """Check a diffusion time ``t > 0`` (finite) and return it as a float.
+
+    Parameters
+    ----------
+    t : Any
+        The time.
+
+    Returns
+    -------
+    float
+        ``float(t)``.
+
+    Raises
+    ------
+    TypeError
+        Not a real number.
+    ValueError
+        ``t <= 0``, NaN or infinite.
+
+    See Also
+    --------
+    check_positive : The same check with another name in the messages.
+    """
     return check_positive(t, "t")
 
 
 def check_positive_int(value: Any, name: str) -> int:
-    """An integer >= 1."""
+    """Check that ``value`` is an integer >= 1 and return it as a Python ``int``.
+
+    Parameters
+    ----------
+    value : Any
+        The value to check; any ``numbers.Integral`` (``np.int64`` too) but ``bool``. Floats such as
+        ``3.0`` are refused.
+    name : str
+        The argument's name, for the messages.
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Raises
+    ------
+    TypeError
+        Not an integer (or a bool).
+    ValueError
+        ``value < 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_positive_int(np.int64(5), "k")
+    5
+    >>> check_positive_int(2.0, "k")
+    Traceback (most recent call last):
+    ...
+    TypeError: k must be a positive integer, got 2.0
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a positive integer, got {value!r}")
     if value < 1:
@@ -120,7 +287,32 @@ def check_positive_int(value: Any, name: str) -> int:
 
 
 def check_n_samples(value: Any, name: str = "n_samples") -> int:
-    """An integer >= 0."""
+    """Check a sample count: an integer >= 0, returned as a Python ``int`` (0 asks for an empty sample).
+
+    Parameters
+    ----------
+    value : Any
+        The count; any ``numbers.Integral`` but ``bool``.
+    name : str
+        The argument's name, for the messages (default ``"n_samples"``).
+
+    Returns
+    -------
+    int
+        ``int(value)``.
+
+    Raises
+    ------
+    TypeError
+        Not an integer (or a bool).
+    ValueError
+        ``value < 0``.
+
+    Examples
+    --------
+    >>> check_n_samples(0)
+    0
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be a non-negative integer, got {value!r}")
     if value < 0:
@@ -129,7 +321,36 @@ def check_n_samples(value: Any, name: str = "n_samples") -> int:
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
-    """One of a fixed set of option strings."""
+    """Check that ``value`` is one of a fixed set of option strings, and return it.
+
+    Parameters
+    ----------
+    value : Any
+        The option given.
+    name : str
+        The option's name, for the message.
+    choices : iterable of str
+        The accepted values.
+
+    Returns
+    -------
+    str
+        ``value``, unchanged.
+
+    Raises
+    ------
+    ValueError
+        ``value`` is not among ``choices``; the message lists them.
+
+    Examples
+    --------
+    >>> check_choice("mle", "method", ("twonn", "mle"))
+    'mle'
+    >>> check_choice("pca", "method", ("twonn", "mle"))
+    Traceback (most recent call last):
+    ...
+    ValueError: unknown method 'pca'; expected one of 'twonn', 'mle'
+    """
     choices = tuple(choices)
     if value not in choices:
         raise ValueError(f"unknown {name} {value!r}; expected one of {', '.join(map(repr, choices))}")
