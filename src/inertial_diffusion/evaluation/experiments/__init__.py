@@ -10,8 +10,14 @@ per table, ``run.json`` and PNG figures to a folder. Presets: ``quick`` (every s
 2 cores; run by the test suite) and ``full`` (the report in the README).
 
 Command line: ``inertial-diffusion reproduce --full --out DIR`` or
-``python -m inertial_diffusion.evaluation.experiments --quick --out DIR`` (both call :func:`main`'s
-:func:`run_experiments`).
+``python -m inertial_diffusion.evaluation.experiments --quick --out DIR`` (both call
+:func:`run_experiments`). :func:`write_report` redraws ``report.md`` and the figures of an existing run
+folder from its CSV files, e.g. after a change of the report's text, without rerunning anything.
+
+A new experiment is a function ``run(preset, say, seed)`` returning a
+:class:`~inertial_diffusion.evaluation.experiments.common.Table` (the runner names it and times it) or a
+dict of named tables, added to :data:`EXPERIMENTS` with any sizes it needs in
+:class:`~inertial_diffusion.evaluation.experiments.presets.Preset`.
 """
 
 from __future__ import annotations
@@ -89,6 +95,34 @@ def run_experiments(preset: Preset | str, out: str | Path, *, force: bool = Fals
     """Run every experiment and write ``report.md``, CSVs, ``run.json`` and PNGs to ``out``; return the tables.
 
     The one entry point of ``inertial-diffusion reproduce`` and ``python -m inertial_diffusion.evaluation.experiments``.
+    The experiments run in the order of :data:`EXPERIMENTS` (then real data, when that module is present);
+    the rate fits (table ``"rate_fit"``) are computed from the ``"rate"`` table; the report and figures are
+    then drawn from the files just written, by :func:`write_report`, so a run and a redraw give the same
+    report.
+
+    Parameters
+    ----------
+    preset : Preset or {"quick", "full"}
+        Sizes of every experiment (:data:`PRESETS` by name). ``"quick"`` takes about a minute on 2 cores.
+    out : str or Path
+        Output folder; created (with parents) if missing.
+    force : bool, default False
+        Write into an existing non-empty folder (files of the same name are replaced).
+    say : callable, optional
+        Progress callback ``say(line)``, one line per experiment and step; None (default) is silent.
+    seed : int, default 0
+        Seed of every random draw; the same seed gives the same tables (timings aside).
+
+    Returns
+    -------
+    dict of str to Table
+        The tables by name, ``"rate_fit"`` included.
+
+    Raises
+    ------
+    ValueError
+        Unknown preset name; ``out`` exists and is not a folder, or is a non-empty folder and ``force``
+        is False.
     """
     if isinstance(preset, str):
         if preset not in PRESETS:
@@ -130,7 +164,21 @@ def _number(text: str):
 
 
 def load_tables(folder: str | Path) -> dict[str, Table]:
-    """Read the CSV files of a ``reproduce`` run back into tables (numbers parsed, ``meta`` from ``run.json``)."""
+    """Read the CSV files of a ``reproduce`` run back into tables (numbers parsed, ``meta`` from ``run.json``).
+
+    CSV cells are parsed as int, then float, then ``True``/``False``, else kept as text; an empty cell (a
+    column absent from that row) stays ``""``. The ``"rate_fit"`` table is recomputed from ``"rate"``.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A run folder written by :func:`run_experiments` (with ``run.json``).
+
+    Returns
+    -------
+    dict of str to Table
+        The tables listed in ``run.json``, with their ``seconds`` and ``meta``, plus ``"rate_fit"``.
+    """
     folder = Path(folder)
     info = json.loads((folder / "run.json").read_text())
     tables = {}
@@ -143,7 +191,21 @@ def load_tables(folder: str | Path) -> dict[str, Table]:
 
 
 def write_report(folder: str | Path) -> Path:
-    """(Re)write ``report.md`` and the figures of a run folder from its CSV files and ``run.json``."""
+    """(Re)write ``report.md`` and the figures of a run folder from its CSV files and ``run.json``.
+
+    Each figure is drawn only when its table is in the folder; ``run.json``'s optional ``"note"`` is printed
+    under the report's title. Files are replaced atomically.
+
+    Parameters
+    ----------
+    folder : str or Path
+        A run folder written by :func:`run_experiments`.
+
+    Returns
+    -------
+    Path
+        The path of ``report.md``.
+    """
     from inertial_diffusion.evaluation.experiments.failure_figures import FIGURES
     from inertial_diffusion.evaluation.experiments.figures import (ambient_figure, inertia_figure,
                                                                    memorization_figure, rate_figure)

@@ -9,13 +9,40 @@ from inertial_diffusion.evaluation.experiments.presets import Preset
 
 __all__ = ["run_ambient", "AMBIENT_MODELS"]
 
+#: Models compared (keys of :func:`~inertial_diffusion.evaluation.experiments.common.models`).
 AMBIENT_MODELS = ("IDM (posterior mean)", "ambient KDE", "σ-CFDM")
 
 
 def run_ambient(preset: Preset, say: Say, seed: int = 0) -> Table:
     """W1 to the population (floor-corrected) and mean distance to the sphere, for every D.
 
-    ``meta["floor"]``: the W1 floor at ``m = ambient_samples``.
+    The paper's claim under test: IDM's error does not grow with the ambient dimension D, since the
+    bandwidth rule and the inertia step only see distances, which an isometric embedding keeps. The same
+    training set (up to the embedding) is used at every D, so the rows differ by D alone; the ambient KDE
+    (noise in all D directions) is the contrast.
+
+    Parameters
+    ----------
+    preset : Preset
+        Sizes: ``ambient_n``, ``ambient_dims``, ``ambient_samples`` (``m``), ``ambient_seeds``,
+        ``floor_reps`` and ``cfdm_*``.
+    say : callable
+        Progress callback, one line per (seed, D, model).
+    seed : int, default 0
+        Offset of every seed (data, embedding, models).
+
+    Returns
+    -------
+    Table
+        ``"ambient"``, one row per (seed, D, model of :data:`AMBIENT_MODELS`): ``model``, ``D``, ``seed``,
+        ``n_train``, ``n_samples``, ``sigma`` (standardized units), ``w1_raw``, ``w1`` (floor-corrected),
+        ``w1_floor``, ``mean_distance_to_manifold`` (a lower bound of the true W1), ``below_lower_bound``,
+        ``seconds``. ``meta["floor"]``: the W1 floor at ``m = ambient_samples``.
+
+    See Also
+    --------
+    inertial_diffusion.evaluation.experiments.common.corrected_w1 : The W1 estimator and its floor.
+    inertial_diffusion.evaluation.experiments.asymptote.run_asymptote : An example run on a small preset.
     """
     table = Table("ambient")
     m = preset.ambient_samples

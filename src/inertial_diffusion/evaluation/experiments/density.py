@@ -39,6 +39,23 @@ def run_density(preset: Preset, say: Say, seed: int = 0) -> Table:
     Mechanism: IDM's sample is a posterior mean :math:`E[y \\mid z]`; by the law of total variance
     :math:`\\mathrm{Var}\\,E[y\\mid z] = \\mathrm{Var}\\,y - E\\,\\mathrm{Var}(y \\mid z) < \\mathrm{Var}\\,y`, and the
     shrinkage is largest where the data are sparse, the tails. The KDE adds σ² instead.
+
+    Parameters
+    ----------
+    preset : Preset
+        Sizes: ``density_n`` and ``density_samples``.
+    say : callable
+        Progress callback, one line per model.
+    seed : int, default 0
+        Offset of the seeds of the data and the models.
+
+    Returns
+    -------
+    Table
+        ``"density"``, rows ``truth`` (exact values), ``training set``, ``IDM`` and ``ambient KDE``:
+        ``model``, ``n_train``, ``sigma_data_units``, ``variance`` (per coordinate, averaged over the two),
+        ``tail_mass_r2`` and ``tail_mass_r2.5`` (share with ``|x| > r``, one column per :data:`TAIL_RADII`),
+        ``seconds``.
     """
     table = Table("density")
     train = np.random.default_rng(9600 + seed).standard_normal((preset.density_n, 2))
@@ -64,6 +81,27 @@ def run_isolated(preset: Preset, say: Say, seed: int = 0) -> Table:
 
     Mechanism: an isolated point's Gaussian component does not overlap any other, so for a z drawn
     from it the posterior weight is 1 and :math:`m_h(z) = y` exactly: IDM returns the outlier itself.
+    The second row samples with ``exclude_copies=True``, the estimator's remedy.
+
+    Parameters
+    ----------
+    preset : Preset
+        Sizes: ``isolated_n`` (points on the sphere), ``isolated_outliers`` and ``isolated_samples``.
+    say : callable
+        Progress callback, one line per model.
+    seed : int, default 0
+        Offset of the seeds of the data and the models.
+
+    Returns
+    -------
+    Table
+        ``"isolated"``, rows ``IDM`` and ``IDM (exclude_copies=True)``. A sample is *near an outlier* when
+        its nearest training point is one. Columns: ``model``, ``n_train``, ``outliers``,
+        ``outlier_share_of_training``, ``outlier_share_of_samples``, ``copy_rate_near_outliers`` (within
+        :data:`COPY_TOLERANCE` x RMS scale), ``copy_rate_elsewhere``, ``near_copy_rate_near_outliers``
+        (within :data:`NEAR_COPY_SIGMAS` σ), ``median_distance_near_outliers_over_sigma`` (NaN when no
+        sample is near an outlier), ``n_isolated_reported`` (the estimator's ``n_isolated_``, -1 if it has
+        none), ``estimator_warned`` (a fit-time warning mentioning isolated points), ``seconds``.
     """
     table = Table("isolated")
     rng = np.random.default_rng(9700 + seed)
@@ -105,6 +143,23 @@ def run_small_n(preset: Preset, say: Say, seed: int = 0) -> Table:
 
     Mechanism: the rule's σ = n^(-1/6) is large at small n (0.71 at n = 8), and the inertia step pulls
     every sample into the convex hull of a few points, far inside the sphere.
+
+    Parameters
+    ----------
+    preset : Preset
+        Sizes: ``small_ns``, ``small_seeds``, ``small_samples`` (``m``) and ``floor_reps``.
+    say : callable
+        Progress callback, one line per (n, seed).
+    seed : int, default 0
+        Seed of the models and the floor (the training sets and populations depend on the repetition only).
+
+    Returns
+    -------
+    Table
+        ``"small_n"``, one row per (n, repetition): ``n``, ``seed`` (the repetition), ``sigma``
+        (standardized units), ``w1_idm``, ``w1_training_set`` (both floor-corrected), ``w1_floor``,
+        ``idm_below_training``, ``mean_distance_to_manifold`` (IDM's samples), ``seconds``.
+        ``meta["floor"]``: the W1 floor at ``m = small_samples``.
     """
     table = Table("small_n")
     m = preset.small_samples

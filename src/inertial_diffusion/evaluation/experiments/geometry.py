@@ -17,11 +17,53 @@ __all__ = ["run_components", "run_curved", "run_boundary", "rms_scale", "unit_sp
 
 
 def rms_scale(X: np.ndarray) -> float:
-    """The estimators' one global scale: RMS distance to the mean."""
+    """The estimators' one global scale: RMS distance to the mean.
+
+    :math:`\\sqrt{\\frac1n\\sum_i |x_i - \\bar x|^2}`, the scale of ``standardize="global"``
+    (:mod:`inertial_diffusion.core.standardize`); σ in data units is ``bandwidth_`` times it.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, D)
+        Points.
+
+    Returns
+    -------
+    float
+        The scale, in the units of ``X``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.array([[0.0, 0.0], [2.0, 0.0], [0.0, 2.0], [2.0, 2.0]])
+    >>> round(rms_scale(X), 4), round(rms_scale(3 * X + 5), 4)  # sqrt(2), then 3 sqrt(2)
+    (1.4142, 4.2426)
+    """
     return float(np.sqrt(((X - X.mean(0)) ** 2).sum(1).mean()))
 
 
 def unit_sphere(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Uniform points on the unit sphere S^2 in R^3 (normalized standard Gaussian draws).
+
+    Parameters
+    ----------
+    n : int
+        Number of points.
+    rng : numpy.random.Generator
+        Source of the draws.
+
+    Returns
+    -------
+    ndarray of shape (n, 3)
+        Rows of norm 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = unit_sphere(1000, np.random.default_rng(0))
+    >>> X.shape, bool(np.allclose(np.linalg.norm(X, axis=1), 1.0)), round(rms_scale(X), 2)
+    ((1000, 3), True, 1.0)
+    """
     g = rng.standard_normal((n, 3))
     return g / np.linalg.norm(g, axis=1, keepdims=True)
 
@@ -32,7 +74,30 @@ def run_components(preset: Preset, say: Say, seed: int = 0) -> Table:
     The rule's σ is in units of ONE global scale, the RMS distance to the mean, which the gap inflates
     (sqrt(1 + L²/4) for centres L apart): in data units σ grows with L and the posterior mean averages
     across each component, pulling samples inside. ``bandwidth=`` set to one component's σ (the rule at
-    its own n, rescaled by the scale ratio) is the remedy measured beside the default.
+    its own n, rescaled by the scale ratio) is the remedy measured beside the default. The package's
+    default, ``components='auto'``, looks for separated parts and models each on its own.
+
+    Every separation uses the same sphere points (the same seed, shifted), so the rows differ by the gap
+    only.
+
+    Parameters
+    ----------
+    preset : Preset
+        Sizes: ``components_n`` (per sphere), ``components_separations`` and ``components_samples``.
+    say : callable
+        Progress callback, one line per (separation, variant).
+    seed : int, default 0
+        Offset of the seeds of the data and the models.
+
+    Returns
+    -------
+    Table
+        ``"components"``, per separation ``L`` the variants ``one global scale (components='none')``,
+        ``default (components='auto')`` and ``σ of one component`` (only the first at ``L = 0``). Columns:
+        ``variant``, ``separation``, ``components`` (spheres), ``n_train``, ``parts_found`` (the
+        estimator's ``components_``, 1 when none), ``sigma_data_units``, ``mean_distance_to_manifold``
+        (to the nearer sphere), ``share_first_component`` (samples nearer the first centre; 1.0 at
+        ``L = 0``), ``seconds``.
     """
     table = Table("components")
     nc, m = preset.components_n, preset.components_samples
@@ -66,6 +131,23 @@ def run_curved(preset: Preset, say: Say, seed: int = 0) -> Table:
     Mechanism: the posterior mean averages the kernel's neighbourhood, a chord of a curved manifold,
     which lies inside it (~ κσ²/2 for curvature κ); once σ reaches the gap between the roll's arms (2π)
     it averages across arms and the samples fall between the sheets.
+
+    Parameters
+    ----------
+    preset : Preset
+        Sizes: ``curved_n``, ``curved_scales`` (the values of c) and ``curved_samples``.
+    say : callable
+        Progress callback, one line per (manifold, c).
+    seed : int, default 0
+        Offset of the seeds of the data and the models.
+
+    Returns
+    -------
+    Table
+        ``"curved"``, one row per (manifold, c): ``data_set``, ``c``, ``d``, ``n_train``, ``rms_scale``,
+        ``parts_found``, ``sigma_data_units``, ``mean_distance_to_manifold`` and
+        ``p90_distance_to_manifold`` (data units), ``relative_mean_distance`` (mean distance / RMS scale),
+        ``seconds``.
     """
     table = Table("curved")
     m = preset.curved_samples
@@ -92,6 +174,23 @@ def run_boundary(preset: Preset, say: Say, seed: int = 0) -> Table:
     The population's share is exact, 1 - (1 - σ)²; the training set's own share is its sampling
     estimate. Mechanism: near an edge the posterior mean averages neighbours on one side only, so
     IDM pushes samples inwards; the ambient KDE (same σ) leaks half of the band's mass outside instead.
+
+    Parameters
+    ----------
+    preset : Preset
+        Sizes: ``boundary_n`` and ``boundary_samples``.
+    say : callable
+        Progress callback, one line per model.
+    seed : int, default 0
+        Offset of the seeds of the data and the models.
+
+    Returns
+    -------
+    Table
+        ``"boundary"``, rows ``IDM`` and ``ambient KDE``, each with the band at its own σ:
+        ``model``, ``n_train``, ``sigma_data_units``, ``band_width`` (σ/2), ``band_share`` (samples inside
+        the square and within the band), ``population_band_share`` (exact), ``training_band_share``,
+        ``share_inside_square``, ``seconds``.
     """
     table = Table("boundary")
     rng = np.random.default_rng(9500 + seed)

@@ -15,10 +15,34 @@ from inertial_diffusion.evaluation.experiments.presets import Preset
 
 __all__ = ["run_inertia_form"]
 
+#: The two inertia forms compared (keys of :func:`~inertial_diffusion.evaluation.experiments.common.models`).
 FORMS = ("IDM (posterior mean)", "IDM (paper form)")
 
 
 def run_inertia_form(preset: Preset, say: Say, seed: int = 0) -> Table:
+    """W1 to the population and mean distance to the sphere of both inertia forms, for every D.
+
+    Uniform S^2 embedded in R^D, the same training set at every D; see the module docstring for why the
+    paper form's distance should grow with D while the posterior-mean form's does not.
+
+    Parameters
+    ----------
+    preset : Preset
+        Sizes: ``inertia_n``, ``inertia_dims``, ``inertia_samples`` (``m``) and ``floor_reps``.
+    say : callable
+        Progress callback, one line per (D, form).
+    seed : int, default 0
+        Offset of the seeds of the data, the embedding and the models.
+
+    Returns
+    -------
+    Table
+        ``"inertia_form"``, one row per (D, form): the columns of
+        :func:`~inertial_diffusion.evaluation.experiments.ambient.run_ambient` but ``seed`` (``model``,
+        ``D``, ``n_train``, ``n_samples``, ``sigma``, ``w1_raw``, ``w1``, ``w1_floor``,
+        ``mean_distance_to_manifold``, ``below_lower_bound``, ``seconds``). ``meta["floor"]``: the W1
+        floor at ``m = inertia_samples``.
+    """
     table = Table("inertia_form")
     m = preset.inertia_samples
     floor = w1_floor(2, m, preset.floor_reps, seed)

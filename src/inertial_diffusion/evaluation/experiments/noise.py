@@ -27,7 +27,29 @@ def _variants(methods: tuple[str, ...]) -> list[tuple[str, dict]]:
 
 def run_noise(preset: Preset, say: Say, seed: int = 0) -> Table:
     """Per (noise level, D, variant): estimated d, σ, floor-corrected W1 to the clean population and the
-    mean distance to the sphere (of the samples and of the noisy training points)."""
+    mean distance to the sphere (of the samples and of the noisy training points).
+
+    At each D the clean points are the same and each level adds the same standard normal draw, scaled;
+    the variants are ``d given (2)`` and ``d estimated (<method>)`` per ``noise_dim_methods``.
+
+    Parameters
+    ----------
+    preset : Preset
+        Sizes: ``noise_n``, ``noise_dims``, ``noise_levels``, ``noise_samples`` (``m``),
+        ``noise_dim_methods`` and ``floor_reps``.
+    say : callable
+        Progress callback, one line per (D, level, variant).
+    seed : int, default 0
+        Offset of the seeds of the data, the noise and the models.
+
+    Returns
+    -------
+    Table
+        ``"noise"``, one row per (D, level, variant): ``variant``, ``D``, ``noise``, ``n_train``,
+        ``intrinsic_dim`` (used by the fit: given or estimated), ``sigma`` (standardized units), ``w1_raw``,
+        ``w1``, ``w1_floor``, ``mean_distance_to_manifold``, ``train_distance_to_manifold``,
+        ``below_lower_bound``, ``seconds``. ``meta["floor"]``: the W1 floor at ``m = noise_samples``.
+    """
     table = Table("noise")
     m = preset.noise_samples
     floor = w1_floor(2, m, preset.floor_reps, seed)

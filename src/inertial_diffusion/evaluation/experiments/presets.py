@@ -13,7 +13,82 @@ class Preset:
     """Every size the experiments use.
 
     ``*_samples`` is ``m``, the number of generated samples (and of population points each W1 uses);
-    ``floor_reps`` the number of population-vs-population W1 draws averaged into the floor.
+    ``floor_reps`` the number of population-vs-population W1 draws averaged into the floor. ``*_n`` is the
+    number of training points, ``*_dims`` the ambient dimensions D, ``*_seeds`` the number of seeds
+    (repetitions with different data and model seeds). Spheres are unit spheres, so lengths are in radii.
+
+    Parameters
+    ----------
+    name : str
+        Preset name, ``"quick"`` or ``"full"``; also selects the real-data preset of the same name.
+    memorization_n, memorization_samples : int
+        Experiment 1 (:func:`~inertial_diffusion.evaluation.experiments.memorization.run_memorization`):
+        training points per manifold and samples per model.
+    digits_train : int
+        Training images of the 8x8 digits in experiment 1 (the rest are held out).
+    ambient_n, ambient_samples, ambient_seeds : int
+        Experiment 2 (S^2 embedded in R^D): training points, samples, seeds.
+    ambient_dims : tuple of int
+        Ambient dimensions D of experiment 2.
+    rate_intrinsic_dims, rate_ns : tuple of int
+        Experiment 3: sphere dimensions d and training sizes n of the rate fit.
+    rate_high_ambient_dim : int or None
+        A second, high ambient dimension of experiment 3 besides D = d + 1; None runs D = d + 1 only.
+    rate_samples, rate_seeds : int
+        Experiment 3: samples per W1 and seeds.
+    asymptote_intrinsic_dims, asymptote_ns : tuple of int
+        Experiment 3b (the floor-free lower bound to large n): d and n.
+    asymptote_samples : int
+        Samples per n in experiment 3b.
+    inertia_n, inertia_samples : int
+        Experiment 4 (inertia form): training points and samples.
+    inertia_dims : tuple of int
+        Ambient dimensions D of experiment 4.
+    noise_n, noise_samples : int
+        Ambient-noise failure mode: training points and samples.
+    noise_levels : tuple of float
+        Per-coordinate sd of the isotropic training noise, in units of the sphere's radius (0: clean).
+    noise_dims : tuple of int
+        Ambient dimensions D of the noise sweep.
+    noise_dim_methods : tuple of str
+        Estimators' ``dim_method`` values compared when d is estimated (e.g. ``"scale"``, ``"twonn"``).
+    components_n : int
+        Training points per component (two unit spheres).
+    components_separations : tuple of float
+        Centre distances in radii; 0 is one sphere alone, the reference.
+    components_samples : int
+        Samples per variant.
+    curved_n, curved_samples : int
+        Curved manifolds (swiss roll, trefoil knot): training points and samples.
+    curved_scales : tuple of float
+        ``bandwidth_scale`` values c swept.
+    boundary_n, boundary_samples : int
+        Unit square: training points and samples.
+    density_n, density_samples : int
+        Standard 2-D Gaussian: training points and samples.
+    isolated_n, isolated_outliers, isolated_samples : int
+        Points on the sphere, outliers at radius 3, and samples.
+    small_ns : tuple of int
+        Training sizes of the small-n failure mode.
+    small_seeds, small_samples : int
+        Seeds per n and samples.
+    convention_n : int
+        Points (and draws of ``z``) of the OU-convention check.
+    convention_dims : tuple of int
+        Ambient dimensions D of the convention check.
+    cfdm_steps, cfdm_noise : int
+        σ-CFDM's Euler steps and noise perturbations per step.
+    floor_reps : int
+        W1 draws averaged into each floor (:func:`~inertial_diffusion.evaluation.experiments.common.w1_floor`).
+
+    Examples
+    --------
+    A smaller variant for a quick look at one experiment (the presets are frozen; ``replace`` copies):
+
+    >>> from dataclasses import replace
+    >>> tiny = replace(QUICK, asymptote_intrinsic_dims=(1,), asymptote_ns=(100, 400), asymptote_samples=200)
+    >>> tiny.name, tiny.asymptote_ns, FULL.rate_ns[-1]
+    ('quick', (100, 400), 12800)
     """
 
     name: str
