@@ -35,8 +35,31 @@ _TIES = "the data have tied distances (boolean, integer-grid or duplicated value
 
 
 class DimensionEstimateError(ValueError):
-    """The data leave an estimator nothing to measure (tied distances). ``reason`` says what happened
-    without naming any keyword, for front ends that word the remedy their own way (``--intrinsic-dim``)."""
+    """The data leave an estimator nothing to measure (tied distances).
+
+    A ``ValueError``, so callers that catch bad input catch it too. The message is ``"{reason}; {remedy}"``;
+    ``reason`` alone says what happened without naming any keyword, for front ends that word the remedy
+    their own way (the CLI's ``--intrinsic-dim``).
+
+    Parameters
+    ----------
+    reason : str
+        What the estimator found (e.g. first and second neighbour distances equal for most rows).
+    remedy : str
+        What the user can do, in the Python API's terms (default: pass ``intrinsic_dim``, or use the
+        'scale' method).
+
+    Attributes
+    ----------
+    reason : str
+        The ``reason`` given, without the remedy.
+
+    Examples
+    --------
+    >>> err = DimensionEstimateError("tied distances", "pass intrinsic_dim explicitly")
+    >>> str(err), err.reason
+    ('tied distances; pass intrinsic_dim explicitly', 'tied distances')
+    """
 
     def __init__(self, reason: str, remedy: str = "pass intrinsic_dim explicitly, or estimate it with the "
                                                   "'scale' method"):
@@ -325,6 +348,7 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
     Parameters
     ----------
     X : array-like (n, D)
+        The data, in any units (every method is invariant to translation and global scaling).
     method : {"twonn", "mle", "scale"}
         TwoNN (Facco et al. 2017), Levina–Bickel MLE with ``k`` neighbours, or GRIDE at the kernel's
         scale (:func:`scale_dimension`), which reads through ambient noise.
@@ -335,7 +359,8 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
     k : int
         Neighbours for the MLE estimator.
     n_samples : int, optional
-        "scale" only: the ``n`` of the bandwidth rule; default the number of rows of X (before subsampling).
+        "scale" only: the ``n`` of the bandwidth rule; default the number of rows of X (before
+        subsampling).
     bandwidth_scale : float
         "scale" only: the rule's constant ``c``.
 
@@ -407,6 +432,7 @@ def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twon
     Returns
     -------
     float or None
+        ``d``, given or estimated; None when not given and not ``needed``.
 
     Raises
     ------

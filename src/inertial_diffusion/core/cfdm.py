@@ -41,7 +41,34 @@ FlowMatchingDenoiser = Callable[[torch.Tensor, float], torch.Tensor]
 def flow_matching_time(tau: float) -> tuple[float, float]:
     """OU time ``t`` and query scale ``alpha_t / tau`` that reproduce the flow-matching posterior at ``tau``.
 
-    Returns ``(t, scale)`` such that :math:`m^{FM}_\\tau(z) = m_t(\\mathrm{scale}\\cdot z)`.
+    With ``r = tau/(1 - tau)``, matching the softmax weights of the two posteriors needs
+    :math:`\\alpha_t^2/v_t = r^2`, i.e. :math:`t = \\tfrac12\\log(1 + 2/r^2)`, and the query scaled by
+    :math:`\\alpha_t/\\tau = 1/((1-\\tau)\\sqrt{2 + r^2})` (see the module docstring). ``tau = 0`` (pure
+    noise) is approached by clamping ``r`` at 1e-12: a very large ``t`` whose weights are uniform, so the
+    posterior is the data mean.
+
+    Parameters
+    ----------
+    tau : float
+        Flow-matching time in [0, 1): 0 is noise, 1 would be the data.
+
+    Returns
+    -------
+    t : float
+        OU diffusion time, > 0.
+    scale : float
+        Factor on the query: :math:`m^{FM}_\\tau(z) = m_t(\\mathrm{scale}\\cdot z)`.
+
+    Raises
+    ------
+    ValueError
+        ``tau`` outside [0, 1).
+
+    Examples
+    --------
+    >>> t, scale = flow_matching_time(0.5)  # r = 1: t = log(3)/2, scale = 2/sqrt(3)
+    >>> round(t, 4), round(scale, 4)
+    (0.5493, 1.1547)
     """
     if not 0.0 <= tau < 1.0:
         raise ValueError(f"flow-matching time tau must lie in [0, 1), got {tau!r}")
@@ -53,7 +80,35 @@ def flow_matching_time(tau: float) -> tuple[float, float]:
 
 
 def flow_matching_denoiser(denoiser: Denoiser) -> FlowMatchingDenoiser:
-    """Wrap an OU denoiser ``m_t(x)`` into the flow-matching posterior mean ``m^FM_tau(z)``."""
+    """Wrap an OU denoiser ``m_t(x)`` into the flow-matching posterior mean ``m^FM_tau(z)``.
+
+    So that σ-CFDM reuses the exact streaming posterior of IDM instead of a second implementation; the
+    change of time and scale is :func:`flow_matching_time`.
+
+    Parameters
+    ----------
+    denoiser : callable
+        ``denoiser(x, t) -> m_t(x)``, the OU posterior mean (e.g. a closure over
+        :func:`~inertial_diffusion.core.posterior.posterior_mean`).
+
+    Returns
+    -------
+    callable
+        ``fm_denoiser(z, tau) -> m^FM_tau(z)``, for :func:`sample_cfdm_euler`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from inertial_diffusion.core.posterior import posterior_mean
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> fm = flow_matching_denoiser(lambda x, t: posterior_mean(x, data, t))
+    >>> z = torch.tensor([[0.45, 0.0]], dtype=torch.float64)
+    >>> fm(z, 0.5).round(decimals=4).tolist()
+    [[0.7163, 0.0]]
+    >>> w = torch.softmax(-((z - 0.5 * data) ** 2).sum(dim=1) / (2 * 0.5**2), dim=0)  # the FM softmax directly
+    >>> (w @ data).round(decimals=4).tolist()
+    [0.7163, 0.0]
+    """
 
     def fm_denoiser(z: torch.Tensor, tau: float) -> torch.Tensor:
         t, scale = flow_matching_time(tau)
@@ -63,7 +118,27 @@ def flow_matching_denoiser(denoiser: Denoiser) -> FlowMatchingDenoiser:
 
 
 def cfdm_times(n_steps: int, start_time: float = 0.0) -> np.ndarray:
-    """Uniform Euler grid ``tau_k = tau_0 + k (1 - tau_0)/S``, ``k = 0..S-1`` (the last step ends at 1)."""
+    """Uniform Euler grid ``tau_k = tau_0 + k (1 - tau_0)/S``, ``k = 0..S-1`` (the last step ends at 1).
+
+    Parameters
+    ----------
+    n_steps : int
+        Number of Euler steps ``S``.
+    start_time : float
+        ``tau_0`` in [0, 1) (default 0: start from pure noise).
+
+    Returns
+    -------
+    ndarray (n_steps,)
+        The start times of the steps, increasing, float64; 1 itself is not included.
+
+    Examples
+    --------
+    >>> cfdm_times(4).tolist()
+    [0.0, 0.25, 0.5, 0.75]
+    >>> cfdm_times(4, start_time=0.2).round(3).tolist()
+    [0.2, 0.4, 0.6, 0.8]
+    """
     return start_time + (1.0 - start_time) * np.arange(n_steps) / n_steps
 
 
@@ -84,7 +159,33 @@ def sample_cfdm_euler(fm_denoiser: FlowMatchingDenoiser, z: torch.Tensor, taus: 
         Smoothing scale of the query perturbations (σ = 0: the unsmoothed closed-form model,
         which returns training points).
     n_noise : int
-        Monte-Carlo draws ``M`` of the perturbation per step.
+        Monte-Carlo draws ``M`` of the perturbation per step (each step calls ``fm_denoiser`` once on
+        ``M m`` rows; unused when ``sigma = 0``).
+    generator : torch.Generator, optional
+        Source of the perturbations; on the device of ``z``.
+    callback : callable, optional
+        Called after every step with ``{"i", "t", "x", "denoised"}`` (``t`` the step's start ``tau``).
+
+    Returns
+    -------
+    Tensor (m, D)
+        The samples at ``tau = 1``: the smoothed posterior mean of the last step, a barycenter of
+        training points.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from inertial_diffusion.core.posterior import posterior_mean
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> fm = flow_matching_denoiser(lambda x, t: posterior_mean(x, data, t))
+    >>> g = torch.Generator().manual_seed(0)
+    >>> z = torch.randn(50, 2, generator=g, dtype=torch.float64)
+    >>> out = sample_cfdm_euler(fm, z, cfdm_times(10), sigma=0.0, n_noise=1)
+    >>> sorted({tuple(row) for row in out.round(decimals=6).abs().tolist()})  # sigma = 0: training points
+    [(1.0, 0.0)]
+    >>> out = sample_cfdm_euler(fm, z, cfdm_times(5), sigma=0.1, n_noise=4, generator=g)
+    >>> out.shape
+    torch.Size([50, 2])
     """
     m, dim = z.shape
     ends = np.append(taus[1:], 1.0)

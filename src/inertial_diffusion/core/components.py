@@ -38,10 +38,54 @@ LINK_FACTOR = 2.0
 def part_bandwidth(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth_scale: float = 1.0, *,
                    dim_method: str = "scale", n_samples: int | None = None,
                    random_state=None) -> tuple[float, float]:
-    """``(d, σ)`` of one part in data units: :math:`\\sigma = c\\, n^{-1/(d+4)}\\, s` with ``s`` the RMS
-    distance of its rows to their mean and ``d`` the given or estimated dimension (invariant to
-    translation, scaling and isometric embedding). ``n_samples``: the part's row count when ``Z`` is a
-    subsample of it (default: the rows of ``Z``)."""
+    """Intrinsic dimension and bandwidth of one part, in data units.
+
+    :math:`\\sigma = c\\, n^{-1/(d+4)}\\, s` (:func:`~inertial_diffusion.core.bandwidth.bandwidth_rule` on
+    the part's own standardized scale), with ``s`` the RMS distance of the rows to their mean and ``d`` the
+    given dimension or the one estimated on the standardized rows. Both are invariant to translation,
+    scaling (σ scales with the data) and isometric embedding.
+
+    Parameters
+    ----------
+    Z : array-like (m, D)
+        The part's rows, or a subsample of them.
+    intrinsic_dim : float, optional
+        ``d``; estimated with ``dim_method`` when None.
+    bandwidth_scale : float
+        The rule's constant ``c`` (default 1).
+    dim_method : {"scale", "twonn", "mle"}
+        Estimator of ``d`` (see :func:`~inertial_diffusion.core.bandwidth.estimate_intrinsic_dim`).
+    n_samples : int, optional
+        The ``n`` of the rule: the part's row count when ``Z`` is a subsample of it (default: the rows
+        of ``Z``).
+    random_state : int, Generator or None
+        Subsample and anchors of the dimension estimate.
+
+    Returns
+    -------
+    d : float
+        The intrinsic dimension used.
+    sigma : float
+        The part's bandwidth σ, in the units of ``Z``.
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 rows, non-finite entries, all rows identical, a non-positive ``intrinsic_dim``,
+        or a dimension that cannot be estimated (tied distances).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 300)
+    >>> circle = np.c_[np.cos(theta), np.sin(theta)]
+    >>> d, sigma = part_bandwidth(circle, intrinsic_dim=1.0)  # s = 1, n = 300: sigma = 300 ** (-1/5)
+    >>> round(d, 1), round(sigma, 3)
+    (1.0, 0.318)
+    >>> d10, sigma10 = part_bandwidth(10 * circle, intrinsic_dim=1.0)  # sigma scales with the data
+    >>> round(sigma10 / sigma, 6)
+    10.0
+    """
     Z = check_data(Z, min_rows=2)
     n = Z.shape[0] if n_samples is None else check_positive_int(n_samples, "n_samples")
     centred = Z - Z.mean(axis=0)
@@ -155,6 +199,20 @@ def find_components(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth
     ------
     ValueError
         Bad input, or a part whose dimension cannot be estimated (tied distances): pass ``intrinsic_dim``.
+
+    Examples
+    --------
+    A circle of 300 points and one of 200 points, 6 apart (radius 1): two parts, the larger first.
+
+    >>> import numpy as np
+    >>> theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 300)
+    >>> circle = np.c_[np.cos(theta), np.sin(theta)]
+    >>> Z = np.r_[circle, circle[:200] + [6.0, 0.0]]
+    >>> labels = find_components(Z, random_state=0)
+    >>> np.bincount(labels).tolist(), int(labels[0]), int(labels[-1])
+    ([300, 200], 0, 1)
+    >>> np.bincount(find_components(circle, random_state=0)).tolist()  # one circle: one part
+    [300]
     """
     Z = check_data(Z, min_rows=2)
     check_choice(dim_method, "dim_method", DIM_METHODS)
