@@ -138,7 +138,34 @@ PARAMETER_DOCS: dict[str, str] = {
 
 
 def parameters_doc(*names: str) -> str:
-    """The numpydoc lines of the named shared parameters, in order."""
+    """The numpydoc lines of the named shared parameters, in order.
+
+    Every estimator that takes one of these parameters substitutes this text into its ``__doc__``
+    (``str.format``), so a shared parameter is described once, here, and reads the same everywhere
+    (``tests/estimators/test_conformance.py`` checks it).
+
+    Parameters
+    ----------
+    *names : str
+        Keys of :data:`PARAMETER_DOCS`, in the order they should appear.
+
+    Returns
+    -------
+    str
+        The entries concatenated, each indented by 4 spaces and ending with a newline, ready to sit
+        inside a class's ``Parameters`` section.
+
+    Raises
+    ------
+    KeyError
+        A name that has no entry in :data:`PARAMETER_DOCS`.
+
+    Examples
+    --------
+    >>> print(parameters_doc("t_max"), end="")
+        t_max : float, default=10.0
+            Start time ``T`` of the simulated samplers.
+    """
     return "".join(PARAMETER_DOCS[name] for name in names)
 
 
@@ -173,8 +200,45 @@ class GeneratorMixin:
 
 
 def validate_fit_input(estimator: BaseEstimator, X: Any) -> Any:
-    """Validate training data: an (n, D) float array (float32 kept, anything else float64, NaN/inf named
-    with their index, at least 2 rows) or a Dask array left on its cluster. Sets ``n_features_in_``."""
+    """Validate the training data of ``fit`` and set ``estimator.n_features_in_``.
+
+    The project's own checks run first, so that the error names the problem (the index of a NaN or
+    infinite entry, a non-numeric pandas column); scikit-learn's ``validate_data`` then records the
+    feature count. Of a Dask array only the shape and dtype are checked here (its finiteness is checked
+    with the statistics of the standardization, in one pass); it stays on its cluster.
+
+    Parameters
+    ----------
+    estimator : BaseEstimator
+        The estimator being fitted; receives ``n_features_in_``.
+    X : array-like of shape (n, D), pandas DataFrame or dask.array.Array
+        Training data. Nullable pandas columns (``Float64``, ``Int64``) are read with NA as NaN, which is
+        then rejected with its index.
+
+    Returns
+    -------
+    X : ndarray of shape (n, D) or dask.array.Array
+        A finite float array (float32 kept, anything else float64) with at least 2 rows, or the Dask
+        array unchanged.
+
+    Raises
+    ------
+    ValueError
+        Not 2-D, fewer than 2 rows, no columns, NaN or infinite entries.
+    TypeError
+        Non-numeric (or complex) data, or a scipy.sparse matrix (dense data are required).
+
+    Examples
+    --------
+    >>> from inertial_diffusion import InertialDiffusion
+    >>> model = InertialDiffusion()
+    >>> validate_fit_input(model, [[0, 1], [2, 3], [4, 5]]).dtype, model.n_features_in_
+    (dtype('float64'), 2)
+    >>> validate_fit_input(model, [[0.0, 1.0], [float("nan"), 3.0]])
+    Traceback (most recent call last):
+    ...
+    ValueError: X contains NaN ...
+    """
     if is_dask_array(X):
         from inertial_diffusion.backends.dask import check_dask_data
 
@@ -189,8 +253,18 @@ def validate_fit_input(estimator: BaseEstimator, X: Any) -> Any:
 
 
 class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
-    """Shared fit/sample machinery; subclasses set ``h_`` (the stopping time) in ``_fit_bandwidth``
-    and the final map in ``_final_map``."""
+    """Shared fit, sample and query machinery of the diffusion estimators (not used directly).
+
+    A subclass fits in ``_fit_one`` (calls ``_fit_backend``, then sets ``h_``, the final time of the
+    reverse process) and defines ``_final_map`` (IDM's inertia step, or the empirical model's
+    denoising). Everything else -- sampling, class-conditional models and the queries
+    :meth:`posterior_mean`, :meth:`score_function` and :meth:`log_density` -- lives here and goes
+    through the one ``backend_`` chosen at ``fit``, so every method sees the same empirical law.
+
+    See Also
+    --------
+    inertial_diffusion.InertialDiffusion, inertial_diffusion.EmpiricalDiffusion, inertial_diffusion.SmoothedCFDM
+    """
 
     _parameter_constraints: dict = dict(COMMON_CONSTRAINTS)
 
@@ -259,24 +333,52 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
                return_neglected_mass: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` new points, in float64 data units.
 
+        Draws ``z`` at the final time ``h_`` (exactly with ``sampler="one_shot"``, else by simulating the
+        reverse process from ``t_max``), applies the estimator's final map (IDM: the inertia step) in
+        standardized units and maps the result back to data units.
+
         Parameters
         ----------
-        n_samples : int
+        n_samples : int, default=1
             Number of samples (0 gives an empty ``(0, D)`` array).
-        random_state : None, int or numpy Generator
+        random_state : None, int, numpy RandomState or Generator, optional
             Overrides the estimator's ``random_state`` for this call. Same seed, same output.
         callback : callable, optional
-            Called after every step of a simulated sampler with ``{"i", "t", "x", "denoised"}``.
+            Called after every step of a simulated sampler with a dict ``{"i", "t", "x", "denoised"}``
+            (step index, time reached, state and posterior mean there, as tensors in standardized units).
+            Not called by ``sampler="one_shot"``.
         y : label, optional
             After ``fit(X, y)``: draw from the model of this class only. Without it, a model
             fitted with labels draws from every class in proportion to its size.
-        return_neglected_mass : bool
+        return_neglected_mass : bool, default=False
             Also return, per sample, the certified bound on the softmax mass left out of its final
             posterior mean (nonzero only with ``prune_tol``).
 
         Returns
         -------
-        ndarray (n_samples, D); with ``return_neglected_mass``, a tuple ``(samples, neglected_mass)``.
+        samples : ndarray of shape (n_samples, D)
+            The new points, float64, in the units of the training data.
+        neglected_mass : ndarray of shape (n_samples,)
+            Only with ``return_neglected_mass=True`` (then a tuple ``(samples, neglected_mass)`` is
+            returned): per sample, the upper bound on the pruned softmax mass.
+
+        Raises
+        ------
+        ValueError
+            ``y`` given to a model fitted without labels, an unknown or too small class, or
+            ``return_neglected_mass`` with class-conditional sampling.
+        sklearn.exceptions.NotFittedError
+            Before ``fit``.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from inertial_diffusion import InertialDiffusion
+        >>> X = np.random.default_rng(0).normal(size=(100, 2))
+        >>> model = InertialDiffusion(bandwidth=0.3).fit(X)
+        >>> S = model.sample(4, random_state=1)
+        >>> S.shape, bool(np.array_equal(S, model.sample(4, random_state=1)))  # same seed, same output
+        ((4, 2), True)
         """
         check_is_fitted(self, "backend_")
         n_samples = check_n_samples(n_samples)
@@ -305,22 +407,126 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         return torch.as_tensor(z, dtype=self.backend_.dtype, device=self.device_), t
 
     def posterior_mean(self, x: Any, t: float) -> np.ndarray:
-        """Posterior mean :math:`E[y \\mid X_t = x]` in data units.
+        """Posterior mean :math:`m_t(x) = E[y \\mid X_t = x]` of the empirical model, in data units.
 
-        The OU process runs on the standardized data; ``x`` is mapped by the same affine map, and the
-        result mapped back.
+        With :math:`X_t \\mid y \\sim N(\\alpha_t y, v_t I)` and ``y`` uniform on the standardized training
+        rows, :math:`m_t` is the softmax-weighted average
+        :math:`\\sum_i w_i y_i`, :math:`w_i \\propto \\exp(-|x - \\alpha_t y_i|^2 / (2 v_t))` -- the map
+        of IDM's inertia step at ``t = h_``. The OU process runs on the standardized data; ``x`` is
+        mapped by the same affine map, and the result mapped back.
+
+        Parameters
+        ----------
+        x : array-like of shape (m, D) or (D,)
+            Query points in data units (a single point is read as one row).
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        ndarray of shape (m, D)
+            :math:`m_t(x)`, float64, in data units; it lies in the convex hull of the training rows.
+
+        Raises
+        ------
+        ValueError
+            ``t <= 0``, queries with the wrong number of features or non-finite entries.
+
+        See Also
+        --------
+        inertial_diffusion.core.posterior.posterior_mean : The formula on standardized rows.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from inertial_diffusion import EmpiricalDiffusion
+        >>> X = np.array([[0.0, 0.0], [4.0, 0.0], [0.0, 4.0]])
+        >>> model = EmpiricalDiffusion().fit(X)
+        >>> np.round(model.posterior_mean(X, 1e-3), 6)  # at small t every point is its own posterior mean
+        array([[0., 0.],
+               [4., 0.],
+               [0., 4.]])
+        >>> np.round(model.posterior_mean([1.0, 1.0], 10.0), 3)  # at large t: the mean of the data
+        array([[1.333, 1.333]])
         """
         z, t = self._queries(x, t)
         return self.standardizer_.inverse_transform(self.backend_.mean(z, t).cpu().numpy())
 
     def score_function(self, x: Any, t: float) -> np.ndarray:
-        """Score :math:`\\nabla_x\\log\\hat p_t(x)` in data units: ``(alpha_t m_t(z) - z)/v_t / scale_``
-        with ``z`` the standardized query."""
+        """Score :math:`\\nabla_x\\log\\hat p_t(x)` of the empirical law at time ``t``, in data units.
+
+        By Tweedie's formula the score of the standardized law is :math:`(\\alpha_t m_t(z) - z)/v_t` at the
+        standardized query ``z``; the chain rule through the affine map divides it by ``scale_``.
+
+        Parameters
+        ----------
+        x : array-like of shape (m, D) or (D,)
+            Query points in data units (a single point is read as one row).
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        ndarray of shape (m, D)
+            The score, float64, in inverse data units.
+
+        Raises
+        ------
+        ValueError
+            ``t <= 0``, queries with the wrong number of features or non-finite entries.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from inertial_diffusion import EmpiricalDiffusion
+        >>> from inertial_diffusion.core.process import alpha, variance
+        >>> X = np.random.default_rng(0).normal(size=(20, 3))
+        >>> model = EmpiricalDiffusion(standardize=False).fit(X)
+        >>> x, t = np.ones((2, 3)), 0.5
+        >>> tweedie = (alpha(t) * model.posterior_mean(x, t) - x) / variance(t)
+        >>> bool(np.allclose(model.score_function(x, t), tweedie))
+        True
+        """
         z, t = self._queries(x, t)
         return self.backend_.score(z, t).cpu().double().numpy() / self.standardizer_.scale
 
     def log_density(self, x: Any, t: float) -> np.ndarray:
-        """:math:`\\log\\hat p_t(x)` in data units (the standardized density minus ``log|det|`` of the map)."""
+        """Log density :math:`\\log\\hat p_t(x)` of the empirical law at time ``t``, in data units.
+
+        :math:`\\hat p_t` is the Gaussian mixture :math:`\\frac1n\\sum_i N(\\alpha_t y_i, v_t I)` over the
+        standardized rows; in data units its log density is the standardized one minus
+        :math:`\\log|\\det|` of the standardizing map (``D log scale_`` for one global scale).
+
+        Parameters
+        ----------
+        x : array-like of shape (m, D) or (D,)
+            Query points in data units (a single point is read as one row).
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        ndarray of shape (m,)
+            :math:`\\log\\hat p_t(x)`, float64.
+
+        Raises
+        ------
+        ValueError
+            ``t <= 0``, queries with the wrong number of features or non-finite entries.
+
+        Examples
+        --------
+        A density in data units integrates to 1:
+
+        >>> import numpy as np
+        >>> from inertial_diffusion import EmpiricalDiffusion
+        >>> X = np.random.default_rng(0).normal(loc=5.0, scale=3.0, size=(30, 1))
+        >>> model = EmpiricalDiffusion().fit(X)
+        >>> grid = np.linspace(-20.0, 30.0, 4001)[:, None]
+        >>> density = np.exp(model.log_density(grid, 0.5))
+        >>> round(float(density.sum() * (grid[1, 0] - grid[0, 0])), 4)
+        1.0
+        """
         z, t = self._queries(x, t)
         logp = self.backend_.log_density(z, t).cpu().numpy()
         return logp - self.standardizer_.log_abs_det(self.n_features_in_)

@@ -64,9 +64,12 @@ SCALE_BRACKET: tuple[float, float] = (0.01, 10.0)
 
 @dataclass(frozen=True)
 class BandwidthSearch:
-    """Record of a bandwidth search (standardized units).
+    """Record of a bandwidth search (standardized units), as returned by :func:`search_bandwidth_scale`.
 
-    Attributes
+    Kept by ``InertialDiffusion(bandwidth="auto")`` as ``bandwidth_search_``; ``str()`` of it is a table of
+    ``c``, W1 and DupRate with the chosen row marked. The fields below are also its attributes.
+
+    Parameters
     ----------
     scales : ndarray (k,)
         ``c`` evaluated, in :math:`\\sigma = c\\,n_{fit}^{-1/(d+4)}`: the grid (W1 criterion) or the
@@ -82,6 +85,7 @@ class BandwidthSearch:
     n_rows : int
         Rows the search used.
     criterion : str
+        The criterion in words (held-out W1, or the novelty target).
     w1 : ndarray (k,)
         Mean held-out W1 at each ``c`` (NaN where not computed: the novelty target).
     dup_rates : ndarray (k,)
@@ -129,6 +133,9 @@ class DupRateCurve:
     curve is then a deterministic, piecewise-constant function of :math:`\\sigma`, and the binomial
     error :math:`\\sqrt{p(1-p)/m}` is the only error versus the model's true DupRate.
 
+    Call it with σ (standardized units) to get the DupRate, a float in [0, 1]: the share of the ``m``
+    samples closer than ``tau`` to a row.
+
     Parameters
     ----------
     rows : ndarray (n, D)
@@ -136,10 +143,32 @@ class DupRateCurve:
     n_samples : int
         ``m``, samples per evaluation.
     inertia : {"posterior_mean", "paper"}
+        Form of the inertia step (see :mod:`inertial_diffusion.core.inertia`).
     generator : torch.Generator
+        Draws the indices ``I`` and the noise :math:`\\xi`, once, at construction.
     tau : float, optional
         The near-duplicate threshold; default: the 1st percentile of the rows' nearest-neighbour
         distances, as in DupRate.
+
+    Attributes
+    ----------
+    rows : Tensor (n, D)
+        The rows, float64.
+    tau : float
+        The threshold used.
+    index : Tensor (m,)
+        The mixture indices ``I``.
+    noise : Tensor (m, D)
+        The Gaussian noise :math:`\\xi`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from inertial_diffusion.evaluation.datasets import make_sphere
+    >>> rows = make_sphere(200, intrinsic_dim=1, ambient_dim=2, random_state=0)
+    >>> curve = DupRateCurve(rows, 200, "posterior_mean", torch.Generator().manual_seed(0))
+    >>> round(curve(0.001), 1), round(curve(0.5), 1)  # more smoothing, fewer near-copies
+    (1.0, 0.0)
     """
 
     def __init__(self, rows: np.ndarray, n_samples: int, inertia: str, generator: torch.Generator,
@@ -305,6 +334,7 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
     Z : ndarray (n, D)
         Standardized training rows (all of them, or a sample when the model's rows live elsewhere).
     intrinsic_dim : float
+        ``d`` of the rule :math:`\\sigma = c\\,n^{-1/(d+4)}`, and of the :math:`n^{-1/d}` transfer.
     max_dup_rate : float in (0, 1), optional
         Novelty target: the smallest ``c`` with DupRate <= ``max_dup_rate``. None: held-out W1.
     n_fit : int, optional
@@ -313,31 +343,56 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
         :math:`\\sigma, \\tau \\propto n^{-1/d}` (module docstring); ``c`` is always for ``n_fit`` rows.
         From a sample the final DupRate carries the sample's threshold noise (measured on a
         2-sphere at a 0.2 target: within 0.05 from 1000 of 4000 rows, 0.015 from 5000 of 15000).
-    scales : sequence of float
+    scales : sequence of float, default=DEFAULT_SCALES
         W1 criterion: the grid of ``c``.
-    n_folds : int
+    n_folds : int, default=2
         W1 criterion: random half/half splits averaged.
-    max_rows : int
+    max_rows : int, default=MAX_SEARCH_ROWS
         W1 criterion: seeded subsample size for large ``n``.
-    max_dup_rows : int
+    max_dup_rows : int, default=MAX_DUP_ROWS
         Novelty target: seeded subsample size for large ``n``.
-    n_dup_samples : int
+    n_dup_samples : int, default=4000
         Samples per DupRate evaluation of the novelty target (binomial error
         :math:`\\sqrt{p(1-p)/m}`: 0.006 at p = 0.2); a quarter of them for the W1 criterion's report.
-    scale_bracket : (float, float)
+    scale_bracket : (float, float), default=SCALE_BRACKET
         Novelty target: the ``c`` searched.
-    rel_tol : float
+    rel_tol : float, default=0.01
         Novelty target: the bisection stops when the bracket's ratio is below ``1 + rel_tol``.
-    w1_rel_tol : float
+    w1_rel_tol : float, default=0.01
         W1 criterion: the chosen ``c`` is the largest grid value whose mean W1 is within a factor
         ``1 + w1_rel_tol`` of the minimum (0: the argmin).
-    inertia : {"posterior_mean", "paper"}
-    random_state : int or Generator
+    inertia : {"posterior_mean", "paper"}, default="posterior_mean"
+        Form of the inertia step of the generated samples.
+    random_state : int or Generator, default=0
         Splits, subsamples and the generated samples. Same seed, same choice.
 
     Returns
     -------
     BandwidthSearch
+        The chosen ``c`` (``best_scale``, for ``n_fit`` rows) and the curve it was read from.
+
+    Raises
+    ------
+    ValueError
+        Fewer than :data:`MIN_SEARCH_ROWS` rows, or an option out of range.
+    TypeError
+        ``n_folds``, ``n_fit`` or ``n_dup_samples`` not an integer.
+
+    Warns
+    -----
+    RuntimeWarning
+        When ``max_dup_rate`` is not reached even at the largest ``c``: the ``c`` of lowest DupRate
+        is used and ``target_met`` is False.
+
+    Examples
+    --------
+    The novelty target on 200 points of a circle:
+
+    >>> from inertial_diffusion.evaluation.datasets import make_sphere
+    >>> Z = make_sphere(200, intrinsic_dim=1, ambient_dim=2, random_state=0)
+    >>> result = search_bandwidth_scale(Z, 1.0, max_dup_rate=0.1, n_dup_samples=500, rel_tol=0.05)
+    >>> round(result.best_scale, 2), result.dup_rate <= 0.1, result.target_met
+    (0.06, True, True)
     """
     check_positive(intrinsic_dim, "intrinsic_dim")
     d = float(intrinsic_dim)

@@ -73,6 +73,9 @@ class AmbientKDE(GeneratorMixin, BaseEstimator):
     __doc__ = """Gaussian KDE in the ambient space: :math:`x = y_I + \\sigma\\,\\xi`, ``I`` uniform,
     :math:`\\xi \\sim N(0, I_D)`.
 
+    The baseline that IDM's inertia step improves on: at the same σ its samples are spread over all D
+    directions, so they sit :math:`\\approx\\sigma\\sqrt{{D-d}}` off a d-dimensional data manifold.
+
     Parameters
     ----------
     bandwidth : float, optional
@@ -80,7 +83,27 @@ class AmbientKDE(GeneratorMixin, BaseEstimator):
 {PARAMS}
     Attributes
     ----------
-    bandwidth_, intrinsic_dim_, n_features_in_, n_samples_fit_
+    bandwidth_ : float
+        :math:`\\sigma` used, in standardized units.
+    intrinsic_dim_ : float or None
+        ``d`` used by the rule (None when ``bandwidth`` was given and ``intrinsic_dim`` was not).
+    data_ : ndarray of shape (n, D)
+        The standardized training rows.
+    n_features_in_, n_samples_fit_ : int
+        ``D`` and ``n``.
+
+    See Also
+    --------
+    InertialDiffusion : The same kernel, with the noise mapped back onto the data by the inertia step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from inertial_diffusion import AmbientKDE
+    >>> X = np.random.default_rng(0).normal(size=(100, 3))
+    >>> kde = AmbientKDE(bandwidth=0.5, random_state=0).fit(X)
+    >>> kde.sample(4).shape
+    (4, 3)
     """.format(PARAMS=parameters_doc("intrinsic_dim", "bandwidth_scale", "dim_method", "standardize", "random_state"))
 
     _parameter_constraints: dict = {**RULE_CONSTRAINTS, "standardize": COMMON_CONSTRAINTS["standardize"],
@@ -98,7 +121,25 @@ class AmbientKDE(GeneratorMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "AmbientKDE":
-        """Store the standardized training set and the bandwidth."""
+        """Store the standardized training set and the bandwidth.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, D)
+            Training data, finite, at least 2 rows, in memory (not a Dask array).
+        y : None
+            Ignored; accepted for scikit-learn compatibility.
+
+        Returns
+        -------
+        self : AmbientKDE
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Invalid data or parameters, or a Dask array.
+        """
         X = _local(validate_fit_input(self, X), "AmbientKDE")
         self.standardizer_ = Standardizer.fit(X, resolve_mode(self.standardize))
         self.n_samples_fit_ = X.shape[0]
@@ -107,7 +148,21 @@ class AmbientKDE(GeneratorMixin, BaseEstimator):
         return self
 
     def sample(self, n_samples: int = 1, random_state: Any = None) -> np.ndarray:
-        """Draw ``n_samples`` points in float64 data units."""
+        """Draw ``n_samples`` points in float64 data units.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples (0 gives an empty ``(0, D)`` array).
+        random_state : None, int, numpy RandomState or Generator, optional
+            Overrides the estimator's ``random_state`` for this call. Same seed, same output.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, D)
+            A uniformly chosen training row plus :math:`\\sigma`-scaled Gaussian noise (in standardized
+            units), mapped back to data units.
+        """
         check_is_fitted(self, "data_")
         n_samples = check_n_samples(n_samples)
         rng = np.random.default_rng(self.random_state if random_state is None else random_state)
@@ -129,17 +184,33 @@ class SmoothedCFDM(DiffusionBase):
     bandwidth : float, optional
         Smoothing scale :math:`\\sigma` in standardized units (default: the IDM rule
         :math:`c\\,n^{{-1/(d+4)}}`, so that both models are compared at the same σ).
-    n_steps : int
+    n_steps : int, default=100
         Euler steps ``S`` from ``start_time`` to 1.
-    n_noise : int
+    n_noise : int, default=8
         Perturbation draws ``M`` per step (the cost is ``M`` posterior means per step).
-    start_time : float in [0, 1)
+    start_time : float in [0, 1), default=0.0
         ``tau_0``. At 0 the start is :math:`N(0, I)`; above 0 it is an exact draw from the
         perturbed empirical law :math:`\\tau_0 y_I + (1 - \\tau_0)\\varepsilon` (the paper's shortcut).
 {PARAMS}
     Attributes
     ----------
-    bandwidth_, intrinsic_dim_, n_features_in_, n_samples_fit_
+    bandwidth_ : float
+        :math:`\\sigma` used, in standardized units.
+    intrinsic_dim_ : float or None
+        ``d`` used by the rule (None when ``bandwidth`` was given and ``intrinsic_dim`` was not).
+    backend_ : PosteriorBackend
+        The exact posterior of the standardized training rows.
+    n_features_in_, n_samples_fit_ : int
+        ``D`` and ``n``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from inertial_diffusion import SmoothedCFDM
+    >>> X = np.random.default_rng(0).normal(size=(100, 2))
+    >>> model = SmoothedCFDM(bandwidth=0.3, n_steps=10, n_noise=4, random_state=0).fit(X)
+    >>> model.sample(5).shape
+    (5, 2)
     """.format(PARAMS=parameters_doc("intrinsic_dim", "bandwidth_scale", "dim_method", "standardize", "dtype", "device",
                                      "chunk_size", "max_memory", "random_state"))
 
@@ -175,7 +246,25 @@ class SmoothedCFDM(DiffusionBase):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "SmoothedCFDM":
-        """Store the standardized training set (on ``device``, behind the exact backend) and the smoothing scale."""
+        """Store the standardized training set (on ``device``, behind the exact backend) and the smoothing scale.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, D)
+            Training data, finite, at least 2 rows, in memory (not a Dask array).
+        y : None
+            Ignored; accepted for scikit-learn compatibility (σ-CFDM has no class-conditional mode).
+
+        Returns
+        -------
+        self : SmoothedCFDM
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Invalid data or parameters, or a Dask array.
+        """
         X = _local(self._validate_fit_input(X), "SmoothedCFDM")
         Z = self._fit_backend(X, self._fit_standardizer(X))
         _rule_bandwidth(self, Z.cpu().double().numpy())
@@ -183,7 +272,24 @@ class SmoothedCFDM(DiffusionBase):
         return self
 
     def sample(self, n_samples: int = 1, random_state: Any = None, callback=None) -> np.ndarray:
-        """Draw ``n_samples`` points in float64 data units."""
+        """Draw ``n_samples`` points in float64 data units.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples (0 gives an empty ``(0, D)`` array).
+        random_state : None, int, numpy RandomState or Generator, optional
+            Overrides the estimator's ``random_state`` for this call. Same seed, same output.
+        callback : callable, optional
+            Called after every Euler step with a dict ``{"i", "t", "x", "denoised"}``: the step index, the
+            flow-matching time at the *start* of the step, the new state and the smoothed posterior mean
+            (tensors in standardized units).
+
+        Returns
+        -------
+        ndarray of shape (n_samples, D)
+            The state at flow-matching time 1, mapped back to data units.
+        """
         check_is_fitted(self, "backend_")
         n_samples = check_n_samples(n_samples)
         gen = torch_generator(self.random_state if random_state is None else random_state, self.device_)

@@ -21,7 +21,37 @@ __all__ = ["ClassConditionalMixin", "check_labels", "sample_mixture"]
 
 
 def check_labels(y: Any, n_rows: int) -> np.ndarray:
-    """One label per row, none missing: NaN and None are named as such (not as an empty or unsortable ``y``)."""
+    """Check class labels: one per row, none missing.
+
+    NaN and None are reported as missing labels with their first row, rather than surfacing later
+    as an empty class or an unsortable ``y`` in ``np.unique``.
+
+    Parameters
+    ----------
+    y : array-like of shape (n_rows,)
+        Class labels (numbers, strings or other hashable objects).
+    n_rows : int
+        Number of rows of ``X`` the labels belong to.
+
+    Returns
+    -------
+    ndarray of shape (n_rows,)
+        ``y`` as a numpy array (dtype unchanged).
+
+    Raises
+    ------
+    ValueError
+        ``y`` not 1-D, of the wrong length, or with NaN/None entries.
+
+    Examples
+    --------
+    >>> check_labels(["a", "b", "a"], 3)
+    array(['a', 'b', 'a'], dtype='<U1')
+    >>> check_labels([0.0, float("nan"), 1.0], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: y has 1 missing label(s) (NaN/None), first at row 1; drop those rows or give them a class
+    """
     labels = np.asarray(y)
     if labels.ndim != 1 or labels.shape[0] != n_rows:
         raise ValueError(f"y must be a 1-D array with one label per row of X ({n_rows}), got shape {labels.shape}")
@@ -44,8 +74,44 @@ def _describe(counts: dict) -> str:
 
 def sample_mixture(models: list, sizes: list[int], n_samples: int, random_state: Any,
                    callback: Callback = None, **sample_options: Any) -> np.ndarray:
-    """``n_samples`` draws from a mixture of fitted models weighted by their sizes: multinomial counts,
-    each model's share drawn with one shared numpy Generator, then the rows shuffled (same seed, same output)."""
+    """``n_samples`` draws from a mixture of fitted models, weighted by their sizes.
+
+    The counts per model are multinomial with probabilities ``sizes / sum(sizes)``; each model draws
+    its share with one shared numpy Generator (passed as its ``random_state``), and the rows are then
+    shuffled so that their order carries no model information. Same seed, same output. This is how a
+    model fitted with labels, or with several separated components, samples without ``y``.
+
+    Parameters
+    ----------
+    models : list of fitted estimators
+        Each with ``sample(n, random_state, callback, **options)`` (the diffusion estimators).
+    sizes : list of int
+        Mixture weights (training rows of each model), same length as ``models``.
+    n_samples : int
+        Total number of samples.
+    random_state : None, int, numpy RandomState or Generator
+        Seeds the counts, every model's draws and the shuffle.
+    callback : callable, optional
+        Passed to each model's ``sample``.
+    **sample_options
+        Further keyword arguments of each model's ``sample`` (e.g. ``exclude_copies=True``).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, D)
+        The samples, in random order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from inertial_diffusion import EmpiricalDiffusion
+    >>> rng = np.random.default_rng(0)
+    >>> near = EmpiricalDiffusion().fit(rng.normal(size=(20, 1)))
+    >>> far = EmpiricalDiffusion().fit(rng.normal(size=(20, 1)) + 100.0)
+    >>> S = sample_mixture([near, far], [1, 3], 1000, random_state=0)
+    >>> S.shape, round(float(np.mean(S[:, 0] > 50)), 1)  # about 3/4 from the second model
+    ((1000, 1), 0.7)
+    """
     rng = np.random.default_rng(random_state) if not isinstance(random_state, np.random.RandomState) \
         else np.random.default_rng(random_state.randint(2**31))
     weights = np.asarray(sizes, dtype=float)
@@ -55,7 +121,14 @@ def sample_mixture(models: list, sizes: list[int], n_samples: int, random_state:
 
 
 class ClassConditionalMixin:
-    """Per-class models (``class_models_``) on top of an estimator's ``_fit_one`` and ``sample``."""
+    """Per-class models (``class_models_``) on top of an estimator's ``_fit_one`` and ``sample``.
+
+    ``fit(X, y)`` keeps, besides the model of all rows, one clone per class with at least 2 rows,
+    fitted on that class's rows with the common standardization (so all classes share one coordinate
+    system). Classes with one row get no model and are recorded in ``small_classes_``.
+    ``sample(m)`` then draws from the classes in proportion to their sizes, ``sample(m, y=label)``
+    from one class, and :meth:`sample_per_class` from each.
+    """
 
     def _fit_classes(self, X: Any, y: Any, **overrides: Any) -> None:
         """One empirical model per class, sharing this model's standardization and parameters."""
@@ -97,7 +170,38 @@ class ClassConditionalMixin:
                               **sample_options)
 
     def sample_per_class(self, n_per_class: int, random_state: Any = None) -> tuple[np.ndarray, np.ndarray]:
-        """``n_per_class`` samples from every class of a model fitted with labels; returns (X, y)."""
+        """``n_per_class`` samples from every class of a model fitted with labels.
+
+        Parameters
+        ----------
+        n_per_class : int
+            Samples drawn from each class's model.
+        random_state : None, int, numpy RandomState or Generator, optional
+            Overrides the estimator's ``random_state`` for this call; one Generator seeds every class.
+
+        Returns
+        -------
+        X : ndarray of shape (n_classes * n_per_class, D)
+            The samples, grouped by class in the order of ``class_models_`` (sorted labels).
+        y : ndarray of shape (n_classes * n_per_class,)
+            Their labels, with the dtype of ``classes_``. Classes with fewer than 2 rows are left out.
+
+        Raises
+        ------
+        ValueError
+            A model fitted without labels, or ``n_per_class`` negative.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from inertial_diffusion import InertialDiffusion
+        >>> rng = np.random.default_rng(0)
+        >>> X = rng.normal(size=(80, 2))
+        >>> model = InertialDiffusion(intrinsic_dim=2).fit(X, np.repeat([0, 1], 40))
+        >>> Xs, ys = model.sample_per_class(3, random_state=0)
+        >>> Xs.shape, ys.tolist()
+        ((6, 2), [0, 0, 0, 1, 1, 1])
+        """
         check_is_fitted(self, "class_models_")
         if self.class_models_ is None:
             raise ValueError("sample_per_class needs a model fitted with labels: fit(X, y)")

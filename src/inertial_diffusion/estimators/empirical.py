@@ -79,7 +79,29 @@ class EmpiricalDiffusion(DiffusionBase):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "EmpiricalDiffusion":
-        """Fit to training data ``X`` of shape (n, D); with labels ``y``, also one model per class."""
+        """Fit to training data ``X`` of shape (n, D); with labels ``y``, also one model per class.
+
+        Fitting standardizes the rows and builds the posterior backend; the final time is ``t_min``
+        (no bandwidth).
+
+        Parameters
+        ----------
+        X : array-like of shape (n, D) or dask.array.Array
+            Training data, finite, at least 2 rows. A Dask array stays on its cluster (see ``client``).
+        y : array-like of shape (n,), optional
+            Class labels for class-conditional sampling (``sample(m, y=label)``, ``sample_per_class``).
+
+        Returns
+        -------
+        self : EmpiricalDiffusion
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Invalid data or parameters, missing labels, labels for a Dask array, or every class with
+            fewer than 2 rows.
+        """
         X = self._validate_fit_input(X)
         self._fit_one(X, self._fit_standardizer(X))
         self.class_models_ = None

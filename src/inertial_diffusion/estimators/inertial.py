@@ -157,12 +157,57 @@ class InertialDiffusion(DiffusionBase):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "InertialDiffusion":
-        """Fit to training data ``X`` of shape (n, D).
+        """Fit to training data ``X`` of shape (n, D): standardize, choose σ, build the posterior backend.
+
+        There is no training: fitting standardizes the rows, estimates the intrinsic dimension ``d``
+        when the rule needs it, sets :math:`h = \\sigma^2` (given, from the rule
+        :math:`\\sigma = c\\,n^{-1/(d+4)}`, or from the search of ``bandwidth="auto"``), counts the
+        isolated training points (warning when there are any) and, with ``components="auto"``, looks
+        for well-separated parts.
 
         With labels ``y``, also keep one model per class (``class_models_``), each with its own
         bandwidth from the class size ``n_c`` (σ = c n_c^(-1/(d+4)), d shared, estimated on all
         of X) and the common standardization; then ``sample(m, y=label)`` and ``sample_per_class``.
-        With ``max_dup_rate`` every class runs its own novelty search, so the target holds per class.
+        With ``max_dup_rate`` every class runs its own novelty search, so the target holds per class;
+        a W1 search (``bandwidth="auto"`` alone) runs once on all rows and every class keeps its ``c``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n, D) or dask.array.Array
+            Training data, finite, at least 2 rows. A Dask array stays on its cluster (see ``client``).
+        y : array-like of shape (n,), optional
+            Class labels for class-conditional sampling; no missing labels (NaN/None).
+
+        Returns
+        -------
+        self : InertialDiffusion
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            Invalid data or parameters, ``max_dup_rate`` without ``bandwidth="auto"``, a bandwidth
+            below :data:`MIN_BANDWIDTH` (or, with ``inertia="paper"``, :math:`h >` :data:`MAX_PAPER_H`),
+            missing labels, labels for a Dask array, or every class with fewer than 2 rows.
+
+        Warns
+        -----
+        UserWarning
+            When training points are isolated at the kernel's scale (their samples are near-copies),
+            and for classes with fewer than 2 rows (they get no model).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from inertial_diffusion import InertialDiffusion
+        >>> rng = np.random.default_rng(0)
+        >>> X = np.vstack([rng.normal(size=(100, 2)), rng.normal(size=(60, 2)) + 2.0])
+        >>> y = np.repeat(["a", "b"], [100, 60])
+        >>> model = InertialDiffusion(intrinsic_dim=2, random_state=0).fit(X, y)
+        >>> round(model.bandwidth_, 3), sorted(model.class_models_)
+        (0.429, ['a', 'b'])
+        >>> model.sample(3, y="b").shape
+        (3, 2)
         """
         if self.max_dup_rate is not None and self.bandwidth != "auto":
             raise ValueError("max_dup_rate is a target of the bandwidth search: use it with bandwidth='auto'")
@@ -294,10 +339,58 @@ class InertialDiffusion(DiffusionBase):
                return_neglected_mass: bool = False, exclude_copies: bool = False):
         """Draw ``n_samples`` new points, in float64 data units.
 
-        Parameters are those of :meth:`DiffusionBase.sample`, plus ``exclude_copies``: redraw every
-        sample within ``1e-6`` (standardized units) of a training point. This removes the copies of
-        isolated training points; it changes the law slightly (the mass near training points is
-        redistributed over the other draws).
+        As :meth:`DiffusionBase.sample <inertial_diffusion.estimators._base.DiffusionBase.sample>`, with
+        the inertia step as the final map; a model of several separated parts draws from the parts in
+        proportion to their sizes.
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of samples (0 gives an empty ``(0, D)`` array).
+        random_state : None, int, numpy RandomState or Generator, optional
+            Overrides the estimator's ``random_state`` for this call.
+        callback : callable, optional
+            Called after every step of a simulated sampler (see ``DiffusionBase.sample``).
+        y : label, optional
+            After ``fit(X, y)``: draw from this class's model only.
+        return_neglected_mass : bool, default=False
+            Also return the per-sample bound on the pruned softmax mass (see ``DiffusionBase.sample``).
+        exclude_copies : bool, default=False
+            Redraw every sample within :data:`COPY_DISTANCE` (``1e-6``, standardized units) of a training
+            point, up to 100 rounds. This removes the copies of isolated training points; it changes the
+            law slightly (the mass near training points is redistributed over the other draws).
+
+        Returns
+        -------
+        samples : ndarray of shape (n_samples, D)
+            The new points, float64, in data units.
+        neglected_mass : ndarray of shape (n_samples,)
+            Only with ``return_neglected_mass=True``, as the second item of a tuple.
+
+        Raises
+        ------
+        ValueError
+            As ``DiffusionBase.sample``; also ``exclude_copies`` with ``return_neglected_mass``,
+            ``return_neglected_mass`` on a model of several parts, or copies still drawn after 100
+            redraws (the bandwidth is too small: the model memorizes).
+
+        Examples
+        --------
+        Two far-apart points are isolated at a small σ: plain samples copy them, ``exclude_copies`` does not.
+
+        >>> import warnings
+        >>> import numpy as np
+        >>> from inertial_diffusion import InertialDiffusion
+        >>> X = np.vstack([np.random.default_rng(0).uniform(-1, 1, size=(100, 2)), [[6.0, 6.0], [-6.0, 6.0]]])
+        >>> with warnings.catch_warnings():
+        ...     warnings.simplefilter("ignore")  # the isolated-point warning
+        ...     model = InertialDiffusion(bandwidth=0.2, random_state=0).fit(X)
+        >>> model.n_isolated_
+        2
+        >>> def copies(S):
+        ...     return int((np.linalg.norm(S[:, None] - X[None], axis=2).min(axis=1) < 1e-6).sum())
+        >>> copies(model.sample(200)) > 0, copies(model.sample(200, exclude_copies=True))
+        (True, 0)
         """
         if getattr(self, "component_models_", None) is not None and y is None:
             if return_neglected_mass:

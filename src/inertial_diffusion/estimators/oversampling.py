@@ -42,6 +42,25 @@ class InertialOversampler(BaseOverSampler):
         classes to oversample, each class keeping its own ``n_c``; with ``max_dup_rate`` each class searches
         its own ``c``).
     random_state : None, int or numpy Generator
+        Seeds the new samples (one Generator for all classes). Same seed, same output.
+
+    Attributes
+    ----------
+    model_ : InertialDiffusion
+        The class-conditional model fitted on the rows of the classes to oversample.
+    sampling_strategy_ : dict
+        Class label -> number of samples to add (imbalanced-learn's resolved ``sampling_strategy``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from inertial_diffusion.estimators.oversampling import InertialOversampler
+    >>> rng = np.random.default_rng(0)
+    >>> X = np.vstack([rng.normal(size=(60, 2)), rng.normal(size=(20, 2)) + 3.0])
+    >>> y = np.repeat([0, 1], [60, 20])
+    >>> X_res, y_res = InertialOversampler(intrinsic_dim=2, random_state=0).fit_resample(X, y)
+    >>> X_res.shape, np.bincount(y_res).tolist()
+    ((120, 2), [60, 60])
     """
 
     _parameter_constraints: dict = {
