@@ -1,4 +1,7 @@
-"""Figures of the lower bound to large n, the convention and the failure modes (object API, no pyplot)."""
+"""Figures of the lower bound to large n, the convention and the failure modes (object API, no pyplot).
+
+The drawing functions are private; :data:`FIGURES` maps each table name to its figure.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from inertial_diffusion.evaluation.experiments.figures import new_figure, save_f
 __all__ = ["FIGURES"]
 
 
-def asymptote_figure(table: Table, path: Path) -> None:
+def _asymptote_figure(table: Table, path: Path) -> None:
+    """IDM's mean distance to S^d against n (± 2 SE) and its local slopes against the theory -2/(d+4)."""
     fig, (left, right) = new_figure(2)
     for d in sorted({r["d"] for r in table.rows}):
         rows = sorted(table.select(d=d), key=lambda r: r["n"])
@@ -32,7 +36,8 @@ def asymptote_figure(table: Table, path: Path) -> None:
     save_figure(fig, path)
 
 
-def convention_figure(table: Table, path: Path) -> None:
+def _convention_figure(table: Table, path: Path) -> None:
+    """Distance to S^2 after the inertia step against D, one line per (reading, step)."""
     fig, (ax,) = new_figure(1, width=6.5)
     for key in dict.fromkeys((r["reading"], r["step"]) for r in table.rows):
         rows = table.select(reading=key[0], step=key[1])
@@ -43,7 +48,8 @@ def convention_figure(table: Table, path: Path) -> None:
     save_figure(fig, path)
 
 
-def noise_figure(table: Table, path: Path) -> None:
+def _noise_figure(table: Table, path: Path) -> None:
+    """Corrected W1, intrinsic dimension used and distance to the sphere against D, per variant and noise level."""
     levels = sorted({r["noise"] for r in table.rows})
     fig, axes = new_figure(3)
     for variant in dict.fromkeys(r["variant"] for r in table.rows):
@@ -62,7 +68,8 @@ def noise_figure(table: Table, path: Path) -> None:
     save_figure(fig, path)
 
 
-def components_figure(table: Table, path: Path) -> None:
+def _components_figure(table: Table, path: Path) -> None:
+    """Distance to the two spheres and σ in data units against the separation, per variant."""
     fig, axes = new_figure(2)
     for variant in dict.fromkeys(r["variant"] for r in table.rows):
         rows = [r for r in table.select(variant=variant) if r["separation"] > 0]
@@ -78,7 +85,8 @@ def components_figure(table: Table, path: Path) -> None:
     save_figure(fig, path)
 
 
-def curved_figure(table: Table, path: Path) -> None:
+def _curved_figure(table: Table, path: Path) -> None:
+    """Mean and 90 % distance to the manifold, and the distance relative to the RMS scale, against c."""
     fig, axes = new_figure(2)
     for name in dict.fromkeys(r["data_set"] for r in table.rows):
         rows = table.select(data_set=name)
@@ -99,7 +107,8 @@ def _bars(ax, labels: list[str], values: list[float], title: str) -> None:
     ax.set_title(title)
 
 
-def boundary_figure(table: Table, path: Path) -> None:
+def _boundary_figure(table: Table, path: Path) -> None:
+    """Bars of the mass within σ/2 of the square's edge: population, training set, each model."""
     fig, (ax,) = new_figure(1, width=6.5)
     first = table.rows[0]
     labels = ["population (exact)", "training set"] + [r["model"] for r in table.rows]
@@ -108,7 +117,8 @@ def boundary_figure(table: Table, path: Path) -> None:
     save_figure(fig, path)
 
 
-def density_figure(table: Table, path: Path) -> None:
+def _density_figure(table: Table, path: Path) -> None:
+    """Bars of the per-coordinate variance and of the tail masses beyond each radius, per model."""
     fig, axes = new_figure(1 + len(TAIL_RADII), width=4.5)
     labels = [r["model"] for r in table.rows]
     _bars(axes[0], labels, [r["variance"] for r in table.rows], "per-coordinate variance")
@@ -117,7 +127,8 @@ def density_figure(table: Table, path: Path) -> None:
     save_figure(fig, path)
 
 
-def isolated_figure(table: Table, path: Path) -> None:
+def _isolated_figure(table: Table, path: Path) -> None:
+    """Bars of the share of samples nearest an outlier and of the copies among them."""
     fig, axes = new_figure(2, width=4.5)
     labels = [r["model"].replace(" (", "\n(") for r in table.rows]
     _bars(axes[0], labels, [100 * r["outlier_share_of_samples"] for r in table.rows],
@@ -126,7 +137,8 @@ def isolated_figure(table: Table, path: Path) -> None:
     save_figure(fig, path)
 
 
-def small_n_figure(table: Table, path: Path) -> None:
+def _small_n_figure(table: Table, path: Path) -> None:
+    """Corrected W1 of IDM and of the training set itself against n (mean ± sd over seeds)."""
     fig, (ax,) = new_figure(1, width=6.5)
     ns = sorted({r["n"] for r in table.rows})
     for key, label in (("w1_idm", "IDM"), ("w1_training_set", "the training set itself")):
@@ -138,7 +150,9 @@ def small_n_figure(table: Table, path: Path) -> None:
     save_figure(fig, path)
 
 
-#: Figure per table name (the PNG is ``<name>.png``).
-FIGURES = {"asymptote": asymptote_figure, "convention": convention_figure, "noise": noise_figure,
-           "components": components_figure, "curved": curved_figure, "boundary": boundary_figure,
-           "density": density_figure, "isolated": isolated_figure, "small_n": small_n_figure}
+#: Figure per table name (the PNG is ``<name>.png``): ``draw(table, path)`` writes the PNG of that table, as
+#: read back by :func:`~inertial_diffusion.evaluation.experiments.load_tables`; used by
+#: :func:`~inertial_diffusion.evaluation.experiments.write_report`.
+FIGURES = {"asymptote": _asymptote_figure, "convention": _convention_figure, "noise": _noise_figure,
+           "components": _components_figure, "curved": _curved_figure, "boundary": _boundary_figure,
+           "density": _density_figure, "isolated": _isolated_figure, "small_n": _small_n_figure}

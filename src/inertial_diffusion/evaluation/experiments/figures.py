@@ -18,7 +18,24 @@ __all__ = ["memorization_figure", "ambient_figure", "rate_figure", "inertia_figu
 
 
 def new_figure(ncols: int, width: float = 5.5, height: float = 4.0):
-    """A figure with ``ncols`` axes in one row (object API, no pyplot)."""
+    """A figure with ``ncols`` axes in one row (object API, no pyplot).
+
+    Parameters
+    ----------
+    ncols : int
+        Number of axes.
+    width : float, default 5.5
+        Width of each axes' column, in inches.
+    height : float, default 4.0
+        Figure height, in inches.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+        The figure (not registered with pyplot; nothing to close).
+    axes : ndarray of matplotlib.axes.Axes, shape (ncols,)
+        Its axes, left to right.
+    """
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(width * ncols, height))
@@ -26,11 +43,29 @@ def new_figure(ncols: int, width: float = 5.5, height: float = 4.0):
 
 
 def save_figure(fig, path: Path) -> None:
+    """Lay ``fig`` out tightly and write it as a PNG at 120 dpi.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        A figure from :func:`new_figure`.
+    path : Path
+        The PNG file to write.
+    """
     fig.tight_layout()
     fig.savefig(path, dpi=120, format="png")
 
 
 def memorization_figure(table: Table, path: Path) -> None:
+    """Bars of the exact-copy rate and the DupRate (% of samples) per data set and model.
+
+    Parameters
+    ----------
+    table : Table
+        The ``"memorization"`` table (rows as written by the experiment or read back by ``load_tables``).
+    path : Path
+        The PNG file to write.
+    """
     data_sets = list(dict.fromkeys(r["data_set"] for r in table.rows))
     names = list(dict.fromkeys(r["model"] for r in table.rows))
     fig, axes = new_figure(2)
@@ -47,6 +82,39 @@ def memorization_figure(table: Table, path: Path) -> None:
 
 
 def mean_by(table: Table, model: str, xkey: str, ykey: str, **match) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and standard deviation of column ``ykey`` per distinct ``xkey``, over one model's rows.
+
+    Parameters
+    ----------
+    table : Table
+        Rows with a ``model`` column.
+    model : str
+        The model whose rows are summarized.
+    xkey : str
+        The grouping column (e.g. ``"n"`` or ``"D"``).
+    ykey : str
+        The summarized column.
+    **match : Any
+        Further column filters, as in :meth:`Table.select` (e.g. ``d=2``).
+
+    Returns
+    -------
+    x : ndarray of shape (k,)
+        The distinct values of ``xkey``, ascending.
+    mean : ndarray of shape (k,)
+        Mean of ``ykey`` at each x (over seeds).
+    sd : ndarray of shape (k,)
+        Population standard deviation (``ddof=0``) at each x; 0 for a single row.
+
+    Examples
+    --------
+    >>> t = Table("rate")
+    >>> for n, seed, w in ((100, 0, 0.3), (100, 1, 0.5), (400, 0, 0.2)):
+    ...     t.add(model="IDM", d=1, n=n, seed=seed, w1=w)
+    >>> x, y, e = mean_by(t, "IDM", "n", "w1", d=1)
+    >>> x.tolist(), y.round(3).tolist(), e.round(3).tolist()
+    ([100, 400], [0.4, 0.2], [0.1, 0.0])
+    """
     rows = table.select(model=model, **match)
     xs = sorted({r[xkey] for r in rows})
     ys = [[r[ykey] for r in rows if r[xkey] == x] for x in xs]
@@ -77,6 +145,15 @@ _DIST_TITLE = "mean distance to the sphere"
 
 
 def ambient_figure(table: Table, path: Path) -> None:
+    """Corrected W1 (with the floor) and mean distance to the sphere against D, one line per model.
+
+    Parameters
+    ----------
+    table : Table
+        The ``"ambient"`` table (rows as written by the experiment or read back by ``load_tables``).
+    path : Path
+        The PNG file to write.
+    """
     _versus_dimension(table, path, (("w1", _W1_TITLE), ("mean_distance_to_manifold", _DIST_TITLE)), floor_panel=0)
 
 
@@ -86,6 +163,21 @@ def _rule_label(fit: dict) -> str:
 
 
 def rate_figure(table: Table, fits: Table, path: Path) -> None:
+    """Log-log W1 against n, one panel per d: IDM per D, the empirical measure, the theory slope.
+
+    Each panel also shows IDM's mean distance to the sphere (the floor-free lower bound), the floor F,
+    the rule's threshold 1.5 F, and red crosses at corrected W1 values below their lower bound; the
+    legend gives the rule fit's and the all-points slope. The theory line starts at IDM's first point.
+
+    Parameters
+    ----------
+    table : Table
+        The ``"rate"`` table.
+    fits : Table
+        Its ``"rate_fit"`` table (:func:`~inertial_diffusion.evaluation.experiments.rate.fit_slopes`).
+    path : Path
+        The PNG file to write.
+    """
     dims = sorted({r["d"] for r in table.rows})
     fig, axes = new_figure(len(dims), height=5.6)
     for ax, d in zip(axes, dims):
@@ -121,4 +213,13 @@ def rate_figure(table: Table, fits: Table, path: Path) -> None:
 
 
 def inertia_figure(table: Table, path: Path) -> None:
+    """Mean distance to the sphere and corrected W1 against D for the two inertia forms.
+
+    Parameters
+    ----------
+    table : Table
+        The ``"inertia_form"`` table (rows as written by the experiment or read back by ``load_tables``).
+    path : Path
+        The PNG file to write.
+    """
     _versus_dimension(table, path, (("mean_distance_to_manifold", _DIST_TITLE), ("w1", _W1_TITLE)), floor_panel=None)

@@ -36,13 +36,59 @@ __all__ = ["run_rate", "fit_slopes", "theory_slope"]
 
 
 def theory_slope(d: int) -> float:
+    """The paper's rate exponent: :math:`W_1 = O(n^{-2/(d+4)})`, so the log-log slope ``-2/(d+4)``.
+
+    Parameters
+    ----------
+    d : int
+        Intrinsic dimension.
+
+    Returns
+    -------
+    float
+        ``-2 / (d + 4)``.
+
+    Examples
+    --------
+    >>> theory_slope(1), theory_slope(4)
+    (-0.4, -0.25)
+    """
     return -2.0 / (d + 4.0)
 
 
 def run_rate(preset: Preset, say: Say, seed: int = 0) -> Table:
     """Per (d, D, n, seed): W1 of IDM samples and of the training set to the population.
 
-    ``meta["floors"]``: the W1 floor F per d at ``m = rate_samples``."""
+    ``meta["floors"]``: the W1 floor F per d at ``m = rate_samples``.
+
+    IDM runs with d given at ``sigma = n^(-1/(d+4))``. The empirical measure (the training set itself) is
+    evaluated at D = d + 1 only, its W1 not depending on D; its floor is ``F / sqrt(2)`` (see the module
+    docstring).
+
+    Parameters
+    ----------
+    preset : Preset
+        Sizes: ``rate_intrinsic_dims``, ``rate_ns``, ``rate_high_ambient_dim``, ``rate_samples`` (``m``),
+        ``rate_seeds`` and ``floor_reps``.
+    say : callable
+        Progress callback: the floor per d, then one line per (d, D, repetition, n).
+    seed : int, default 0
+        Offset of the seeds of the embeddings, populations, floors and models. The training sets depend
+        on the repetition and n only.
+
+    Returns
+    -------
+    Table
+        ``"rate"``, one row per (d, D, repetition, n) for ``model = "IDM"`` and, at D = d + 1, one for
+        ``"empirical measure"``: ``model``, ``d``, ``D``, ``n``, ``seed`` (the repetition), ``sigma``
+        (standardized units; 0 for the empirical measure), ``w1_raw``, ``w1`` (floor-corrected),
+        ``w1_floor``, ``mean_distance_to_manifold`` (0 for the empirical measure), ``below_lower_bound``,
+        ``seconds``.
+
+    See Also
+    --------
+    fit_slopes : The slopes of these rows.
+    """
     table = Table("rate")
     m = preset.rate_samples
     floors: dict[int, float] = {}
@@ -95,7 +141,27 @@ def _fit(n: np.ndarray, w: np.ndarray) -> tuple[float, float, float, int]:
 
 
 def rule_ns(rows: list[dict]) -> list[int]:
-    """The n's that pass :data:`RULE_FLOOR_MULTIPLE` (rows of one model, d and D)."""
+    """The n's that pass :data:`RULE_FLOOR_MULTIPLE` (rows of one model, d and D).
+
+    Parameters
+    ----------
+    rows : list of dict
+        Rows of :func:`run_rate` for one (model, d, D), every seed: ``model``, ``n``, ``w1``,
+        ``w1_floor`` and, for IDM, ``mean_distance_to_manifold``.
+
+    Returns
+    -------
+    list of int
+        The n's, ascending, whose seed-mean lower bound (IDM: mean distance to the sphere; otherwise the
+        corrected W1) is at least ``RULE_FLOOR_MULTIPLE`` times the floor.
+
+    Examples
+    --------
+    >>> rows = [dict(model="IDM", n=n, w1=2 * n ** -0.4, mean_distance_to_manifold=n ** -0.4, w1_floor=0.03)
+    ...         for n in (100, 400, 1600, 6400)]
+    >>> rule_ns(rows)  # 6400 ** -0.4 = 0.030 < 1.5 x 0.03
+    [100, 400, 1600]
+    """
     keep = []
     for n in sorted({r["n"] for r in rows}):
         at = [r for r in rows if r["n"] == n]
@@ -114,6 +180,39 @@ def fit_slopes(table: Table) -> Table:
     sphere, so :math:`W_1(\\mu, p) \\ge E_\\mu\\,\\mathrm{dist}(x, M)`, a lower bound with no sampling
     floor (its Monte-Carlo error is that of a mean). ``flagged_in_fit`` counts the rule fit's points
     whose corrected W1 is below that bound.
+
+    Points with a response <= 0 (corrected W1 at the floor) are left out of a fit (no logarithm); a fit
+    needs 3 distinct n's, otherwise its slope and interval are NaN.
+
+    Parameters
+    ----------
+    table : Table
+        The ``"rate"`` table of :func:`run_rate`.
+
+    Returns
+    -------
+    Table
+        ``"rate_fit"``, one row per (model, d, D) and one per IDM (d, D) for the lower bound (``model`` =
+        :data:`LOWER_BOUND`, fitted on every n): ``model``, ``d``, ``D``; the all-points fit ``slope``,
+        ``ci_low``, ``ci_high``, ``points``; the rule fit ``slope_rule``, ``ci_low_rule``,
+        ``ci_high_rule``, ``points_rule``, ``ns_rule`` (the n's kept, space-separated); ``flagged_in_fit``,
+        ``theory`` (:func:`theory_slope`), ``within_0_06`` (rule slope within 0.06 of theory) and
+        ``reason`` (why not; empty when it is).
+
+    Examples
+    --------
+    A noisy power law ``n^(-0.4)`` (d = 1): the last n is too close to the floor for the judged fit.
+
+    >>> from inertial_diffusion.evaluation.experiments.common import Table
+    >>> rate = Table("rate")
+    >>> for n, e in zip((100, 400, 1600, 6400), (1.0, 1.1, 0.95, 1.0)):
+    ...     rate.add(model="IDM", d=1, D=2, n=n, w1=2 * e * n ** -0.4,
+    ...              mean_distance_to_manifold=e * n ** -0.4, w1_floor=0.03)
+    >>> fit = fit_slopes(rate).select(model="IDM")[0]
+    >>> fit["ns_rule"], round(fit["slope_rule"], 3), round(fit["slope"], 3), fit["within_0_06"]
+    ('100 400 1600', -0.419, -0.411, True)
+    >>> round(fit["ci_low_rule"], 2), round(fit["ci_high_rule"], 2)  # 3 points: a wide t-interval
+    (-1.06, 0.22)
     """
     fits = Table("rate_fit")
     keys = sorted({(r["model"], r["d"], r["D"]) for r in table.rows}, key=lambda k: (k[1], k[0], k[2]))
