@@ -35,18 +35,49 @@ __all__ = ["PosteriorBackend"]
 class PosteriorBackend(ABC):
     """Posterior of the empirical diffusion model of ``n_samples`` standardized training points.
 
-    Subclasses implement :meth:`partial` (and may override the others with blocked versions that
-    keep memory bounded); ``rows`` is what the one-shot sampler indexes to draw ``y_I``.
+    The empirical density at time ``t`` is the Gaussian mixture
+    :math:`\\hat p_t = \\frac1n \\sum_i N(\\alpha_t y_i, v_t I)`; a backend answers questions about its
+    posterior :math:`P(y_i \\mid X_t = x)`. Subclasses implement :meth:`partial` (and may override the others
+    with blocked versions that keep memory bounded); ``rows`` is what the one-shot sampler indexes to draw
+    ``y_I``. Backends are built by :func:`~inertial_diffusion.backends.factory.make_backend`.
 
     Attributes
     ----------
-    n_samples, n_features : int
+    n_samples : int
+        Number of training rows ``n``.
+    n_features : int
+        Number of features ``D``.
     dtype : torch.dtype
         Dtype of the queries the backend expects and of the results it returns.
     device : torch.device
         Device of the queries and results.
-    rows : indexable (n, D)
-        The standardized training rows: ``rows[index]`` gathers a tensor of rows.
+    rows : Tensor (n, D) or tensor-like
+        The standardized training rows: ``rows[index]`` gathers a tensor of rows (a
+        :class:`~inertial_diffusion.backends.dask.DaskRows` for data on a Dask cluster).
+
+    See Also
+    --------
+    inertial_diffusion.backends.local.LocalBackend : Exact, data in this process.
+    inertial_diffusion.backends.pruned.PrunedBackend : Certified cluster pruning at level ``tol``.
+    inertial_diffusion.backends.dask.DaskBackend : Exact, data sharded on a Dask cluster.
+
+    Examples
+    --------
+    Every backend gives the same answers through this contract (here the exact local one):
+
+    >>> import torch
+    >>> from inertial_diffusion.backends.local import LocalBackend
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> backend = LocalBackend(data, torch.device("cpu"), max_memory=2**20)
+    >>> x = torch.tensor([[0.9, 0.1]], dtype=torch.float64)
+    >>> backend.mean(x, 0.01).tolist()  # small t: the posterior sits on the nearest point
+    [[1.0, 0.0]]
+    >>> backend.score(x, 0.5).round(decimals=4).tolist()
+    [[-1.0461, -0.3164]]
+    >>> backend.log_density(x, 0.5).round(decimals=4).tolist()
+    [-1.5001]
+    >>> backend.neglected_mass(x, 0.5).tolist()  # an exact backend leaves nothing out
+    [0.0]
     """
 
     n_samples: int
@@ -57,22 +88,88 @@ class PosteriorBackend(ABC):
 
     @abstractmethod
     def partial(self, x: torch.Tensor, t: float) -> Partial:
-        """Log-sum-exp reduction of the posterior of queries ``x`` (m, D) at time ``t`` over the data."""
+        """Log-sum-exp reduction of the posterior of queries ``x`` at time ``t`` over the data.
+
+        The one method a backend must implement: mean, score and log-density are all read off its result,
+        which is why they agree with each other.
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates, on :attr:`device`.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Partial
+            ``(max logit, sum of exp, exp-weighted sum of y)`` per query, over every training row the
+            backend keeps (all of them for an exact backend); see
+            :class:`~inertial_diffusion.core.posterior.Partial`.
+        """
 
     def mean(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        """Posterior mean :math:`m_t(x) = E[y \\mid X_t = x]`, in ``x.dtype``."""
+        """Posterior mean :math:`m_t(x) = E[y \\mid X_t = x] = \\sum_i w_i y_i`, the denoiser of IDM.
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Tensor (m, D)
+            :math:`m_t(x)`, a convex combination of the training rows, in ``x.dtype``.
+        """
         return self.partial(x, t).mean().to(x.dtype)
 
     def score(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        """Score :math:`(\\alpha_t m_t(x) - x)/v_t`, assembled in float64 (the small-t cancellation
-        in :math:`\\alpha_t m - x` would cost float32 its accuracy), returned in ``x.dtype``."""
+        """Score of the empirical density, :math:`\\nabla\\log\\hat p_t(x) = (\\alpha_t m_t(x) - x)/v_t`.
+
+        Assembled in float64: the small-t cancellation in :math:`\\alpha_t m - x` would otherwise cost
+        float32 its accuracy.
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Tensor (m, D)
+            The score at ``x``, in ``x.dtype``.
+        """
         m = self.partial(x, t).mean()
         return ((alpha(t) * m - x.double()) / variance(t)).to(x.dtype)
 
     def log_density(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        """:math:`\\log\\hat p_t(x) = \\operatorname{LSE}_i(\\ell_i) - |x|^2/(2v_t) - \\log n
-        - \\tfrac D2\\log(2\\pi v_t)`,
-        shape (m,), in float64 (queries promoted to float64 before the reduction)."""
+        """Log-density of the empirical mixture :math:`\\hat p_t = \\frac1n\\sum_i N(\\alpha_t y_i, v_t I)`.
+
+        .. math::
+
+            \\log\\hat p_t(x) = \\operatorname{LSE}_i(\\ell_i) - \\frac{|x|^2}{2v_t} - \\log n
+            - \\frac D2\\log(2\\pi v_t),
+
+        with :math:`\\ell_i` the logits of :meth:`partial` (which drop the per-query :math:`|x|^2/(2v_t)`).
+        The queries are promoted to float64 before the reduction: the terms cancel to a small difference.
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Tensor (m,)
+            :math:`\\log\\hat p_t(x)` per query, float64, in standardized units (subtract
+            :meth:`~inertial_diffusion.core.standardize.Standardizer.log_abs_det` for data units).
+        """
         x64 = x.double()
         v_t = variance(t)
         part = self.partial(x64, t)
@@ -80,10 +177,37 @@ class PosteriorBackend(ABC):
                 - 0.5 * self.n_features * math.log(2 * math.pi * v_t))
 
     def neglected_mass(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        """Certified upper bound, per query, on the share of the softmax mass left out of :meth:`partial`
-        (float64, shape (m,)). Exact backends leave nothing out: zeros."""
+        """Certified upper bound, per query, on the share of the softmax mass left out of :meth:`partial`.
+
+        Exact backends leave nothing out and return zeros; a pruning backend returns its certificate.
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Tensor (m,)
+            Float64 bound in ``[0, 1]`` per query (zeros here).
+        """
         return torch.zeros(x.shape[0], dtype=torch.float64, device=x.device)
 
     def denoiser(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        """The samplers' ``denoiser(x, t)`` callable: :meth:`mean`."""
+        """The ``denoiser(x, t)`` callable the reverse-process samplers take: :meth:`mean`.
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Current states of the sampler at time ``t``.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Tensor (m, D)
+            The posterior mean :math:`m_t(x)`, in ``x.dtype``.
+        """
         return self.mean(x, t)

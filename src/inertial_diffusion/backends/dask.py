@@ -28,8 +28,24 @@ __all__ = ["is_dask_array", "dask_statistics", "check_dask_data", "DaskRows", "D
 
 
 def resolve_client(client: Any = None):
-    """The Dask client to use: the one given, one for an address string, the current default
-    client, or a new ``LocalCluster`` when none is running."""
+    """The Dask client to use for a Dask array.
+
+    Parameters
+    ----------
+    client : distributed.Client, str or None, optional
+        A client (used as is), a scheduler address such as ``"tcp://host:8786"`` (connected to), or ``None``:
+        the current default client, or else a new two-worker ``LocalCluster`` (one thread per worker).
+
+    Returns
+    -------
+    distributed.Client
+        The client.
+
+    Raises
+    ------
+    ImportError
+        ``dask[distributed]`` is not installed (``pip install 'inertial-diffusion[dist]'``).
+    """
     try:
         from distributed import Client, LocalCluster, default_client
     except ImportError:
@@ -45,8 +61,23 @@ def resolve_client(client: Any = None):
 
 
 def check_dask_data(X) -> None:
-    """The shape and dtype checks of :func:`~inertial_diffusion.core.validation.check_data`, without
-    touching the data (finiteness is checked in :func:`dask_statistics`, in the same pass as the mean)."""
+    """The shape and dtype checks of :func:`~inertial_diffusion.core.validation.check_data`, without reading data.
+
+    Only metadata are inspected; finiteness needs a pass over the chunks, and is checked in
+    :func:`dask_statistics`, in the same pass as the mean.
+
+    Parameters
+    ----------
+    X : dask.array.Array
+        The training data, expected of shape ``(n, D)`` with ``n >= 2`` and ``D >= 1``.
+
+    Raises
+    ------
+    ValueError
+        ``X`` is not 2-D, has fewer than 2 rows or no columns.
+    TypeError
+        ``X`` is not numeric.
+    """
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-D array of shape (n_samples, n_features), got {X.ndim}-D array "
                          f"of shape {X.shape}")
@@ -63,7 +94,27 @@ def dask_statistics(X, client, mode: str = "global") -> Standardizer:
 
     Pass 1 computes "all finite" and the column means together (one read of every chunk); pass 2 the
     column variances about those means (two passes, not the cancellation-prone E|x|^2 - |E x|^2); the
-    map itself is :meth:`Standardizer.from_moments`, the same as for in-memory data.
+    map itself is :meth:`~inertial_diffusion.core.standardize.Standardizer.from_moments`, the same as for
+    in-memory data. Only D-vectors come back to the driver.
+
+    Parameters
+    ----------
+    X : dask.array.Array (n, D)
+        Training data in data units.
+    client : distributed.Client
+        Runs the reductions.
+    mode : {"global", "per_feature", "none"}, default "global"
+        The standardization (see :mod:`inertial_diffusion.core.standardize`).
+
+    Returns
+    -------
+    Standardizer
+        The fitted map to standardized coordinates.
+
+    Raises
+    ------
+    ValueError
+        ``X`` holds a NaN or an infinite value, or its spread is zero.
     """
     import dask.array as da
 
@@ -80,7 +131,26 @@ class DaskRows:
 
     Quacks like the (n, D) tensor that :func:`~inertial_diffusion.core.samplers.sample_one_shot` indexes:
     ``shape``, ``device``, ``dtype`` and ``rows[index]``, so that the one-shot draw makes the same
-    random calls, and so gives the same samples, as on a local tensor.
+    random calls, and so gives the same samples, as on a local tensor. ``rows[index]`` computes only the
+    distinct rows asked for (one gather), standardizes them in float64 and returns an (len(index), D) tensor.
+
+    Parameters
+    ----------
+    X : dask.array.Array (n, D)
+        Training rows in data units.
+    standardizer : Standardizer
+        The map applied to the gathered rows.
+    dtype : torch.dtype
+        Dtype of the returned rows.
+    client : distributed.Client
+        Gathers the rows.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(n, D)``.
+    device : torch.device
+        Always the CPU.
     """
 
     def __init__(self, X, standardizer: Standardizer, dtype: torch.dtype, client) -> None:
@@ -112,11 +182,31 @@ def _combine_arrays(a: tuple, b: tuple) -> tuple:
 
 def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, client,
                     chunk_size: int | None = None) -> Partial:
-    """Exact posterior :class:`Partial` of standardized queries ``x`` against the Dask array ``X`` (raw units).
+    """Exact posterior :class:`Partial` of standardized queries ``x`` against the Dask array ``X`` (data units).
 
-    One task per row-chunk of ``X`` computes its partial next to its data; partials are merged
-    pairwise in a tree of :func:`~inertial_diffusion.core.posterior.combine` tasks; only the (m, D)
-    reduction comes back, in float64.
+    One task per row-chunk of ``X`` standardizes its rows and computes their partial next to the data;
+    partials are merged pairwise in a tree of :func:`~inertial_diffusion.core.posterior.combine` tasks, which
+    is exact because ``combine`` is associative; only the (m, D) reduction comes back, in float64.
+
+    Parameters
+    ----------
+    x : Tensor (m, D)
+        Queries at time ``t``, in standardized coordinates; their dtype is the shards' computation dtype.
+    X : dask.array.Array (n, D)
+        Training rows in data units, chunked by rows only (every chunk holds whole rows).
+    t : float
+        Diffusion time, ``t > 0``.
+    standardizer : Standardizer
+        The map to standardized coordinates, applied on the workers.
+    client : distributed.Client
+        Runs the tasks; the queries are scattered to every worker once.
+    chunk_size : int, optional
+        Data rows per chunk of the posterior loop inside a shard.
+
+    Returns
+    -------
+    Partial
+        Over all ``n`` rows, float64, on the CPU.
     """
     import dask
 
@@ -138,7 +228,29 @@ def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, cl
 class DaskBackend(PosteriorBackend):
     """Exact sharded posterior: the training rows stay on the cluster's workers.
 
-    ``rows`` gathers only the rows a one-shot draw picks (:class:`DaskRows`).
+    Every query is one :func:`sharded_partial`; mean, score and log-density come from it through the
+    :class:`~inertial_diffusion.backends.base.PosteriorBackend` defaults, and ``rows`` gathers only the rows
+    a one-shot draw picks (:class:`DaskRows`). Results equal the local backend's to rounding
+    (``tests/backends/test_dask.py``).
+
+    Parameters
+    ----------
+    X : dask.array.Array (n, D)
+        Training rows in data units, chunked by rows only
+        (:func:`~inertial_diffusion.backends.factory.make_backend` rechunks the columns into one).
+    standardizer : Standardizer
+        The fitted map to standardized coordinates (:func:`dask_statistics`).
+    dtype : torch.dtype
+        ``torch.float64`` or ``torch.float32``: dtype of the queries and of the shards' computation.
+    client : distributed.Client
+        Runs the shard tasks (:func:`resolve_client`).
+    chunk_size : int, optional
+        Data rows per chunk of the posterior loop inside a shard.
+
+    Attributes
+    ----------
+    rows : DaskRows
+        The training rows, gathered on demand.
     """
 
     def __init__(self, X, standardizer: Standardizer, dtype: torch.dtype, client, chunk_size: int | None = None):
@@ -150,4 +262,18 @@ class DaskBackend(PosteriorBackend):
         self.rows = DaskRows(X, standardizer, dtype, client)
 
     def partial(self, x: torch.Tensor, t: float) -> Partial:
+        """Exact reduction of the posterior of ``x`` over all shards (:func:`sharded_partial`).
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates, on the CPU.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Partial
+            Over all ``n`` rows, float64.
+        """
         return sharded_partial(x, self.X, t, self.standardizer, self.client, self.chunk_size)

@@ -29,7 +29,31 @@ RESIDENT_FRACTION = 0.5
 
 @contextlib.contextmanager
 def tf32_matmul(enabled: bool):
-    """Allow TensorFloat-32 GEMMs inside the block only (torch's switch is global: restore it)."""
+    """Context manager that allows TensorFloat-32 GEMMs inside the block only.
+
+    torch's switch (``torch.backends.cuda.matmul.allow_tf32``) is process-global, so it is set on entry and
+    restored on exit, also when the block raises; outside the block other float32 work keeps full precision.
+
+    Parameters
+    ----------
+    enabled : bool
+        ``False`` leaves the switch untouched (a no-op context).
+
+    Yields
+    ------
+    None
+        Control to the block, with TF32 GEMMs allowed when ``enabled``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> before = torch.backends.cuda.matmul.allow_tf32
+    >>> with tf32_matmul(True):
+    ...     torch.backends.cuda.matmul.allow_tf32
+    True
+    >>> torch.backends.cuda.matmul.allow_tf32 == before
+    True
+    """
     if not enabled:
         yield
         return
@@ -42,7 +66,32 @@ def tf32_matmul(enabled: bool):
 
 
 def resolve_device(device: str) -> torch.device:
-    """``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"auto"`` (CUDA when available) -> ``torch.device``."""
+    """The ``torch.device`` a device name asks for, refusing a GPU that is not there.
+
+    Parameters
+    ----------
+    device : {"cpu", "cuda", "cuda:N", "auto"}
+        ``"auto"`` is CUDA when available, else the CPU.
+
+    Returns
+    -------
+    torch.device
+        The resolved device.
+
+    Raises
+    ------
+    TypeError
+        ``device`` is not a string.
+    ValueError
+        An unknown name, or a CUDA device requested where none is available.
+
+    Examples
+    --------
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    >>> resolve_device("auto").type in ("cpu", "cuda")
+    True
+    """
     if not isinstance(device, str):
         raise TypeError(f"device must be a string such as 'cpu', 'cuda' or 'auto', got {device!r}")
     if device == "auto":
@@ -58,6 +107,30 @@ def resolve_device(device: str) -> torch.device:
 
 
 def check_dtype_for_device(dtype: str, device: torch.device) -> None:
-    """TF32 is a GPU mode: refuse it elsewhere with a message that says what to use."""
+    """Refuse ``dtype="tf32"`` off a GPU, with a message that says what to use instead.
+
+    TensorFloat-32 is a mode of NVIDIA GPUs' float32 GEMMs; on the CPU it would silently mean plain float32.
+
+    Parameters
+    ----------
+    dtype : {"float64", "float32", "tf32"}
+        The computation dtype asked for (a key of :data:`DTYPES`).
+    device : torch.device
+        The resolved device (:func:`resolve_device`).
+
+    Raises
+    ------
+    ValueError
+        ``dtype="tf32"`` on a device that is not CUDA.
+
+    Examples
+    --------
+    >>> import torch
+    >>> check_dtype_for_device("float32", torch.device("cpu"))  # fine: returns None
+    >>> check_dtype_for_device("tf32", torch.device("cpu"))
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype='tf32' (TensorFloat-32 GEMMs) is a GPU mode; use device='cuda' or dtype='float32'
+    """
     if dtype == "tf32" and device.type != "cuda":
         raise ValueError("dtype='tf32' (TensorFloat-32 GEMMs) is a GPU mode; use device='cuda' or dtype='float32'")

@@ -16,13 +16,55 @@ __all__ = ["make_backend", "standardized_tensor", "is_dask_array", "resolve_max_
 
 
 def is_dask_array(X: Any) -> bool:
-    """True for a ``dask.array.Array`` (checked without importing Dask when it is absent)."""
+    """Whether ``X`` is a ``dask.array.Array``, checked without importing Dask.
+
+    Parameters
+    ----------
+    X : object
+        Any input of ``fit``.
+
+    Returns
+    -------
+    bool
+        True for a Dask array (its rows then stay on the cluster: :mod:`inertial_diffusion.backends.dask`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_dask_array(np.zeros((2, 2)))
+    False
+    """
     return type(X).__module__.startswith("dask.array") and hasattr(X, "chunks")
 
 
 def resolve_max_memory(max_memory: int | None, device: torch.device) -> int:
-    """The working-memory budget, resolved once: reading the free memory (a device sync on a GPU) on
-    every posterior call would repeat it at every step of a simulated sampler."""
+    """The working-memory budget of one posterior evaluation, resolved once at ``fit``.
+
+    Reading the free memory (a device sync on a GPU) on every posterior call would repeat it at every step
+    of a simulated sampler, so the default is read here once and kept.
+
+    Parameters
+    ----------
+    max_memory : int or None
+        Budget in bytes; ``None`` for the default of
+        :func:`~inertial_diffusion.core.posterior.default_max_memory` (a quarter of the free GPU memory; on the
+        CPU an eighth of the available memory, at most 256 MiB).
+    device : torch.device
+        The device whose free memory sets the default.
+
+    Returns
+    -------
+    int
+        The budget in bytes.
+
+    Examples
+    --------
+    >>> import torch
+    >>> resolve_max_memory(2**20, torch.device("cpu"))
+    1048576
+    >>> 0 < resolve_max_memory(None, torch.device("cpu")) <= 256 * 2**20
+    True
+    """
     from inertial_diffusion.core.posterior import default_max_memory
 
     return int(max_memory) if max_memory is not None else int(default_max_memory(device))
@@ -30,9 +72,39 @@ def resolve_max_memory(max_memory: int | None, device: torch.device) -> int:
 
 def standardized_tensor(X: np.ndarray, standardizer: Standardizer, dtype: torch.dtype,
                         device: torch.device) -> tuple[torch.Tensor, bool]:
-    """The one working copy of the standardized rows, filled block by block (no full-size float64
-    temporary for float32 work): on ``device`` when it fits (resident), else in pinned host memory
-    to be streamed chunk by chunk."""
+    """The one working copy of the standardized rows, filled block by block.
+
+    Filling by blocks avoids a full-size float64 temporary for float32 work. On a GPU the copy moves to the
+    device when it takes at most :data:`~inertial_diffusion.backends.device.RESIDENT_FRACTION` of the free
+    memory (resident); otherwise it stays in pinned host memory, to be streamed chunk by chunk.
+
+    Parameters
+    ----------
+    X : ndarray (n, D)
+        Training rows in data units (float32, float64 or memory-mapped).
+    standardizer : Standardizer
+        The map to standardized coordinates, already fitted.
+    dtype : torch.dtype
+        ``torch.float32`` or ``torch.float64``: the storage dtype of the copy.
+    device : torch.device
+        Where the queries will run.
+
+    Returns
+    -------
+    data : Tensor (n, D)
+        The standardized rows, in ``dtype``.
+    resident : bool
+        True when ``data`` is on ``device`` (always on the CPU), False when it is pinned host memory.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from inertial_diffusion.core.standardize import Standardizer
+    >>> X = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 8.0]])
+    >>> data, resident = standardized_tensor(X, Standardizer.fit(X), torch.float32, torch.device("cpu"))
+    >>> data.dtype, tuple(data.shape), resident
+    (torch.float32, (3, 2), True)
+    """
     host = np.empty(X.shape, dtype=np.float32 if dtype == torch.float32 else np.float64)
     standardizer.transform_into(X, host)
     tensor = torch.from_numpy(host)
@@ -46,11 +118,62 @@ def standardized_tensor(X: np.ndarray, standardizer: Standardizer, dtype: torch.
 def make_backend(X: Any, standardizer: Standardizer, *, dtype: str, device: torch.device, max_memory: int,
                  chunk_size: int | None = None, prune_tol: float | None = None, client: Any = None,
                  random_state: Any = 0) -> PosteriorBackend:
-    """The backend for data ``X`` (raw units) under ``standardizer``.
+    """Choose and build the posterior backend for data ``X`` (data units) under ``standardizer``.
 
-    A Dask array gets the sharded exact backend (its rows stay on the cluster); local data get the
-    exact :class:`~inertial_diffusion.backends.local.LocalBackend`, or the certified
-    :class:`~inertial_diffusion.backends.pruned.PrunedBackend` when ``prune_tol`` is set.
+    A Dask array gets the sharded exact :class:`~inertial_diffusion.backends.dask.DaskBackend` (its rows stay
+    on the cluster); local data get the exact :class:`~inertial_diffusion.backends.local.LocalBackend`, or the
+    certified :class:`~inertial_diffusion.backends.pruned.PrunedBackend` when ``prune_tol`` is set. The choice
+    is made once, here, so that samplers and query methods never branch on it.
+
+    Parameters
+    ----------
+    X : ndarray (n, D) or dask.array.Array
+        Training rows in data units, already validated.
+    standardizer : Standardizer
+        The fitted map to standardized coordinates (the backend holds standardized rows).
+    dtype : {"float64", "float32", "tf32"}
+        Computation dtype (:data:`~inertial_diffusion.backends.device.DTYPES`); ``"tf32"`` is float32 storage
+        with TensorFloat-32 GEMMs (GPU only).
+    device : torch.device
+        Resolved device (:func:`~inertial_diffusion.backends.device.resolve_device`).
+    max_memory : int
+        Working-memory budget in bytes of one evaluation (:func:`resolve_max_memory`).
+    chunk_size : int, optional
+        Data rows per chunk of the posterior loop (default: planned from ``max_memory``).
+    prune_tol : float, optional
+        Certified neglected share of the softmax mass for the pruned backend; ``None`` for an exact backend.
+    client : distributed.Client, optional
+        The Dask client (used for a Dask array only).
+    random_state : None, int or Generator, default 0
+        Seeds the clustering of the pruned backend.
+
+    Returns
+    -------
+    PosteriorBackend
+        A :class:`~inertial_diffusion.backends.local.LocalBackend`,
+        :class:`~inertial_diffusion.backends.pruned.PrunedBackend` or
+        :class:`~inertial_diffusion.backends.dask.DaskBackend`.
+
+    Raises
+    ------
+    ValueError
+        For a Dask array: a device other than the CPU, ``prune_tol``, ``dtype="tf32"``, or the shape checks of
+        :func:`~inertial_diffusion.backends.dask.check_dask_data`.
+    TypeError
+        A non-numeric Dask array.
+
+    Examples
+    --------
+    >>> import numpy as np, torch
+    >>> from inertial_diffusion.core.standardize import Standardizer
+    >>> X = np.random.default_rng(0).normal(size=(50, 5))
+    >>> st = Standardizer.fit(X)
+    >>> cpu = torch.device("cpu")
+    >>> backend = make_backend(X, st, dtype="float64", device=cpu, max_memory=2**22)
+    >>> type(backend).__name__, backend.n_samples, backend.n_features
+    ('LocalBackend', 50, 5)
+    >>> type(make_backend(X, st, dtype="float32", device=cpu, max_memory=2**22, prune_tol=1e-6)).__name__
+    'PrunedBackend'
     """
     if is_dask_array(X):
         from inertial_diffusion.backends.dask import DaskBackend, check_dask_data

@@ -21,7 +21,32 @@ __all__ = ["LocalBackend", "half_sq_norms"]
 
 
 def half_sq_norms(data: torch.Tensor, device: torch.device, block_rows: int = 8192) -> torch.Tensor:
-    """``|y_i|^2 / 2`` in float64, by blocks of rows (no full-size float64 copy of float32 data)."""
+    """Half squared norms ``|y_i|^2 / 2`` of the rows, in float64, computed by blocks of rows.
+
+    Every logit GEMM of the posterior adds them as a row bias (:mod:`inertial_diffusion.core.posterior`), so
+    they are computed once per fit; the blocks avoid a full-size float64 copy of float32 data.
+
+    Parameters
+    ----------
+    data : Tensor (n, D)
+        Rows, on any device and in any floating dtype (pinned host memory included).
+    device : torch.device
+        Where the result lives (and each block is converted).
+    block_rows : int, default 8192
+        Rows converted to float64 at a time.
+
+    Returns
+    -------
+    Tensor (n,)
+        ``0.5 * (data**2).sum(dim=1)`` in float64 on ``device``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = torch.tensor([[3.0, 4.0], [1.0, 0.0]])
+    >>> half_sq_norms(data, torch.device("cpu")).tolist()
+    [12.5, 0.5]
+    """
     out = torch.empty(data.shape[0], dtype=torch.float64, device=device)
     for r0 in range(0, data.shape[0], block_rows):
         block = data[r0:r0 + block_rows].to(device=device, dtype=torch.float64)
@@ -30,7 +55,11 @@ def half_sq_norms(data: torch.Tensor, device: torch.device, block_rows: int = 81
 
 
 class LocalBackend(PosteriorBackend):
-    """Exact posterior over a tensor of standardized rows.
+    """Exact posterior over a tensor of standardized rows held in this process.
+
+    The data are resident on ``device`` or, on a GPU when they do not fit, kept in pinned host memory and
+    streamed to the GPU chunk by chunk. Every query method runs the streaming log-sum-exp of
+    :mod:`inertial_diffusion.core.posterior` under one memory budget and one dtype policy.
 
     Parameters
     ----------
@@ -41,11 +70,35 @@ class LocalBackend(PosteriorBackend):
     max_memory : int
         Working-memory budget in bytes of one evaluation (see :func:`~inertial_diffusion.core.posterior.plan_blocks`).
     chunk_size : int, optional
-        Data rows per streamed chunk.
-    tf32 : bool
+        Data rows per streamed chunk (default: chosen by :func:`~inertial_diffusion.core.posterior.plan_blocks`).
+    tf32 : bool, default False
         Let float32 GEMMs use TensorFloat-32 (GPU only), for every query method.
     core_options : dict, optional
-        Extra keywords of the core posterior functions (a precision mode).
+        Extra keywords of the core posterior functions (a ``precision`` mode).
+
+    Attributes
+    ----------
+    rows : Tensor (n, D)
+        ``data``, which the one-shot sampler indexes.
+    resident : bool
+        Whether the data live on ``device`` (always on the CPU) rather than being streamed from the host.
+    half_sq_norms : Tensor (n,)
+        ``|y_i|^2 / 2`` in float64 on ``device`` (see :func:`half_sq_norms`).
+
+    See Also
+    --------
+    inertial_diffusion.backends.base.PosteriorBackend : The contract and its formulas.
+    inertial_diffusion.backends.factory.make_backend : Builds this backend at ``fit``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> backend = LocalBackend(data, torch.device("cpu"), max_memory=2**20)
+    >>> backend.n_samples, backend.n_features, backend.resident
+    (2, 2, True)
+    >>> backend.mean(torch.zeros(1, 2, dtype=torch.float64), 1.0).tolist()  # equidistant: the average
+    [[0.0, 0.0]]
     """
 
     def __init__(self, data: torch.Tensor, device: torch.device, max_memory: int, chunk_size: int | None = None,
@@ -64,13 +117,57 @@ class LocalBackend(PosteriorBackend):
                             **(core_options or {}))
 
     def partial(self, x: torch.Tensor, t: float) -> Partial:
+        """Exact log-sum-exp reduction of the posterior of ``x`` over all rows.
+
+        :func:`~inertial_diffusion.core.posterior.posterior_partial` under this backend's budget and dtype policy.
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates, on :attr:`device`.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Partial
+            Over all ``n`` rows, in the computation dtype.
+        """
         with tf32_matmul(self.tf32):
             return posterior.posterior_partial(x, self.rows, t, **self._kwargs)
 
     def mean(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        """Exact posterior mean :math:`m_t(x)` (:func:`~inertial_diffusion.core.posterior.posterior_mean`).
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates, on :attr:`device`.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Tensor (m, D)
+            :math:`m_t(x)`, in ``x.dtype``.
+        """
         with tf32_matmul(self.tf32):
             return posterior.posterior_mean(x, self.rows, t, **self._kwargs)
 
     def score(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        """Exact score :math:`(\\alpha_t m_t(x) - x)/v_t` (:func:`~inertial_diffusion.core.posterior.score`).
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates, on :attr:`device`.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Tensor (m, D)
+            The score at ``x``, assembled in float64 per block, in ``x.dtype``.
+        """
         with tf32_matmul(self.tf32):
             return posterior.score(x, self.rows, t, **self._kwargs)

@@ -15,7 +15,18 @@ BLOCK_ROWS = 2000
 
 
 def progress(quiet: bool):
-    """A progress bar on stderr (hidden with ``--quiet``)."""
+    """A progress bar on stderr, so that stdout carries only results.
+
+    Parameters
+    ----------
+    quiet : bool
+        ``--quiet``: the bar is disabled (its calls still work, and print nothing).
+
+    Returns
+    -------
+    rich.progress.Progress
+        A context manager; the bar is transient (erased when the block ends).
+    """
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -26,8 +37,34 @@ def progress(quiet: bool):
 
 def stream_samples(model, writer, n: int, seed: Any, progress, label: Any = None, labelled: bool = False,
                     first: Optional[list] = None, exclude_copies: bool = False) -> None:
-    """Draw ``n`` samples in blocks of :data:`BLOCK_ROWS` from one generator and write each block as it comes:
-    memory follows the block, not ``n``; same seed, same output."""
+    """Draw ``n`` samples in blocks of :data:`BLOCK_ROWS` from one generator and write each block as it comes.
+
+    Memory follows the block, not ``n``. The block size is fixed (not sized to the machine's memory), so
+    the same seed and ``n`` give the same output everywhere.
+
+    Parameters
+    ----------
+    model : InertialDiffusion
+        A fitted estimator (anything with ``sample(k, random_state=, y=)`` and, when ``labelled``,
+        ``classes_``).
+    writer : SampleWriter
+        The open output (:func:`~inertial_diffusion.io.writers.open_writer`).
+    n : int
+        Number of samples to draw.
+    seed : None, int or numpy.random.Generator
+        Seeds the one generator that every block draws from.
+    progress : rich.progress.Progress
+        The bar to advance (:func:`progress`).
+    label : object, optional
+        Class to sample (``y=label``); ``None``: unconditional samples.
+    labelled : bool, default False
+        Write ``label`` beside every row.
+    first : list, optional
+        If given, the first blocks' leading rows are appended to it (at least 100 rows in all, when there
+        are that many) for the image preview.
+    exclude_copies : bool, default False
+        Redraw samples that copy a training point (``sample(..., exclude_copies=True)``).
+    """
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -43,7 +80,37 @@ def stream_samples(model, writer, n: int, seed: Any, progress, label: Any = None
 
 
 def find_label(value: str, y: Any) -> Any:
-    """The label of the data whose text is ``value`` (``--class 1`` finds the integer label 1)."""
+    """The label of the data whose text is ``value``: ``--class 1`` finds the integer label 1.
+
+    Parameters
+    ----------
+    value : str
+        The label as typed on the command line.
+    y : ndarray (n,)
+        The labels read from the data file.
+
+    Returns
+    -------
+    object
+        The matching label, as a plain Python value (``int``, ``str``, ...).
+
+    Raises
+    ------
+    ValueError
+        No label reads as ``value``; the message lists (the first 20) labels.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> find_label("1", np.array([0, 1, 2]))
+    1
+    >>> find_label("setosa", np.array(["setosa", "virginica"], dtype=object))
+    'setosa'
+    >>> find_label("3", np.array([0, 1]))
+    Traceback (most recent call last):
+    ...
+    ValueError: --class '3' is not a label in the data; labels are 0, 1
+    """
     import numpy as np
 
     from inertial_diffusion.core.validation import plain_label
@@ -57,12 +124,48 @@ def find_label(value: str, y: Any) -> Any:
 
 
 def grid_path(output: Path) -> Path:
-    """Where the preview of an image output folder goes: beside it, so the folder holds only samples."""
+    """Where the preview of an image output folder goes: beside it, so that the folder holds only samples.
+
+    Parameters
+    ----------
+    output : Path
+        The output folder of the samples.
+
+    Returns
+    -------
+    Path
+        ``OUTPUT_grid.png`` in the same parent folder.
+
+    Examples
+    --------
+    >>> from pathlib import Path
+    >>> grid_path(Path("results") / "digits").name
+    'digits_grid.png'
+    """
     return output.with_name(output.name + "_grid.png")
 
 
 def precheck_output(output: Path, force: bool, labelled: bool) -> None:
-    """The output checks that do not need the data: a known type, labels it can hold, existence, its folder."""
+    """The output checks that do not need the data, run before reading it.
+
+    A known type (a data suffix, or no suffix for a folder of images), labels the type can hold, and
+    :func:`~inertial_diffusion.io.publish.check_output_path` (existence, ``force``, a writable folder).
+
+    Parameters
+    ----------
+    output : Path
+        The ``-o`` path.
+    force : bool
+        ``--force``: an existing output may be replaced.
+    labelled : bool
+        Labels will be written (``--class`` or ``--per-class``).
+
+    Raises
+    ------
+    DataFileError
+        An unknown suffix, labels for a ``.npy``, an existing output without ``force``, or a missing or
+        read-only folder.
+    """
     from inertial_diffusion.io import DATA_SUFFIXES, DataFileError, check_output_path
 
     suffix = output.suffix.lower()
@@ -77,8 +180,43 @@ def precheck_output(output: Path, force: bool, labelled: bool) -> None:
 
 def write_samples(model, output: Path, data, classes: list, n: int, seed: Any, labelled: bool, force: bool,
                    progress, first: list, exclude_copies: bool = False) -> None:
-    """Stream n samples per entry of ``classes`` (None: unconditional) to ``output``; one seed per class drawn
-    from ``seed`` when there are several classes."""
+    """Stream ``n`` samples per entry of ``classes`` to ``output``, published when all are written.
+
+    With several classes each gets its own seed, drawn from ``seed``, so that a class's samples do not
+    depend on how many classes came before it in the generator's stream.
+
+    Parameters
+    ----------
+    model : InertialDiffusion
+        The fitted estimator.
+    output : Path
+        The output, already checked (:func:`precheck_output`).
+    data : Dataset
+        The training data as read: the output is written alike (columns, label name, image mode).
+    classes : list
+        Labels to sample, ``[None]`` for unconditional samples.
+    n : int
+        Samples per entry of ``classes``.
+    seed : None or int
+        ``--seed``.
+    labelled : bool
+        Write a label column.
+    force : bool
+        ``--force``: replace an existing output.
+    progress : rich.progress.Progress
+        The bar to advance (:func:`progress`).
+    first : list
+        Collects the first rows for the image preview (see :func:`stream_samples`).
+    exclude_copies : bool, default False
+        ``--exclude-copies``.
+
+    Raises
+    ------
+    DataFileError
+        The output cannot be written or exists (also when another run created it meanwhile).
+    NonFiniteSamplesError
+        The model produced NaN or infinite values; nothing is written.
+    """
     import numpy as np
 
     from inertial_diffusion.io import open_writer
@@ -92,6 +230,27 @@ def write_samples(model, output: Path, data, classes: list, n: int, seed: Any, l
 
 
 def fit(model, data, intrinsic_dim: Optional[float], input: Path) -> None:
+    """Fit ``model`` to the data, turning a failed intrinsic-dimension estimate into advice.
+
+    The estimate fails or is infinite on data with tied neighbour distances (duplicate rows, integer or
+    boolean columns); the message then names the file and suggests ``--intrinsic-dim``.
+
+    Parameters
+    ----------
+    model : InertialDiffusion
+        The unfitted estimator.
+    data : Dataset
+        The training data (``X`` and, with ``--labels``, ``y``).
+    intrinsic_dim : float or None
+        ``--intrinsic-dim`` (``None``: the model estimates it).
+    input : Path
+        The data file, for the messages.
+
+    Raises
+    ------
+    ValueError
+        The fit failed; for the intrinsic dimension, with the ``--intrinsic-dim`` hint.
+    """
     import numpy as np
 
     from inertial_diffusion.core.bandwidth import DimensionEstimateError
@@ -113,6 +272,25 @@ def fit(model, data, intrinsic_dim: Optional[float], input: Path) -> None:
 
 
 def summary(model, total: int, output: Path, label: Any) -> str:
+    """The one-line report ``sample`` prints: what was written and the fitted n, D, d and sigma.
+
+    Parameters
+    ----------
+    model : InertialDiffusion
+        The fitted estimator.
+    total : int
+        Rows written.
+    output : Path
+        Where they were written.
+    label : object or None
+        The ``--class`` sampled (its class model is reported), ``None`` otherwise.
+
+    Returns
+    -------
+    str
+        E.g. ``wrote 500 samples to new.npy (n=1000, D=100, d=2.03, sigma=0.2311)``, with the bandwidth
+        search's scale and criterion, and the separated parts' bandwidths, when there were any.
+    """
     fitted = model.class_models_[label] if label is not None else model
     d = getattr(fitted, "intrinsic_dim_", None)
     d_text = "given" if d is None else f"{d:.2f}"
@@ -127,8 +305,21 @@ def summary(model, total: int, output: Path, label: Any) -> str:
 
 
 def image_grid(output: Path, data, first: list, force: bool) -> None:
-    """A preview of the first (at most 100) samples, beside the output folder (never inside it: the folder
-    must read back as data)."""
+    """Write a preview grid of the first (at most 100) samples beside the output folder.
+
+    Never inside it: the folder must read back as data.
+
+    Parameters
+    ----------
+    output : Path
+        The image output folder; the preview goes to :func:`grid_path` of it.
+    data : Dataset
+        The training images (their shape and mode).
+    first : list of ndarray
+        The first rows written (collected by :func:`stream_samples`).
+    force : bool
+        Replace an existing preview.
+    """
     import numpy as np
 
     from inertial_diffusion.evaluation.plots import image_grid
@@ -139,8 +330,33 @@ def image_grid(output: Path, data, first: list, force: bool) -> None:
 
 
 def load_maybe_labelled(path: Path, key: Optional[str], labels: Optional[str], header: Optional[bool]):
-    """``--labels`` names a column to drop where a file has it (a labelled sample file, say); files without
-    it are read whole. A hint when a labelled file is read without it."""
+    """Read a file for ``evaluate``, dropping the ``--labels`` column where the file has one.
+
+    ``evaluate`` compares a sample file with the training data, and only one of them may have labels (a
+    labelled sample file, say): a file without the named column is read whole. When a file fails to read
+    because it has labels and none were named, the error says that ``evaluate`` takes ``--labels`` too.
+
+    Parameters
+    ----------
+    path : Path
+        The data file.
+    key : str or None
+        ``--key``: the array of an ``.npz``.
+    labels : str or None
+        ``--labels``: the label column or array to leave out.
+    header : bool or None
+        ``--header/--no-header``, applied to csv/tsv files only.
+
+    Returns
+    -------
+    Dataset
+        The data, without labels in ``X``.
+
+    Raises
+    ------
+    DataFileError
+        The file cannot be read (see :func:`~inertial_diffusion.io.tables.load_data`).
+    """
     from inertial_diffusion.io import DataFileError, load_data
 
     is_table = path.suffix.lower() in (".csv", ".tsv", ".npz", ".parquet")
@@ -161,6 +377,22 @@ def load_maybe_labelled(path: Path, key: Optional[str], labels: Optional[str], h
 
 
 def evaluation_figure(S, T, path: Path, force: bool) -> None:
+    """The figure of ``evaluate --report``: what memorization would look like, made visible.
+
+    Images of one shape: the first (at most 16) samples beside their nearest training images, with the
+    distances; any other data: a scatter of samples over the training data.
+
+    Parameters
+    ----------
+    S : Dataset
+        The samples.
+    T : Dataset
+        The training data.
+    path : Path
+        The PNG to write.
+    force : bool
+        Replace an existing file.
+    """
     from inertial_diffusion.evaluation.plots import nearest_neighbour_grid, scatter_samples
     from inertial_diffusion.io import atomic_write, to_display
 
@@ -181,7 +413,31 @@ UNIT_SPREAD_RATIO = 10.0
 
 
 def unit_spread_note(X) -> str:
-    """A note for stderr when the columns' standard deviations differ by more than 10x (mixed units), else ''."""
+    """A note for stderr when the columns' spreads differ by more than :data:`UNIT_SPREAD_RATIO` (mixed units).
+
+    With the default global standardization one scale serves every column, so the widest columns set
+    sigma and the narrow ones are smoothed far less than their own scale would ask; the note suggests
+    ``--standardize per_feature``. Constant columns are left out.
+
+    Parameters
+    ----------
+    X : array-like (n, D)
+        The training data in data units.
+
+    Returns
+    -------
+    str
+        The note, or ``""`` when the spreads are within the ratio.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.column_stack([np.linspace(0, 1, 5), np.linspace(0, 1000, 5)])  # metres and millimetres
+    >>> unit_spread_note(X)
+    'note: column spreads differ by 1e+03x (mixed units?); ... consider --standardize per_feature'
+    >>> unit_spread_note(X[:, :1])
+    ''
+    """
     import numpy as np
 
     std = np.asarray(X, dtype=np.float64).std(axis=0)
