@@ -187,7 +187,22 @@ _REST = (("convention", _convention), ("noise", _noise), ("components", _compone
 
 
 def render_more(preset: Preset, tables: dict[str, Table], part: str) -> list[str]:
-    """Sections of ``part``: "asymptote" (after the rate) or "rest" (convention, failure modes, real data)."""
+    """Sections of ``part``: "asymptote" (after the rate) or "rest" (convention, failure modes, real data).
+
+    Parameters
+    ----------
+    preset : Preset
+        The run's preset (sizes quoted in the text).
+    tables : dict of str to Table
+        The run's tables by name; a section whose table is absent is left out.
+    part : {"asymptote", "rest"}
+        Which sections; any value other than ``"asymptote"`` gives the rest.
+
+    Returns
+    -------
+    list of str
+        Markdown lines (to join with newlines), empty when none of the part's tables is present.
+    """
     if part == "asymptote":
         return _asymptote(preset, tables["asymptote"]) if "asymptote" in tables else []
     out = []

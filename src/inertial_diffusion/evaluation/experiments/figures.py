@@ -108,6 +108,7 @@ def mean_by(table: Table, model: str, xkey: str, ykey: str, **match) -> tuple[np
 
     Examples
     --------
+    >>> from inertial_diffusion.evaluation.experiments.common import Table
     >>> t = Table("rate")
     >>> for n, seed, w in ((100, 0, 0.3), (100, 1, 0.5), (400, 0, 0.2)):
     ...     t.add(model="IDM", d=1, n=n, seed=seed, w1=w)

@@ -19,6 +19,35 @@ __all__ = ["write_csv", "render_report", "acceptance", "markdown", "grouped", "f
 
 
 def write_csv(table: Table, folder: Path) -> Path:
+    """Write ``table`` to ``<folder>/<table.name>.csv`` (atomically), one line per row.
+
+    The columns are the union of the rows' keys in first-seen order; a row without a column leaves
+    its cell empty.
+
+    Parameters
+    ----------
+    table : Table
+        The rows to write.
+    folder : Path
+        An existing folder.
+
+    Returns
+    -------
+    Path
+        The CSV file written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from inertial_diffusion.evaluation.experiments.common import Table
+    >>> t = Table("demo")
+    >>> t.add(model="IDM", w1=0.25)
+    >>> t.add(model="KDE", seconds=1.5)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     print(write_csv(t, Path(tmp)).read_text().splitlines())
+    ['model,w1,seconds', 'IDM,0.25,', 'KDE,,1.5']
+    """
     path = folder / f"{table.name}.csv"
     fields = list(dict.fromkeys(k for r in table.rows for k in r))
 
@@ -33,6 +62,22 @@ def write_csv(table: Table, folder: Path) -> Path:
 
 
 def fmt(v) -> str:
+    """A table cell of the report: booleans as yes/no, floats to 4 significant digits, NaN as a dash.
+
+    Parameters
+    ----------
+    v : Any
+        The value; anything else is shown by ``str``.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fmt(True), fmt(0.123456), fmt(12345678.0), fmt(float("nan")), fmt(3)
+    ('yes', '0.1235', '1.235e+07', '–', '3')
+    """
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
@@ -43,12 +88,59 @@ def fmt(v) -> str:
 
 
 def markdown(rows: list[dict], columns: list[str]) -> str:
+    """A Markdown table of ``columns`` of ``rows``, cells by :func:`fmt`.
+
+    Parameters
+    ----------
+    rows : list of dict
+        The rows, e.g. ``Table.rows`` or :func:`grouped` output.
+    columns : list of str
+        Column names, in order; a row without one shows ``None``.
+
+    Returns
+    -------
+    str
+        Header, separator and one line per row (no trailing newline).
+
+    Examples
+    --------
+    >>> print(markdown([{"model": "IDM", "w1": 0.0123456, "ok": True}], ["model", "w1", "ok"]))
+    | model | w1 | ok |
+    |---|---|---|
+    | IDM | 0.01235 | yes |
+    """
     head = "| " + " | ".join(columns) + " |\n|" + "---|" * len(columns) + "\n"
     return head + "\n".join("| " + " | ".join(fmt(r.get(c)) for c in columns) + " |" for r in rows)
 
 
 def grouped(table: Table, keys: list[str], values: list[str]) -> list[dict]:
-    """Mean (± sd over seeds) of ``values`` per distinct ``keys``."""
+    """Mean (± sd over seeds) of ``values`` per distinct ``keys``.
+
+    Parameters
+    ----------
+    table : Table
+        Rows with the ``keys`` and ``values`` columns.
+    keys : list of str
+        Grouping columns; groups in order of first appearance.
+    values : list of str
+        Numeric (or boolean) columns summarized per group.
+
+    Returns
+    -------
+    list of dict
+        One dict per group: the ``keys`` values, and each of ``values`` as text, the mean to 4
+        significant digits followed by ``± sd`` (``ddof=1``, 2 digits) when the group has several rows.
+
+    Examples
+    --------
+    >>> from inertial_diffusion.evaluation.experiments.common import Table
+    >>> t = Table("ambient")
+    >>> for seed, w in ((0, 0.1), (1, 0.3)):
+    ...     t.add(model="IDM", D=3, seed=seed, w1=w)
+    >>> t.add(model="KDE", D=3, seed=0, w1=0.5)
+    >>> grouped(t, ["model", "D"], ["w1"])
+    [{'model': 'IDM', 'D': 3, 'w1': '0.2 ± 0.14'}, {'model': 'KDE', 'D': 3, 'w1': '0.5'}]
+    """
     out = []
     for combo in dict.fromkeys(tuple(r[k] for k in keys) for r in table.rows):
         rows = table.select(**dict(zip(keys, combo)))
@@ -61,7 +153,30 @@ def grouped(table: Table, keys: list[str], values: list[str]) -> list[dict]:
 
 
 def acceptance(mem: Table, amb: Table, fits: Table, rate: Table) -> list[tuple[str, str, bool]]:
-    """(claim, measured, met) for the issue's acceptance criteria."""
+    """(claim, measured, met) for the issue's acceptance criteria.
+
+    The checks: every IDM variant's copy rate is 0 %; the empirical diffusion model's is >= 99 %; IDM's
+    mean corrected W1 at the largest D is within 10 % of that at the smallest; each IDM rate slope by the
+    rule is within 0.06 of :math:`-2/(d+4)`; no corrected W1 of IDM (rate) or of the ambient table is
+    below its lower bound.
+
+    Parameters
+    ----------
+    mem : Table
+        The ``"memorization"`` table.
+    amb : Table
+        The ``"ambient"`` table.
+    fits : Table
+        The ``"rate_fit"`` table.
+    rate : Table
+        The ``"rate"`` table.
+
+    Returns
+    -------
+    list of tuple of (str, str, bool)
+        One ``(claim, measured, met)`` per check, in report order; ``measured`` is the Markdown text of
+        the values behind the verdict.
+    """
     checks = []
     idm = [r for r in mem.rows if r["model"].startswith("IDM")]
     edm = mem.select(model="EmpiricalDiffusion")
@@ -93,6 +208,8 @@ def acceptance(mem: Table, amb: Table, fits: Table, rate: Table) -> list[tuple[s
     return checks
 
 
+#: The report's paragraph on the OU convention (see
+#: :mod:`~inertial_diffusion.evaluation.experiments.convention`).
 CONVENTION = (
     "**Convention (our inference).** The paper's text is not available to us. We use the OU process "
     "dX = -X dt + dW (alpha_t = e^-t, v_t = (1 - e^-2t)/2 ≈ t) with h = sigma^2: the only reading we found under "
@@ -103,7 +220,28 @@ CONVENTION = (
 
 def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note: str = "") -> str:
     """``report.md`` from the tables (``meta`` carries the floors); sections of absent tables are left out.
-    ``note`` (``run.json``'s, when present) is printed under the title."""
+    ``note`` (``run.json``'s, when present) is printed under the title.
+
+    Parameters
+    ----------
+    preset : Preset
+        The run's preset (its sizes are quoted in the text).
+    tables : dict of str to Table
+        The run's tables by name. ``"memorization"``, ``"ambient"``, ``"rate"``, ``"rate_fit"`` and
+        ``"inertia_form"`` are required; the other sections
+        (:func:`~inertial_diffusion.evaluation.experiments.failure_report.render_more`) appear when
+        their tables are present.
+    seconds : float
+        Total run time, quoted in minutes.
+    note : str, optional
+        A note printed under the title; empty (default) prints none.
+
+    Returns
+    -------
+    str
+        The Markdown text, ending with a newline. The run time line also quotes the machine, CPU count
+        and the Python and torch versions of the process that renders it.
+    """
     from inertial_diffusion.evaluation.experiments.failure_report import render_more
 
     mem, amb, rate, fits, inertia = (tables[k] for k in ("memorization", "ambient", "rate", "rate_fit", "inertia_form"))
