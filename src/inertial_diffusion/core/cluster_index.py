@@ -1,9 +1,9 @@
 """The cluster index of certified pruning: the data clustered once, with each cluster's geometry.
 
 A cluster :math:`C` with centroid :math:`c` and members :math:`y = c + u` stores an orthonormal basis
-:math:`P` (k x D) of its top-k principal directions and upper bounds of :math:`|u|`, :math:`|P^T u|`,
-:math:`|(I - P^TP)u|` and of the mean :math:`|u|^2`; :mod:`inertial_diffusion.core.pruning` turns them into
-bounds on each cluster's share of a query's softmax mass. Any partition gives valid bounds; compact
+:math:`P` (k x D, orthonormal rows) of its top-k principal directions and upper bounds of :math:`|u|`,
+:math:`|P u|`, :math:`|(I - P^TP)u|` and of the mean :math:`|u|^2`; :mod:`inertial_diffusion.core.pruning`
+turns them into bounds on each cluster's share of a query's softmax mass. Any partition gives valid bounds; compact
 clusters make them tight.
 """
 
@@ -30,6 +30,46 @@ class ClusterIndex:
     ``data``, ``order`` and ``offsets`` are in the data's dtype/device; the geometry (``centroids``,
     ``bases``, radii) and ``half_sq_norms`` are float64 on the same device, because the bound needs
     an orthonormal basis and radii that are upper bounds to ~eps64 (they are small: K x k x D).
+    Build it with :func:`build_cluster_index` or :func:`cluster_index_from_labels`, not by hand: the
+    radii must be upper bounds for the bound of :mod:`inertial_diffusion.core.pruning` to hold.
+
+    In the notation below a member of cluster ``c`` is :math:`y = c + u` and :math:`P` is the cluster's
+    (k x D) basis.
+
+    Parameters
+    ----------
+    data : Tensor (n, D)
+        The training points, cluster by cluster.
+    order : Tensor (n,), int64
+        The permutation: ``data[i] = Z[order[i]]``.
+    offsets : Tensor (K + 1,), int64
+        Cluster ``c`` is ``data[offsets[c]:offsets[c + 1]]``.
+    half_sq_norms : Tensor (n,), float64
+        :math:`|y_i|^2 / 2` of the rows of ``data`` (the bias of the logits).
+    centroids : Tensor (K, D), float64
+        Member means.
+    bases : Tensor (K, k, D), float64
+        Orthonormal rows spanning (approximately) each cluster's top-k principal directions.
+    radius : Tensor (K,), float64
+        :math:`\\ge \\max |u|`.
+    radius_par : Tensor (K,), float64
+        :math:`\\ge \\max |P u|`, the spread within the principal span.
+    radius_perp : Tensor (K,), float64
+        :math:`\\ge \\max |(I - P^T P) u|`, the spread off it.
+    mean_sq_radius : Tensor (K,), float64
+        :math:`\\ge` the mean of :math:`|u|^2` (for Jensen's lower bound on the cluster's mass).
+
+    Examples
+    --------
+    >>> import torch
+    >>> Z = torch.tensor([[0.0, 0.0], [0.0, 1.0], [5.0, 0.0], [5.0, 1.0], [5.0, 2.0]], dtype=torch.float64)
+    >>> index = cluster_index_from_labels(Z, torch.tensor([1, 0, 1, 0, 1]), n_components=1)
+    >>> index.n_clusters, index.sizes.tolist(), index.order.tolist()
+    (2, [2, 3], [1, 3, 0, 2, 4])
+    >>> index.centroids.round(decimals=4).tolist()
+    [[2.5, 1.0], [3.3333, 0.6667]]
+    >>> bool(torch.equal(index.data, Z[index.order]))
+    True
     """
 
     data: torch.Tensor  # (n, D) the training points, cluster by cluster
@@ -39,20 +79,41 @@ class ClusterIndex:
     centroids: torch.Tensor  # (K, D) member means
     bases: torch.Tensor  # (K, k, D) orthonormal rows: (approximate) top-k principal directions
     radius: torch.Tensor  # (K,) >= max |u|
-    radius_par: torch.Tensor  # (K,) >= max |P^T u|
-    radius_perp: torch.Tensor  # (K,) >= max |(I - P P^T) u|
+    radius_par: torch.Tensor  # (K,) >= max |P u|
+    radius_perp: torch.Tensor  # (K,) >= max |(I - P^T P) u|
     mean_sq_radius: torch.Tensor  # (K,) >= mean |u|^2 (Jensen's lower bound)
 
     @property
     def n_clusters(self) -> int:
+        """Number of clusters ``K`` (all non-empty).
+
+        Returns
+        -------
+        int
+            ``K``.
+        """
         return int(self.centroids.shape[0])
 
     @property
     def n_components(self) -> int:
+        """Principal directions ``k`` kept per cluster (0: only the plain triangle bound).
+
+        Returns
+        -------
+        int
+            ``k``.
+        """
         return int(self.bases.shape[1])
 
     @property
     def sizes(self) -> torch.Tensor:
+        """Number of members of each cluster.
+
+        Returns
+        -------
+        Tensor (K,), int64
+            ``offsets[1:] - offsets[:-1]``, all >= 1.
+        """
         return self.offsets[1:] - self.offsets[:-1]
 
 
@@ -152,13 +213,30 @@ def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_com
     Z : Tensor (n, D)
         Training points (standardized coordinates), on the device and in the dtype of the queries.
     n_clusters : int, optional
-        Number of clusters K (default ``round(n / 1000)``, at least 1); empty ones are dropped.
+        Target number of clusters K, in [1, n] (default ``round(n / 1000)``, at least 1). The result has
+        about K: each coarse cell gets its rounded share, and empty clusters are dropped.
     n_components : int
         Principal directions k kept per cluster for the bound (0: the plain triangle bound).
     random_state : None, int, numpy or torch Generator
         Seeds the k-means subsamples and starts and the subspace iterations.
     n_iter, sample_per_cluster : int
         Lloyd iterations, run on ``sample_per_cluster`` random rows per centroid.
+
+    Returns
+    -------
+    ClusterIndex
+        The permuted data and the geometry, on ``Z``'s device.
+
+    Raises
+    ------
+    ValueError
+        ``Z`` not a finite, non-empty 2-D floating-point tensor; ``n_clusters`` not an integer in [1, n];
+        ``n_components`` not an integer in [0, D].
+
+    See Also
+    --------
+    cluster_index_from_labels : The index of a partition computed elsewhere.
+    inertial_diffusion.core.pruning.pruned_reduction : The certified pruned posterior that uses it.
 
     Notes
     -----
@@ -167,6 +245,18 @@ def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_com
     :math:`O(n D \\sqrt K)` instead of :math:`O(n D K)`. Any partition gives a valid bound; the
     clustering only decides how tight it is. The geometry is computed in padded float64 batches of
     clusters of about 64 MiB, or one cluster at a time (~32 D bytes per row) where a cluster is larger.
+
+    Examples
+    --------
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> theta = 2 * torch.pi * torch.rand(400, generator=g, dtype=torch.float64)
+    >>> Z = torch.stack([theta.cos(), theta.sin(), torch.zeros_like(theta)], dim=1)  # a circle in R^3
+    >>> index = build_cluster_index(Z, n_clusters=8, n_components=1, random_state=0)
+    >>> 1 <= index.n_clusters <= 16, int(index.sizes.sum()), bool(torch.equal(index.data, Z[index.order]))
+    (True, 400, True)
+    >>> bool((index.radius_perp < index.radius).all())  # arcs: most of the spread is along one direction
+    True
     """
     if not isinstance(Z, torch.Tensor) or Z.ndim != 2 or not Z.is_floating_point():
         raise ValueError(f"Z must be a 2-D floating-point tensor (n, D), got {type(Z).__name__} "
@@ -200,10 +290,40 @@ def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_com
 
 def cluster_index_from_labels(Z: torch.Tensor, labels: torch.Tensor, *, n_components: int = 4,
                               random_state: Any = None) -> ClusterIndex:
-    """The index of any partition of the rows of ``Z`` (labels (n,), integers; empty labels dropped).
+    """The index of any partition of the rows of ``Z``.
 
     The bound holds for every partition (a FAISS clustering, a random one); compact clusters make
-    it tight. ``random_state`` seeds the subspace iterations of the principal bases.
+    it tight. Clusters are numbered in the order of their sorted labels; members keep their input order.
+
+    Parameters
+    ----------
+    Z : Tensor (n, D)
+        Training points (standardized coordinates), floating point.
+    labels : Tensor (n,)
+        Integer cluster label of each row; any integers (labels with no rows are simply absent).
+    n_components : int
+        Principal directions k kept per cluster, in [0, D] (0: the plain triangle bound).
+    random_state : None, int, numpy or torch Generator
+        Seeds the subspace iterations of the principal bases.
+
+    Returns
+    -------
+    ClusterIndex
+        The permuted data and the geometry, on ``Z``'s device.
+
+    Raises
+    ------
+    ValueError
+        ``Z`` not a non-empty 2-D floating-point tensor; ``labels`` not an integer tensor of shape (n,);
+        ``n_components`` not an integer in [0, D].
+
+    Examples
+    --------
+    >>> import torch
+    >>> Z = torch.tensor([[0.0, 0.0], [0.0, 1.0], [5.0, 0.0], [5.0, 1.0]], dtype=torch.float64)
+    >>> index = cluster_index_from_labels(Z, torch.tensor([7, 7, 3, 3]), n_components=0)
+    >>> index.sizes.tolist(), index.centroids.tolist(), index.radius.round(decimals=6).tolist()
+    ([2, 2], [[5.0, 0.5], [0.0, 0.5]], [0.5, 0.5])
     """
     if not isinstance(Z, torch.Tensor) or Z.ndim != 2 or not Z.is_floating_point() or Z.shape[0] == 0:
         raise ValueError(f"Z must be a non-empty 2-D floating-point tensor (n, D), got {type(Z).__name__} "

@@ -86,6 +86,25 @@ class Partial:
     For queries ``x_q`` and a subset ``S`` of the data, with logits in base 2
     (``b_qi = l_qi log2(e)``): ``max[q] = max_{i in S} b_qi``,
     ``sumexp[q] = sum_{i in S} 2^(b_qi - max[q])`` and ``weighted[q] = sum_{i in S} 2^(b_qi - max[q]) y_i``.
+    Partials over disjoint subsets merge exactly with :func:`combine`, which is what lets the posterior
+    stream over chunks, clusters (:mod:`inertial_diffusion.core.pruning`) and shards.
+
+    Parameters
+    ----------
+    max : Tensor (q,)
+        Largest base-2 logit of each query over the subset (-inf for an empty subset).
+    sumexp : Tensor (q,)
+        Sum of the weights relative to that maximum (>= 1 for a non-empty subset).
+    weighted : Tensor (q, D)
+        The same weights times the data rows, summed.
+
+    Examples
+    --------
+    >>> import torch
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> part = posterior_partial(torch.zeros(1, 2, dtype=torch.float64), data, 1.0)  # equidistant query
+    >>> part.sumexp.tolist(), part.weighted.tolist()  # two equal weights of 1 (relative to the maximum)
+    ([2.0], [[0.0, 0.0]])
     """
 
     max: torch.Tensor  # (q,)
@@ -93,11 +112,27 @@ class Partial:
     weighted: torch.Tensor  # (q, D)
 
     def mean(self) -> torch.Tensor:
-        """The posterior mean ``weighted / sumexp`` of this partial, in float64."""
+        """The posterior mean ``weighted / sumexp`` of this partial, in float64.
+
+        Returns
+        -------
+        Tensor (q, D), float64
+            :math:`m_t(x_q)` restricted to the subset (the exact posterior mean when the subset is all
+            the data).
+        """
         return self.weighted.double() / self.sumexp.double()[:, None]
 
     def log_normalizer(self) -> torch.Tensor:
-        """``log sum_i exp(l_qi)`` (natural log) over the subset, in float64."""
+        """``log sum_i exp(l_qi)`` (natural log) over the subset, in float64.
+
+        The logits ``l_qi`` omit the per-query constant :math:`-|x_q|^2/(2 v_t)`;
+        :func:`log_density` adds it back with the Gaussian normalization.
+
+        Returns
+        -------
+        Tensor (q,), float64
+            ``(max + log2(sumexp)) * ln 2``.
+        """
         return (self.max.double() + torch.log2(self.sumexp.double())) * _LN2
 
 
@@ -186,6 +221,41 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
     data columns they touch; rows the chunk does not reach are left untouched (their maximum did
     not move, so their rescale factor is exactly 1). ``counts`` (q,), if given, keeps the number of
     nonzero weights in each row's sum (what the float32 certificate needs to bound its rounding).
+
+    Parameters
+    ----------
+    state : Partial
+        The running partial of the ``q`` queries, updated in place (its three tensors are written).
+    logits : Tensor (q, b)
+        The chunk's base-2 logits :math:`\\ell_{qi} \\log_2 e`, in the computation dtype; overwritten
+        with the weights.
+    y : Tensor (b, D)
+        The chunk's data rows, in the computation dtype.
+    product : Tensor (q, D)
+        Scratch space of the computation dtype.
+    cutoff : float, optional
+        Bits below the running maximum at which a weight is dropped (default
+        :func:`~inertial_diffusion.core.precision.cutoff_bits` for 2^32 terms).
+    sparse : bool, optional
+        Multiply only the rows and columns with a nonzero weight when few rows have one (default: on
+        the CPU, for blocks of at least ``SPARSE_MIN_ROWS`` queries).
+    counts : Tensor (q,), optional
+        Running number of nonzero weights per query, updated in place.
+
+    Examples
+    --------
+    Folding the exact logits of a whole data set into an empty partial gives the posterior:
+
+    >>> import math, torch
+    >>> from inertial_diffusion.core.process import alpha, variance
+    >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
+    >>> x = torch.tensor([[0.9, 0.1]], dtype=torch.float64)
+    >>> a, v = alpha(0.5), variance(0.5)
+    >>> logits = (a * x @ data.T - a**2 * (data**2).sum(dim=1) / 2) / v / math.log(2)
+    >>> state = empty_partial(1, 2, x)
+    >>> absorb_(state, logits, data, torch.empty(1, 2, dtype=torch.float64))
+    >>> bool(torch.allclose(state.mean(), posterior_partial(x, data, 0.5).mean()))
+    True
     """
     if cutoff is None:
         cutoff = precision.cutoff_bits(logits.dtype, 2**32)
@@ -541,6 +611,7 @@ def log_density(x: torch.Tensor, data: torch.Tensor, t: float, **kwargs) -> torc
     Returns
     -------
     Tensor (m,), float64
+        The log-density of the empirical mixture at each query, in standardized units.
 
     Raises
     ------

@@ -4,7 +4,7 @@ The posterior weights :math:`w_i \\propto e^{l_i}`, :math:`l_i = -|x - \\alpha_t
 query concentrate on the training points near :math:`x/\\alpha_t`. The data are clustered once
 (:func:`build_cluster_index`); a cluster :math:`C` with centroid :math:`c` and members
 :math:`y = c + u` stores an orthonormal basis :math:`P` (k x D) of its top-k principal directions
-and the radii :math:`r = \\max_u |u|`, :math:`r^\\parallel = \\max_u |P^T u|`,
+and the radii :math:`r = \\max_u |u|`, :math:`r^\\parallel = \\max_u |P u|`,
 :math:`r^\\perp = \\max_u |(I - P^TP)u|`. Every member lies in the ball of radius r and in the
 product of two balls, so with :math:`a = x - \\alpha_t c`,
 
@@ -59,7 +59,23 @@ _EPS64 = float(torch.finfo(torch.float64).eps)
 
 @dataclass(frozen=True)
 class PrunedResult:
-    """Partial over the kept points, certified neglected share per query, and the work done."""
+    """Partial over the kept points, certified neglected share per query, and the work done.
+
+    Returned by :func:`pruned_reduction`.
+
+    Parameters
+    ----------
+    partial : Partial
+        The exact streaming reduction over each query's kept clusters (see
+        :class:`~inertial_diffusion.core.posterior.Partial`), in the computation dtype.
+    bound : Tensor (m,), float64
+        Certified upper bound on the share of each query's softmax mass on the skipped points;
+        at most ``tol``; 0 where nothing was skipped (or where the bound underflows float64).
+    kept_points : Tensor (m,), float64
+        Number of training points reduced exactly for each query (the work done).
+    kept : Tensor (m, K), bool, optional
+        The kept clusters of each query; only with ``return_mask=True``, else None.
+    """
 
     partial: Partial
     bound: torch.Tensor  # (m,) float64, >= the true neglected share of the softmax mass, <= tol
@@ -74,7 +90,7 @@ def _log_mass_bounds(x64: torch.Tensor, index: ClusterIndex, a_t: float, v_t: fl
                      rows: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(b, K) natural-log bounds ``log B_C >= log sum_{i in C} e^{l_i} >= log J_C``, in float64.
 
-    The squared norms :math:`|a|^2`, :math:`|P^T a|^2` and their difference come from GEMMs (cheap:
+    The squared norms :math:`|a|^2`, :math:`|P a|^2` and their difference come from GEMMs (cheap:
     K (k + 1) columns); each is moved by a slack far above its float64 rounding (lowered for B,
     raised for J), so both stay bounds in floating point.
     """
@@ -83,7 +99,7 @@ def _log_mass_bounds(x64: torch.Tensor, index: ClusterIndex, a_t: float, v_t: fl
     c_sq = (c * c).sum(dim=1)
     c_norm = c_sq.sqrt()
     flat = index.bases.reshape(n_clusters * k, dim)
-    center_coef = torch.einsum("kjd,kd->kj", index.bases, c)  # P^T c, (K, k)
+    center_coef = torch.einsum("kjd,kd->kj", index.bases, c)  # P c, (K, k)
     log_sizes = index.sizes.to(torch.float64).log()
     radius, r_par, r_perp = (a_t * index.radius, a_t * index.radius_par, a_t * index.radius_perp)
     upper = torch.empty((x64.shape[0], n_clusters), dtype=torch.float64, device=x64.device)
@@ -164,6 +180,27 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
     PrunedResult
         ``partial`` in the computation dtype (:func:`~inertial_diffusion.core.posterior.compute_dtype`);
         ``bound[q]`` >= the true share of query q's softmax mass on the skipped points, and <= tol.
+
+    Raises
+    ------
+    ValueError
+        ``x`` not of shape (m, D) or not on the index's device; ``t`` not finite and positive; ``tol``
+        outside [0, 1); ``max_memory`` not positive.
+
+    Examples
+    --------
+    Queries on a circle of 200 points at a small time: each reduces a fraction of the data, certified.
+
+    >>> import torch
+    >>> g = torch.Generator().manual_seed(0)
+    >>> theta = 2 * torch.pi * torch.rand(200, generator=g, dtype=torch.float64)
+    >>> Z = torch.stack([theta.cos(), theta.sin(), torch.zeros_like(theta)], dim=1)
+    >>> index = build_cluster_index(Z, n_clusters=4, n_components=1, random_state=0)
+    >>> result = pruned_reduction(Z[:5] * 0.99, index, 0.001, tol=1e-6, return_mask=True)
+    >>> bool((result.bound <= 1e-6).all()), bool((result.kept_points < 200).all())
+    (True, True)
+    >>> result.kept.shape == (5, index.n_clusters)
+    True
     """
     if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != index.data.shape[1]:
         raise ValueError(f"x must be a tensor of shape (m, {index.data.shape[1]}), got "
@@ -237,11 +274,40 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
 def pruned_posterior_partial(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: float = 1e-6,
                              chunk_size: int | None = None,
                              max_memory: int | None = None) -> tuple[Partial, torch.Tensor]:
-    """``(partial over the kept points, certified neglected share per query)``; see :func:`pruned_reduction`.
+    """Posterior partial over the kept points, with the certified neglected share per query.
 
     The partial combines with others through :func:`~inertial_diffusion.core.posterior.combine`; its
     ``mean()`` differs from the exact posterior mean by at most ``bound`` times the data's diameter,
     and its ``log_normalizer()`` from the exact one by at most ``-log(1 - bound)``.
+
+    Parameters
+    ----------
+    x : Tensor (m, D)
+        Queries at time ``t``, on the index's device.
+    index : ClusterIndex
+        From :func:`build_cluster_index`.
+    t : float
+        Diffusion time, ``t > 0``.
+    tol : float
+        Certified level of the neglected share, ``0 <= tol < 1`` (0: exact).
+    chunk_size, max_memory : int, optional
+        As in :func:`pruned_reduction`.
+
+    Returns
+    -------
+    partial : Partial
+        Over each query's kept points, in the computation dtype.
+    bound : Tensor (m,), float64
+        Certified neglected share of each query's softmax mass, <= ``tol``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`pruned_reduction`.
+
+    See Also
+    --------
+    pruned_reduction : The same reduction, with the work done and the kept clusters.
     """
     result = pruned_reduction(x, index, t, tol=tol, chunk_size=chunk_size, max_memory=max_memory)
     return result.partial, result.bound
@@ -249,6 +315,46 @@ def pruned_posterior_partial(x: torch.Tensor, index: ClusterIndex, t: float, *, 
 
 def pruned_posterior_mean(x: torch.Tensor, index: ClusterIndex, t: float,
                           **kwargs: Any) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(posterior mean in x.dtype, certified neglected share)``; keywords of :func:`pruned_reduction`."""
+    """Posterior mean :math:`m_t(x)` from the kept clusters only, with its certificate.
+
+    The mean differs from the exact :func:`~inertial_diffusion.core.posterior.posterior_mean` by at most
+    ``bound`` times the data's diameter.
+
+    Parameters
+    ----------
+    x : Tensor (m, D)
+        Queries at time ``t``, on the index's device.
+    index : ClusterIndex
+        From :func:`build_cluster_index`.
+    t : float
+        Diffusion time, ``t > 0``.
+    **kwargs
+        ``tol``, ``chunk_size``, ``max_memory``: see :func:`pruned_reduction`.
+
+    Returns
+    -------
+    mean : Tensor (m, D)
+        The posterior mean, in ``x.dtype``.
+    bound : Tensor (m,), float64
+        Certified neglected share of each query's softmax mass, <= ``tol``.
+
+    Raises
+    ------
+    ValueError
+        As :func:`pruned_reduction`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from inertial_diffusion.core.posterior import posterior_mean
+    >>> g = torch.Generator().manual_seed(0)
+    >>> theta = 2 * torch.pi * torch.rand(200, generator=g, dtype=torch.float64)
+    >>> Z = torch.stack([theta.cos(), theta.sin(), torch.zeros_like(theta)], dim=1)
+    >>> index = build_cluster_index(Z, n_clusters=4, n_components=1, random_state=0)
+    >>> x = Z[:5] * 0.99
+    >>> mean, bound = pruned_posterior_mean(x, index, 0.001, tol=1e-6)
+    >>> bool(torch.allclose(mean, posterior_mean(x, Z, 0.001))), bool((bound <= 1e-6).all())
+    (True, True)
+    """
     result = pruned_reduction(x, index, t, **kwargs)
     return result.partial.mean().to(x.dtype), result.bound
