@@ -33,6 +33,7 @@ def knn_radii(X: np.ndarray, k: int) -> np.ndarray:
     Parameters
     ----------
     X : array-like (n, D)
+        Points (read as float64). A duplicate row counts as a neighbour, at distance (about) 0.
     k : int
         Neighbour rank, ``1 <= k < n``.
 
@@ -75,9 +76,9 @@ def _inside_any_ball(queries: np.ndarray, centres: np.ndarray, radii: np.ndarray
 
 @dataclass(frozen=True)
 class PrecisionRecall:
-    """Improved precision and recall (Kynkäänniemi et al., NeurIPS 2019).
+    """Improved precision and recall (Kynkäänniemi et al., NeurIPS 2019), as returned by :func:`precision_recall`.
 
-    Attributes
+    Parameters
     ----------
     precision : float
         Fraction of fake rows inside the real manifold estimate: the union of the balls centred at
@@ -85,6 +86,7 @@ class PrecisionRecall:
     recall : float
         Fraction of real rows inside the fake manifold estimate (same construction on the fakes).
     k : int
+        Neighbour rank of the ball radii.
     """
 
     precision: float

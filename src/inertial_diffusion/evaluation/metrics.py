@@ -70,8 +70,9 @@ def energy_distance(A, B) -> float:
     Parameters
     ----------
     A : array-like (m, D)
+        First sample, at least one row.
     B : array-like (k, D)
-        Two samples with the same number of features.
+        Second sample, with the same number of features.
 
     Returns
     -------
@@ -102,7 +103,18 @@ def energy_distance(A, B) -> float:
 
 @dataclass(frozen=True)
 class TestResult:
-    """A statistic with its permutation p-value."""
+    """A statistic with its permutation p-value, as returned by :func:`energy_test`.
+
+    Parameters
+    ----------
+    statistic : float
+        The observed statistic (for :func:`energy_test`, the energy distance).
+    pvalue : float
+        ``(1 + #{permutation statistic >= observed}) / (1 + n_permutations)``: never below
+        ``1 / (1 + n_permutations)``.
+    n_permutations : int
+        Number of random relabellings.
+    """
 
     statistic: float
     pvalue: float
@@ -122,9 +134,10 @@ def energy_test(A, B, n_permutations: int = 500, random_state=None) -> TestResul
     Parameters
     ----------
     A : array-like (m, D)
+        First sample, at least one row.
     B : array-like (k, D)
-        Two samples with the same number of features.
-    n_permutations : int
+        Second sample, with the same number of features.
+    n_permutations : int, default=500
         Number of random relabellings.
     random_state : int, Generator or None
         Seeds ``numpy.random.default_rng``.
@@ -180,12 +193,14 @@ def nearest_distances(samples, train) -> np.ndarray:
     Parameters
     ----------
     samples : array-like (m, D)
-        May have no rows.
+        Query points; may have no rows.
     train : array-like (n, D)
+        Reference points, at least one row.
 
     Returns
     -------
     ndarray (m,)
+        Distance of each sample to its nearest row of ``train`` (0 for a copy).
 
     Raises
     ------
@@ -216,15 +231,16 @@ def paired(A, B, names: tuple[str, str] = ("A", "B"), min_rows: int = 1) -> tupl
     Parameters
     ----------
     A, B : array-like (n, D)
-    names : tuple of str
+        The two point sets (numbers of rows may differ).
+    names : tuple of str, default=("A", "B")
         The names used in error messages.
-    min_rows : int
+    min_rows : int, default=1
         Fewest rows each set must have.
 
     Returns
     -------
-    (ndarray, ndarray)
-        Float arrays (float32 kept, anything else float64).
+    A, B : ndarray
+        Finite float arrays (float32 kept, anything else float64).
 
     Raises
     ------
@@ -261,19 +277,22 @@ def wasserstein1(A, B, method: str = "exact", n_projections: int = 200, random_s
     Parameters
     ----------
     A : array-like (m, D)
+        First sample, at least one row.
     B : array-like (k, D)
-        Two samples with the same number of features.
-    method : {"exact", "sliced"}
-    n_projections : int
+        Second sample, with the same number of features.
+    method : {"exact", "sliced"}, default="exact"
+        Exact optimal transport, or the sliced approximation (a lower bound, for large samples).
+    n_projections : int, default=200
         "sliced" only: number of random directions.
     random_state : int, Generator or None
         "sliced" only: seeds the directions.
-    max_iter : int
+    max_iter : int, default=10_000_000
         "exact" only: iteration limit of the network simplex.
 
     Returns
     -------
     float
+        The distance, in the units of the data.
 
     Raises
     ------
@@ -338,6 +357,7 @@ def floor_corrected(raw: float, floor: float) -> float:
     Returns
     -------
     float
+        :math:`\\sqrt{\\max(W^2 - F^2, 0)}`, the estimate of the true distance.
 
     Raises
     ------
@@ -362,11 +382,14 @@ ISOLATION_FACTOR = 5.0
 
 @dataclass(frozen=True)
 class MemorizationReport:
-    """How close samples are to the training set.
+    """How close samples are to the training set, as returned by :func:`memorization_report`.
 
-    Attributes
+    ``str()`` of a report is a table of its numbers in words.
+
+    Parameters
     ----------
     n_samples : int
+        Number of samples judged.
     copy_rate : float
         Fraction of samples within ``1e-6 * scale`` of a training point (exact copies).
     dup_rate : float
@@ -374,6 +397,7 @@ class MemorizationReport:
     tau : float
         The ``percentile``-th percentile of training nearest-neighbour distances.
     percentile : float
+        The percentile that set ``tau``.
     median_nn_distance : float
         Median distance from a sample to its nearest training point.
     nn_ratio : float or None
@@ -381,11 +405,11 @@ class MemorizationReport:
         generator as novel as fresh data, 0 for copies); None without ``held_out``.
     scale : float
         RMS distance of the training rows to their mean.
-    isolated_rows : int
+    isolated_rows : int, default=0
         Training rows whose nearest neighbour is more than :data:`ISOLATION_FACTOR` times the median
         nearest-neighbour distance away: where the data are not dense at the kernel's scale, IDM returns
         near-copies of them.
-    isolated_dup_rate : float
+    isolated_dup_rate : float, default=0.0
         Fraction of samples that are near-duplicates (closer than ``tau``) of an isolated row.
     """
 
@@ -419,16 +443,19 @@ def memorization_report(samples, train, held_out=None, percentile: float = 1.0) 
     Parameters
     ----------
     samples : array-like (m, D)
+        Generated points, at least one row.
     train : array-like (n, D)
-        At least 2 rows.
+        The training set, at least 2 rows.
     held_out : array-like (k, D), optional
         Fresh data from the same law, for ``nn_ratio``.
-    percentile : float
-        Percentile of the training nearest-neighbour distances that sets ``tau``.
+    percentile : float, default=1.0
+        Percentile of the training nearest-neighbour distances that sets ``tau``, the DupRate
+        threshold (at 1, ``tau`` is below 99 % of the training rows' nearest-neighbour distances).
 
     Returns
     -------
     MemorizationReport
+        Copy rate, DupRate, the isolated-row counts and the nearest-neighbour distances.
 
     Raises
     ------
@@ -465,7 +492,19 @@ def memorization_report(samples, train, held_out=None, percentile: float = 1.0) 
 
 @dataclass(frozen=True)
 class ManifoldError:
-    """Summary of the distances of samples to a manifold with a known exact distance."""
+    """Summary of the distances of samples to a manifold with a known exact distance.
+
+    Returned by :func:`manifold_error`; all three in the units of the data.
+
+    Parameters
+    ----------
+    mean : float
+        Mean distance.
+    median : float
+        Median distance.
+    max : float
+        Largest distance.
+    """
 
     mean: float
     median: float
@@ -478,12 +517,15 @@ def manifold_error(samples, manifold) -> ManifoldError:
     Parameters
     ----------
     samples : array-like (m, D)
+        Points to judge, at least one row.
     manifold : object
-        With ``ambient_dim`` (D) and ``distance(X) -> ndarray (m,)``, the exact distance to the manifold.
+        With ``ambient_dim`` (D) and ``distance(X) -> ndarray (m,)``, the exact distance to the manifold
+        (e.g. a :class:`~inertial_diffusion.evaluation.datasets.Manifold`).
 
     Returns
     -------
     ManifoldError
+        Mean, median and maximum distance.
 
     Raises
     ------

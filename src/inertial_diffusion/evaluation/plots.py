@@ -11,7 +11,16 @@ __all__ = ["pyplot", "scatter_samples", "image_grid", "nearest_neighbour_grid"]
 
 
 def pyplot():
-    """matplotlib.pyplot with a non-interactive backend unless one is already chosen (safe in tests and CLIs)."""
+    """matplotlib.pyplot with a non-interactive backend unless one is already chosen (safe in tests and CLIs).
+
+    matplotlib is imported here, on first use, so that importing this module does not pay for it.
+
+    Returns
+    -------
+    module
+        ``matplotlib.pyplot``; its backend is switched to Agg unless it is already a file backend
+        (Agg, PDF, SVG or Cairo).
+    """
     import matplotlib
 
     if matplotlib.get_backend().lower() not in ("agg", "pdf", "svg", "cairo"):
@@ -23,7 +32,24 @@ def pyplot():
 
 def scatter_samples(train: np.ndarray, samples: np.ndarray, path: str | Path, title: str = "") -> Path:
     """Scatter of training points and samples: as they are in 2-D and 3-D, by PCA (fitted on the
-    training set) to 2-D above."""
+    training set) to 2-D above.
+
+    Parameters
+    ----------
+    train : ndarray of shape (n, D)
+        Training points (drawn first, in the background).
+    samples : ndarray of shape (m, D)
+        Generated points, with the same ``D``.
+    path : str or pathlib.Path
+        Image file to write; the format follows the suffix (``.png``, ``.pdf``, ...).
+    title : str, default=""
+        Figure title (default: the two counts).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     plt = pyplot()
     dim = train.shape[1]
     fig = plt.figure(figsize=(6, 6))
@@ -55,7 +81,23 @@ def scatter_samples(train: np.ndarray, samples: np.ndarray, path: str | Path, ti
 
 
 def image_grid(images: np.ndarray, path: str | Path, ncols: int | None = None) -> Path:
-    """A grid of uint8 images (N, H, W) or (N, H, W, C)."""
+    """A grid of uint8 images (N, H, W) or (N, H, W, C).
+
+    Parameters
+    ----------
+    images : ndarray of shape (N, H, W) or (N, H, W, C)
+        Images with values 0..255 (see :func:`inertial_diffusion.io.to_images` for rows in [0, 1]);
+        grey levels for (N, H, W).
+    path : str or pathlib.Path
+        Image file to write.
+    ncols : int, optional
+        Images per row (default: about the square root of N).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     plt = pyplot()
     n = len(images)
     ncols = ncols or max(1, math.ceil(math.sqrt(n)))
@@ -74,7 +116,26 @@ def image_grid(images: np.ndarray, path: str | Path, ncols: int | None = None) -
 def nearest_neighbour_grid(samples: np.ndarray, neighbours: np.ndarray, distances: np.ndarray,
                            path: str | Path, ncols: int = 4) -> Path:
     """Each sample image beside its nearest training image, titled with their distance: copies
-    (distance ~0) are visible at a glance."""
+    (distance ~0) are visible at a glance.
+
+    Parameters
+    ----------
+    samples : ndarray of shape (N, H, W) or (N, H, W, C)
+        Sample images with values 0..255.
+    neighbours : ndarray of shape (N, H, W) or (N, H, W, C)
+        The nearest training image of each sample, in the same order.
+    distances : ndarray of shape (N,)
+        The distance of each pair (printed with 2 decimals), in the units it was measured in.
+    path : str or pathlib.Path
+        Image file to write.
+    ncols : int, default=4
+        Pairs per row.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
     plt = pyplot()
     n = len(samples)
     nrows = max(1, math.ceil(n / ncols))
