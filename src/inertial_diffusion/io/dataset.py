@@ -16,11 +16,38 @@ class DataFileError(ValueError):
 
 @dataclass
 class Dataset:
-    """Data read from a file: the numeric matrix, optional labels, and how to write alike.
+    """Data read from a file: the numeric matrix, optional labels, and how to write samples alike.
 
-    ``X`` is float64 of shape (n, D). For images ``X`` holds the pixels scaled to [0, 1] by the mode's full
-    range (255 for 8-bit modes, 65535 for ``I;16``), ``image_shape`` is (H, W) or (H, W, C) and
-    ``image_mode`` the PIL mode every image had (written back in that mode).
+    Returned by :func:`~inertial_diffusion.io.tables.load_data`; passed as ``like=`` to the writers so that
+    samples come back in the input's form (its column names, label name, image shape and mode).
+
+    Parameters
+    ----------
+    X : ndarray (n, D)
+        The features, float64. For images, the pixels of each image flattened into a row and scaled to
+        [0, 1] by the mode's full range (255 for 8-bit modes, 65535 for ``I;16``).
+    y : ndarray (n,), optional
+        The labels (integers, strings or numbers), ``None`` without ``labels``.
+    kind : {"array", "images"}, default "array"
+        ``"images"`` for a folder of PNGs (samples are then written as a folder of PNGs).
+    columns : list of str, optional
+        Feature names of a table (csv/tsv/parquet), in the order of the columns of ``X``.
+    label_name : str, optional
+        Name of the label column or array.
+    image_shape : tuple of int, optional
+        (H, W) or (H, W, C) of each image (also set for a 3-D ``.npy``/``.npz`` array).
+    image_mode : str, optional
+        The PIL mode every image had (a key of :data:`~inertial_diffusion.io.images.IMAGE_MODES`), in which
+        samples are written back.
+    names : list of str
+        File names of the images, in the order of the rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> data = Dataset(np.zeros((3, 2)), y=np.array([0, 1, 1]), columns=["a", "b"], label_name="class")
+    >>> data.kind, data.X.shape, data.columns
+    ('array', (3, 2), ['a', 'b'])
     """
 
     X: Any

@@ -52,7 +52,27 @@ def _read_one(f: Path) -> tuple[np.ndarray, str]:
 
 
 def load_images(folder: Path) -> Dataset:
-    """Every ``*.png`` of ``folder`` (sorted by name), all of one size and one mode, as rows in [0, 1]."""
+    """Read every ``*.png`` of ``folder`` (sorted by name), all of one size and one mode, as rows in [0, 1].
+
+    Hidden files are skipped. Each image is read in its own mode, never converted (see the module
+    docstring), so that samples can be written back in that mode.
+
+    Parameters
+    ----------
+    folder : Path
+        A folder of PNG images.
+
+    Returns
+    -------
+    Dataset
+        ``kind="images"``; ``X`` (n, H*W*C) float64 in [0, 1], ``image_shape``, ``image_mode`` and the
+        file ``names``.
+
+    Raises
+    ------
+    DataFileError
+        No PNG in the folder, an unreadable image, an unsupported mode, or images that differ in mode or size.
+    """
     files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png" and not p.name.startswith("."))
     if not files:
         raise DataFileError(f"{folder}: a folder, but with no .png images in it")
@@ -74,7 +94,29 @@ def load_images(folder: Path) -> Dataset:
 
 
 def image_from_row(row: np.ndarray, image_shape: tuple[int, ...], mode: str):
-    """One row in [0, 1] as a PIL image of ``mode`` (values outside [0, 1] are clipped to the mode's range)."""
+    """One row in [0, 1] as a PIL image of ``mode``, the inverse of the scaling of :func:`load_images`.
+
+    Parameters
+    ----------
+    row : ndarray (H*W*C,)
+        Pixel values in [0, 1]; values outside are clipped to the mode's range.
+    image_shape : tuple of int
+        (H, W) or (H, W, C).
+    mode : str
+        A key of :data:`IMAGE_MODES`.
+
+    Returns
+    -------
+    PIL.Image.Image
+        The image, in ``mode``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> img = image_from_row(np.array([0.0, 0.5, 1.0, 2.0]), (2, 2), "L")
+    >>> img.mode, img.size, np.asarray(img).tolist()
+    ('L', (2, 2), [[0, 128], [255, 255]])
+    """
     from PIL import Image
 
     dtype, _, scale = IMAGE_MODES[mode]
@@ -83,12 +125,54 @@ def image_from_row(row: np.ndarray, image_shape: tuple[int, ...], mode: str):
 
 
 def to_images(X: np.ndarray, image_shape: tuple[int, ...]) -> np.ndarray:
-    """Rows in [0, 1] to uint8 images of ``image_shape`` (for figures)."""
+    """Rows in [0, 1] as uint8 images of ``image_shape``, for figures.
+
+    Parameters
+    ----------
+    X : ndarray (n, H*W*C)
+        Pixel rows in [0, 1] (clipped).
+    image_shape : tuple of int
+        (H, W) or (H, W, C).
+
+    Returns
+    -------
+    ndarray ``(n,) + image_shape``
+        uint8 images, 0 to 255 (16-bit data are scaled down to 8 bits).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_images(np.array([[0.0, 0.5, 1.0, 2.0]]), (2, 2)).tolist()
+    [[[0, 128], [255, 255]]]
+    """
     return (np.clip(X, 0.0, 1.0) * 255).round().astype(np.uint8).reshape((-1,) + tuple(image_shape))
 
 
 def to_display(X: np.ndarray, image_shape: tuple[int, ...], mode: str | None) -> np.ndarray:
-    """Rows in [0, 1] as uint8 images a figure can show: gray (H, W), RGB or RGBA; LA shows its gray channel."""
+    """Rows in [0, 1] as uint8 images a figure can show: gray (H, W), RGB or RGBA.
+
+    Matplotlib cannot show gray-with-alpha, so ``LA`` images show their gray channel.
+
+    Parameters
+    ----------
+    X : ndarray (n, H*W*C)
+        Pixel rows in [0, 1].
+    image_shape : tuple of int
+        (H, W) or (H, W, C).
+    mode : str or None
+        The images' PIL mode (``None`` for image-shaped arrays read from ``.npy``/``.npz``).
+
+    Returns
+    -------
+    ndarray (n, H, W) or (n, H, W, C)
+        uint8 images.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> to_display(np.full((1, 8), 0.5), (2, 2, 2), "LA").shape  # gray and alpha: the gray channel
+    (1, 2, 2)
+    """
     images = to_images(X, image_shape)
     if mode == "LA":
         images = images[..., 0]

@@ -32,11 +32,26 @@ __all__ = ["check_output_path", "atomic_write", "publish", "interruptible", "tem
 
 
 class Interrupted(SystemExit):
-    """Raised by SIGTERM/SIGHUP inside :func:`interruptible`: unwinds (running cleanups), exit 128 + signal."""
+    """Raised by SIGTERM/SIGHUP inside :func:`interruptible`: unwinds (running cleanups), exit 128 + signal.
+
+    A ``SystemExit``, so that an uncaught one ends the process with the conventional code (143 for
+    SIGTERM, 129 for SIGHUP) and no traceback.
+    """
 
 
 def umask() -> int:
-    """The process umask (read without changing it for longer than two system calls)."""
+    """The process umask, read without changing it for longer than two system calls.
+
+    Returns
+    -------
+    int
+        The umask, e.g. ``0o022``.
+
+    Examples
+    --------
+    >>> 0 <= umask() <= 0o777
+    True
+    """
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
@@ -52,8 +67,17 @@ def _apply_umask(path: Path) -> None:
 
 @contextlib.contextmanager
 def interruptible() -> Iterator[None]:
-    """Within this block SIGTERM and SIGHUP raise :class:`Interrupted` (as SIGINT raises
-    ``KeyboardInterrupt``), so temporaries are removed before the process ends."""
+    """Context manager within which SIGTERM and SIGHUP raise :class:`Interrupted`.
+
+    SIGINT already raises ``KeyboardInterrupt``; the other two would end the process at once and leave the
+    hidden temporaries behind. Raising instead runs the ``finally`` clauses that remove them. The previous
+    handlers are restored on exit. Off the main thread (where Python cannot set handlers) it does nothing.
+
+    Yields
+    ------
+    None
+        Control to the block.
+    """
     if threading.current_thread() is not threading.main_thread():
         yield  # signal handlers can only be set from the main thread
         return
@@ -74,12 +98,41 @@ def check_output_path(path: str | os.PathLike, force: bool = False, *, folder: b
     """Check an output before any work: its type, its folder, that it does not exist (or ``force``), and that
     the folder is writable.
 
+    A bad output name must fail before minutes of fitting, not after.
+
     Parameters
     ----------
-    path : output path.
-    force : allow replacing an existing output of the same kind.
-    folder : ``True`` for a folder output (images), ``False`` for a file, ``None`` for a file of any kind
-        (no suffix check).
+    path : str or path-like
+        The output path.
+    force : bool, default False
+        Allow replacing an existing output of the same kind (a file by a file, a folder by a folder).
+    folder : bool, optional
+        ``True`` for a folder output (images), ``False`` for a data file (its suffix must be one of
+        ``DATA_SUFFIXES``), ``None`` for a file of any kind (no suffix check).
+
+    Returns
+    -------
+    Path
+        ``path`` as a ``Path``.
+
+    Raises
+    ------
+    DataFileError
+        An unknown suffix (``folder=False``), an existing output without ``force``, a file where a folder is
+        expected or the reverse, or a missing or read-only parent folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> check_output_path(Path(tmp.name) / "samples.csv", folder=False).name
+    'samples.csv'
+    >>> check_output_path(Path(tmp.name) / "samples.txt", folder=False)
+    Traceback (most recent call last):
+    ...
+    inertial_diffusion.io.dataset.DataFileError: ...samples.txt: unknown output type '.txt'; expected one of ...
+    >>> tmp.cleanup()
     """
     path = Path(path)
     suffix = path.suffix.lower()
@@ -102,7 +155,28 @@ def check_output_path(path: str | os.PathLike, force: bool = False, *, folder: b
 
 
 def temporary_beside(path: Path, folder: bool = False) -> Path:
-    """A hidden temporary file (or folder) in the output's own folder, so that publishing is a rename."""
+    """Create a hidden temporary file (or folder) in the output's own folder, so that publishing is a rename.
+
+    The name starts with ``.<output name>.``, so that it is hidden and says what it will become; the file
+    keeps the output's suffix (writers that dispatch on it see the right one).
+
+    Parameters
+    ----------
+    path : Path
+        The final output.
+    folder : bool, default False
+        Create a folder (image outputs) instead of a file.
+
+    Returns
+    -------
+    Path
+        The new, empty temporary (mode 0600, or 0700 for a folder, until :func:`publish`).
+
+    Raises
+    ------
+    DataFileError
+        The output's folder is not writable.
+    """
     parent = path.parent if str(path.parent) else Path(".")
     try:
         if folder:
@@ -123,8 +197,41 @@ def _remove(path: Path) -> None:
 
 
 def publish(tmp: Path, path: Path, force: bool = False) -> None:
-    """Move the finished temporary ``tmp`` to ``path``: exclusively (fails if ``path`` appeared meanwhile)
-    unless ``force``. ``tmp`` is removed in every case."""
+    """Move the finished temporary ``tmp`` to ``path``: exclusively unless ``force``.
+
+    A file is published with ``os.link`` and a folder with ``os.mkdir``, both of which fail when the name
+    exists, so of two runs racing to one output exactly one succeeds (a file system without hard links
+    gets an exclusive ``O_EXCL`` copy). The result gets the permissions ``open()`` would have given under
+    the umask.
+
+    Parameters
+    ----------
+    tmp : Path
+        The finished temporary (:func:`temporary_beside`); removed in every case.
+    path : Path
+        The final output.
+    force : bool, default False
+        Replace an existing output of the same kind instead of refusing.
+
+    Raises
+    ------
+    DataFileError
+        ``path`` exists (also when another run created it meanwhile) without ``force``, is of the other
+        kind (file or folder), or cannot be written.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> out = Path(tmp.name) / "result.txt"
+    >>> draft = temporary_beside(out)
+    >>> _ = draft.write_text("done")
+    >>> publish(draft, out)
+    >>> out.read_text(), draft.exists()
+    ('done', False)
+    >>> tmp.cleanup()
+    """
     try:
         _apply_umask(tmp)
         if tmp.is_dir():
@@ -180,8 +287,37 @@ def _publish_folder(tmp: Path, path: Path, force: bool) -> None:
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *, force: bool = True) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then publish it.
 
-    ``force=True`` (the default, for files inside a folder the caller owns) replaces an existing file;
-    ``force=False`` refuses one, also when it appears while ``write`` runs.
+    A reader never sees a half-written file, and an error or a signal leaves nothing behind.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The final file.
+    write : callable
+        ``write(tmp)`` writes the content to the ``Path`` ``tmp`` (which has ``path``'s suffix).
+    force : bool, default True
+        ``True`` (for files inside a folder the caller owns) replaces an existing file; ``False`` refuses
+        one, also when it appears while ``write`` runs.
+
+    Returns
+    -------
+    Path
+        ``path`` as a ``Path``.
+
+    Raises
+    ------
+    DataFileError
+        ``write`` raised an ``OSError``, or publishing failed (see :func:`publish`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = atomic_write(Path(tmp.name) / "note.txt", lambda p: p.write_text("hello"))
+    >>> path.read_text(), [p.name for p in Path(tmp.name).iterdir()]  # no temporary left
+    ('hello', ['note.txt'])
+    >>> tmp.cleanup()
     """
     path = Path(path)
     with interruptible():

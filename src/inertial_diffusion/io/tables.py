@@ -30,21 +30,58 @@ _SNIFF_BYTES = 1 << 16
 
 def load_data(path: str | os.PathLike, key: str | None = None, labels: str | None = None,
               header: bool | None = None) -> Dataset:
-    """Read a data set.
+    """Read a data set: a numeric matrix, optional labels, and what is needed to write samples alike.
+
+    The file type follows the suffix; csv/tsv files follow the rules of the module docstring. Every
+    value must be a finite number and every label present: a model fitted to NaN or to a stray text
+    column would fail later, with a message far less clear than one naming the row and column.
 
     Parameters
     ----------
-    path : a ``.npy``, ``.npz``, ``.csv``, ``.tsv`` or ``.parquet`` file, or a folder of PNG images.
-    key : the array of an ``.npz`` to read (needed when it holds more than one besides the labels).
-    labels : a label column (csv/tsv/parquet, by name or 0-based index) or label array (npz).
-    header : csv/tsv only: ``True`` the first line is a header, ``False`` it is data, ``None`` decide by the
-        rule above.
+    path : str or path-like
+        A ``.npy``, ``.npz``, ``.csv``, ``.tsv`` or ``.parquet`` file, or a folder of PNG images.
+    key : str, optional
+        The array of an ``.npz`` to read (needed when it holds more than one besides the labels; an
+        ``.npz`` of exactly ``X`` and ``y``, as this package writes, reads ``X``).
+    labels : str, optional
+        A label column (csv/tsv/parquet, by name, or for csv/tsv by 0-based index) or label array (npz),
+        kept out of ``X`` and returned as ``y``.
+    header : bool, optional
+        csv/tsv only: ``True`` the first line is a header, ``False`` it is data, ``None`` decide by the
+        rule above (a header unless all its fields are numbers).
+
+    Returns
+    -------
+    Dataset
+        ``X`` (n, D) float64 (3-D arrays and images flattened per row), ``y`` when ``labels`` is given,
+        and the column names, label name, image shape and mode.
 
     Raises
     ------
     DataFileError
         Any problem, in one line naming the file: missing, unreadable, empty, ragged, non-numeric,
         missing/NaN/inf values (with column and row), missing labels, unsupported image modes.
+
+    See Also
+    --------
+    inertial_diffusion.io.writers.save_data : Write samples in the same forms.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = Path(tmp.name) / "iris.csv"
+    >>> _ = path.write_text("sepal,petal,species\\n5.1,1.4,setosa\\n7.0,4.7,versicolor\\n")
+    >>> data = load_data(path, labels="species")
+    >>> data.X.tolist(), data.y.tolist(), data.columns
+    ([[5.1, 1.4], [7.0, 4.7]], ['setosa', 'versicolor'], ['sepal', 'petal'])
+    >>> _ = path.write_text("a,b\\n1,\\n2,3\\n")
+    >>> load_data(path)
+    Traceback (most recent call last):
+    ...
+    inertial_diffusion.io.dataset.DataFileError: ...iris.csv: a missing or NaN value in column 'b', data row 1 ...
+    >>> tmp.cleanup()
     """
     path = Path(path)
     if not path.exists():

@@ -31,8 +31,41 @@ class NonFiniteSamplesError(ValueError):
 
 def check_output(path: str | os.PathLike, force: bool = False, *, like: Dataset | None = None,
                  labelled: bool = False) -> Path:
-    """Everything about an output that can be checked before any work: its type for this data (a folder for
-    images, a data suffix otherwise), that a labelled output can hold labels, and :func:`check_output_path`."""
+    """Everything about an output that can be checked before any work.
+
+    Its type for this data (a folder for images unless the name has a data suffix, a data suffix
+    otherwise), that a labelled output can hold labels, and
+    :func:`~inertial_diffusion.io.publish.check_output_path`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output.
+    force : bool, default False
+        Allow replacing an existing output of the same kind.
+    like : Dataset, optional
+        The input data; image data (``kind="images"``) make a suffix-less ``path`` a folder of PNGs.
+    labelled : bool, default False
+        Labels will be written with the rows.
+
+    Returns
+    -------
+    Path
+        ``path`` as a ``Path``.
+
+    Raises
+    ------
+    DataFileError
+        Labelled image output, labels for a ``.npy``, or a failed
+        :func:`~inertial_diffusion.io.publish.check_output_path`.
+
+    Examples
+    --------
+    >>> check_output("samples.npy", labelled=True)
+    Traceback (most recent call last):
+    ...
+    inertial_diffusion.io.dataset.DataFileError: samples.npy: a .npy file cannot hold the labels; write .npz ...
+    """
     path = Path(path)
     # image data go to a folder of PNGs when the name has no data suffix, else to that file type
     images = like is not None and like.kind == "images" and path.suffix.lower() not in DATA_SUFFIXES
@@ -46,7 +79,47 @@ def check_output(path: str | os.PathLike, force: bool = False, *, like: Dataset 
 
 class SampleWriter:
     """Writes ``n_rows`` rows of ``n_features`` to ``path`` in blocks; a context manager that publishes on
-    success and removes its temporary on any error, SIGINT, SIGTERM or SIGHUP."""
+    success and removes its temporary on any error, SIGINT, SIGTERM or SIGHUP.
+
+    The final shape is known up front, so each format is written as a stream: the ``.npy`` header first
+    (also inside an ``.npz``), CSV rows appended, parquet row groups, one PNG per image. Build it with
+    :func:`open_writer`, which checks the output first.
+
+    Parameters
+    ----------
+    path : Path
+        The output, already checked (:func:`check_output`).
+    n_rows : int
+        Rows that will be written in all; exiting after a different number is an error.
+    n_features : int
+        Columns of every block.
+    labelled : bool, default False
+        Every block comes with its labels (a label column, or ``y`` in an ``.npz``).
+    like : Dataset, optional
+        The input data, written alike: column and label names of a table, image shape and mode.
+    force : bool, default False
+        Replace an existing output instead of refusing.
+
+    Attributes
+    ----------
+    written : int
+        Rows written so far.
+    tmp : Path or None
+        The hidden temporary being written (set on entering the context).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> with open_writer(Path(tmp.name) / "samples.npy", 4, 2) as writer:
+    ...     writer.write(np.zeros((2, 2)))
+    ...     writer.write(np.ones((2, 2)))
+    >>> np.load(Path(tmp.name) / "samples.npy").tolist()
+    [[0.0, 0.0], [0.0, 0.0], [1.0, 1.0], [1.0, 1.0]]
+    >>> tmp.cleanup()
+    """
 
     def __init__(self, path: Path, n_rows: int, n_features: int, *, labelled: bool = False,
                  like: Dataset | None = None, force: bool = False) -> None:
@@ -137,7 +210,22 @@ class SampleWriter:
         return "\t" if self.suffix == ".tsv" else ","
 
     def write(self, X: np.ndarray, y: np.ndarray | None = None) -> None:
-        """Append a block of rows (and their labels when the writer is labelled)."""
+        """Append a block of rows (and their labels when the writer is labelled).
+
+        Parameters
+        ----------
+        X : array-like (k, n_features)
+            The rows, converted to float64.
+        y : array-like (k,), optional
+            Their labels; required when the writer is labelled, ignored otherwise.
+
+        Raises
+        ------
+        NonFiniteSamplesError
+            ``X`` holds NaN or inf (nothing of the block is written).
+        ValueError
+            A block of the wrong width, more rows than announced, or missing labels.
+        """
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"block of shape {X.shape}, expected (k, {self.n_features})")
@@ -218,15 +306,89 @@ class SampleWriter:
 
 def open_writer(path: str | os.PathLike, n_rows: int, n_features: int, *, labelled: bool = False,
                 like: Dataset | None = None, force: bool = False) -> SampleWriter:
-    """A :class:`SampleWriter` for an output already checked by :func:`check_output` (checked again here)."""
+    """A :class:`SampleWriter` for an output already checked by :func:`check_output` (checked again here).
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output: a data file, or a folder of PNGs for image data.
+    n_rows : int
+        Rows that will be written in all.
+    n_features : int
+        Columns of every block.
+    labelled : bool, default False
+        Every block comes with its labels.
+    like : Dataset, optional
+        The input data, written alike (column names, label name, image shape and mode).
+    force : bool, default False
+        Replace an existing output instead of refusing.
+
+    Returns
+    -------
+    SampleWriter
+        Not yet open: use it in a ``with`` block.
+
+    Raises
+    ------
+    DataFileError
+        The output fails :func:`check_output`.
+    """
     path = check_output(path, force, like=like, labelled=labelled)
     return SampleWriter(path, n_rows, n_features, labelled=labelled, like=like, force=force)
 
 
 def save_data(path: str | os.PathLike, X: np.ndarray, y: np.ndarray | None = None, *, like: Dataset | None = None,
               force: bool = False) -> Path:
-    """Write samples (and labels) in the format the path's extension names (a folder of PNGs for image data,
-    in the images' own mode); exclusive unless ``force``; NaN/inf refused."""
+    """Write samples (and labels) in the format the path's extension names, in one block.
+
+    Image data (``like.kind == "images"``) go to a folder of PNGs in the images' own mode when the path has
+    no data suffix. The output is published exclusively unless ``force``; NaN and inf are refused.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The output: ``.npy``, ``.npz``, ``.csv``, ``.tsv``, ``.parquet``, or a folder name for images.
+    X : array-like (n, D)
+        The samples.
+    y : array-like (n,), optional
+        Their labels (not for ``.npy`` or images).
+    like : Dataset, optional
+        The input data, written alike (column names, label name, image shape and mode).
+    force : bool, default False
+        Replace an existing output instead of refusing.
+
+    Returns
+    -------
+    Path
+        Where the samples were written.
+
+    Raises
+    ------
+    DataFileError
+        An output that cannot be written, exists (without ``force``) or cannot hold labels.
+    NonFiniteSamplesError
+        ``X`` holds NaN or inf; nothing is written.
+
+    See Also
+    --------
+    inertial_diffusion.io.tables.load_data : Reads all these forms back.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> import numpy as np
+    >>> from pathlib import Path
+    >>> from inertial_diffusion.io.tables import load_data
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> path = save_data(Path(tmp.name) / "samples.csv", np.array([[0.5, 1.0], [2.0, 3.0]]), np.array(["a", "b"]))
+    >>> print(path.read_text(), end="")
+    x0,x1,label
+    0.5,1,a
+    2,3,b
+    >>> load_data(path, labels="label").y.tolist()
+    ['a', 'b']
+    >>> tmp.cleanup()
+    """
     X = np.asarray(X, dtype=np.float64)
     with open_writer(path, X.shape[0], X.shape[1], labelled=y is not None, like=like, force=force) as writer:
         writer.write(X, y)
