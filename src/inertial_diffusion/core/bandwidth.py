@@ -168,8 +168,11 @@ def twonn_dimension(X: np.ndarray, discard_fraction: float = 0.1) -> float:
 
 
 def mle_dimension(X: np.ndarray, k: int = 20) -> float:
-    """Levina–Bickel maximum-likelihood estimator (NeurIPS 2004), with the MacKay–Ghahramani
-    correction: average the per-point inverse estimates, then invert.
+    """Levina–Bickel maximum-likelihood estimator (NeurIPS 2004), with the MacKay–Ghahramani correction.
+
+    The correction averages the per-point inverse estimates over all points, then inverts: the pooled
+    maximum-likelihood estimate (the mean of the per-point estimates is larger, by Jensen's inequality).
+    Per point,
 
     :math:`\\hat m_k(x)^{-1} = \\frac{1}{k-1}\\sum_{j=1}^{k-1}\\log\\frac{T_k(x)}{T_j(x)}`.
 
@@ -410,8 +413,10 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
 
 def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twonn", needed: bool = True, *,
                           n_samples: int | None = None, bandwidth_scale: float = 1.0) -> float | None:
-    """The estimators' ``intrinsic_dim_``: the given ``d``, else (when ``needed``) the estimate on ``rows``
-    (an array, or a callable returning one, called only then), else None. ``n_samples`` (the fitted
+    """The estimators' ``intrinsic_dim_``: the given ``d``, else the estimate when ``needed``, else None.
+
+    ``rows`` may be an array or a callable returning one, called only when an estimate is needed (so a
+    caller that does not need ``d`` never pays for materializing the rows). ``n_samples`` (the fitted
     row count, when ``rows`` is a subsample) and ``bandwidth_scale`` feed the "scale" method.
 
     Parameters

@@ -178,13 +178,13 @@ def find_components(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth
     bandwidth_scale : float
         The rule's ``c``.
     link_factor : float
-        λ: rows closer than λσ are linked. Parts separated by gaps shorter than ~λσ stay together.
+        The factor λ: rows closer than λσ are linked. Parts separated by gaps shorter than ~λσ stay together.
     min_size : int, optional
         Smallest component; default ``max(10, ceil(0.01 n))``. Smaller ones are absorbed, never returned.
     dim_method : {"scale", "twonn", "mle"}
         Estimator of each part's ``d``.
     n_neighbors : int
-        k of the k-NN graph (memory O(n k)); the result does not depend on it (Borůvka completes it).
+        The k of the k-NN graph (memory O(n k)); the result does not depend on it (Borůvka completes it).
     max_rows_dim : int
         Rows used for each dimension estimate.
     random_state : int, Generator or None

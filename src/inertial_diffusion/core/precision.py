@@ -181,7 +181,7 @@ def logit_error_bound(t: float, x_norms: torch.Tensor, y_max: float) -> torch.Te
 
 def certified_rows(sumexp: torch.Tensor, error: torch.Tensor, cutoff: float, n: int, y_max: float,
                    scale: float, tol: float = CERTIFIED_TOLERANCE, counts: torch.Tensor | None = None) -> torch.Tensor:
-    """Rows whose float32 posterior mean is within ``tol * scale`` of the exact one, bool (m,).
+    """Certify the rows whose float32 posterior mean is within ``tol * scale`` of the exact one.
 
     ``sumexp`` is the row's sum of weights relative to its largest (which contributes exactly 1),
     accumulated in float64; ``error`` the bound :math:`E` of :func:`logit_error_bound`. The relative mass

@@ -101,6 +101,7 @@ def sample_stationary(n_samples: int, n_features: int, *, dtype: torch.dtype = t
     Returns
     -------
     Tensor (n_samples, n_features)
+        Independent draws, the start of the reverse simulations at ``T`` large.
 
     Examples
     --------

@@ -173,8 +173,9 @@ class Standardizer:
 
     @classmethod
     def from_moments(cls, mean: np.ndarray, variances: np.ndarray, mode: str = "global") -> "Standardizer":
-        """The map from the column means and (population) variances, however they were reduced
-        (in-memory blocks here, cluster reductions for a Dask array).
+        """The map from the column means and (population) variances, however they were reduced.
+
+        In-memory blocks here (:meth:`fit`), cluster reductions for a Dask array.
 
         Parameters
         ----------
@@ -323,8 +324,10 @@ class Standardizer:
         return out
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
-        """Back to data units, ``Z * scale + mean``, in float64 whatever ``Z``'s dtype: float32 work is done in
-        standardized units, and data units may carry offsets (e.g. 1e8) that float32 cannot resolve.
+        """Back to data units, ``Z * scale + mean``, in float64 whatever ``Z``'s dtype.
+
+        float32 work is done in standardized units, and data units may carry offsets (e.g. 1e8) that
+        float32 cannot resolve.
 
         Parameters
         ----------

@@ -86,7 +86,7 @@ def check_data(X: Any, *, name: str = "X", min_rows: int = 2) -> np.ndarray:
     Returns
     -------
     ndarray (n, D)
-        float32 or float64, all entries finite.
+        The data as float32 or float64, all entries finite.
 
     Raises
     ------
@@ -138,7 +138,7 @@ def check_queries(x: Any, n_features: int, *, name: str = "x") -> np.ndarray:
     Returns
     -------
     ndarray (m, D)
-        float32 or float64, all entries finite.
+        The queries as float32 or float64, all entries finite.
 
     Raises
     ------
