@@ -183,7 +183,7 @@ def write_samples(model, output: Path, data, classes: list, n: int, seed: Any, l
     """Stream ``n`` samples per entry of ``classes`` to ``output``, published when all are written.
 
     With several classes each gets its own seed, drawn from ``seed``, so that a class's samples do not
-    depend on how many classes came before it in the generator's stream.
+    depend on how many samples the classes before it drew from a shared generator.
 
     Parameters
     ----------
