@@ -43,7 +43,44 @@ __all__ = ["RealDataPreset", "REAL_DATA_PRESETS", "run_real_data", "run_tabular"
 
 @dataclass(frozen=True)
 class RealDataPreset:
-    """Sizes of the real-data comparison."""
+    """Sizes of the real-data comparison.
+
+    Parameters
+    ----------
+    name : str
+        ``"quick"`` or ``"full"``, matched to the ``reproduce`` preset of the same name.
+    tabular_sets : tuple of str
+        Tabular data sets, among ``"breast_cancer"``, ``"wine"`` and ``"digits"``.
+    tabular_seeds : tuple of int
+        Seeds of the train/test splits (and of the generators and forests).
+    tabular_generators : tuple of str or None
+        Names of :func:`tabular_generators` to run; None runs all.
+    forest_trees : int
+        Trees of the TSTR random forest.
+    image_classes : tuple of int
+        Fashion-MNIST classes compared; ``()`` skips the images.
+    image_train : int
+        Training images per class seen by the generators (also the samples drawn, and the fresh real
+        images of the reference row).
+    image_test : int
+        Test images per class, the reference of the Fréchet distance and precision/recall.
+    net_train : int
+        Training images of the feature classifier, balanced over ``image_classes``, disjoint from the
+        generators' images.
+    net_epochs : int
+        Epochs of the feature classifier.
+    image_seed : int
+        Seed of the image split, the classifier and the generators.
+    idm_scales : tuple of float
+        IDM's ``bandwidth_scale`` values c on images (its frontier).
+    kde_factors : tuple of float
+        Multiples of the KDE's leave-one-out bandwidth on images (its frontier).
+    image_extras : bool
+        Also run IDM with ``bandwidth="auto"`` and with ``max_dup_rate`` on images (their bandwidth
+        search costs minutes).
+    image_generators : tuple of str or None, default None
+        Names of :func:`image_generators` to run; None runs all. The fresh real images always run.
+    """
 
     name: str
     tabular_sets: tuple[str, ...]
@@ -82,7 +119,23 @@ MAX_DUP_RATE = 0.05
 
 # ----------------------------------------------------------------------------- generators
 def tabular_generators() -> list[gen.Generator]:
-    """The generators of the TSTR table, in display order."""
+    """The generators of the TSTR table, in display order.
+
+    The IDM rows run with ``standardize=False`` on per-feature standardized rows, except
+    ``"IDM (c=1, global scale)"`` (the package default); ``"IDM (auto)"`` and ``"IDM (max_dup_rate=…)"``
+    search the bandwidth.
+
+    Returns
+    -------
+    list of Generator
+        References (real rows, noise), IDM variants, the empirical DM and the baselines.
+
+    Examples
+    --------
+    >>> [g.name for g in tabular_generators()]  # doctest: +NORMALIZE_WHITESPACE
+    ['real (train split)', 'noise', 'IDM (c=1)', 'IDM (c=1, global scale)', 'IDM (auto)',
+     'IDM (max_dup_rate=0.05)', 'empirical DM', 'KDE (CV)', 'GMM (BIC)', 'SMOTE']
+    """
     G = gen.Generator
     return [G("real (train split)", "real", gen.real_copies),
             G("noise", "noise", gen.noise),
@@ -98,7 +151,22 @@ def tabular_generators() -> list[gen.Generator]:
 
 
 def image_generators(preset: RealDataPreset, intrinsic_dim: float) -> list[gen.Generator]:
-    """The generators of the image table: IDM over c (d shared), KDE over bandwidth factors, the rest."""
+    """The generators of the image table: IDM over c (d shared), KDE over bandwidth factors, the rest.
+
+    Parameters
+    ----------
+    preset : RealDataPreset
+        Reads ``idm_scales``, ``kde_factors`` and ``image_extras``.
+    intrinsic_dim : float
+        ``d`` given to every IDM variant (estimated once on the generators' images), so that the
+        frontier over c compares one σ rule.
+
+    Returns
+    -------
+    list of Generator
+        IDM per c (``param`` c), optionally IDM auto / max_dup_rate, the empirical DM, the KDE per factor
+        (``param`` the factor), PCA(50) + GMM and SMOTE.
+    """
     G = gen.Generator
     out = [G(f"IDM (c={c:g})", "IDM", gen.idm(bandwidth_scale=c, intrinsic_dim=intrinsic_dim), c)
            for c in preset.idm_scales]
@@ -139,7 +207,28 @@ def _tabular_set(name: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_tabular(preset: RealDataPreset, say: Say = print) -> Table:
-    """TSTR accuracy (random forest, logistic regression) of every generator on every tabular set and seed."""
+    """TSTR accuracy (random forest, logistic regression) of every generator on every tabular set and seed.
+
+    Parameters
+    ----------
+    preset : RealDataPreset
+        Reads ``tabular_sets``, ``tabular_seeds``, ``tabular_generators`` and ``forest_trees``.
+    say : callable, default print
+        Progress callback, one line per step.
+
+    Returns
+    -------
+    Table
+        ``"real_data_tabular"``, one row per (data set, seed, generator): ``data_set``, ``seed``,
+        ``generator``, ``family``, ``n_train``, ``n_test``, ``status`` (``"ok"`` or ``"skipped: …"``),
+        ``rf_accuracy``, ``lr_accuracy`` (on the real test split), ``dup_rate``, ``nn_ratio`` (against the
+        training split, held-out = test split), ``seconds``; the scores are NaN for a skipped generator.
+
+    Raises
+    ------
+    ValueError
+        An unknown name in ``tabular_sets``.
+    """
     from sklearn.ensemble import RandomForestClassifier
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import train_test_split
@@ -212,7 +301,31 @@ def _image_row(net, c, samples, train, test, test_feats) -> dict:
 
 def run_images(preset: RealDataPreset, say: Say = print) -> Table:
     """Fashion-MNIST per class: fidelity, FD, precision/recall, DupRate, NN ratio, variance kept (empty
-    table, with a note in ``say``, when the Debian files are not installed)."""
+    table, with a note in ``say``, when the Debian files are not installed).
+
+    Parameters
+    ----------
+    preset : RealDataPreset
+        Reads the ``image_*``, ``net_*``, ``idm_scales`` and ``kde_factors`` fields; an empty
+        ``image_classes`` gives an empty table.
+    say : callable, default print
+        Progress callback, one line per step.
+
+    Returns
+    -------
+    Table
+        ``"real_data_images"``, one row per (generator, class), the fresh real images first:
+        ``generator``, ``family``, ``param``, ``cls``, ``n_train``, ``status``, ``seconds`` (the
+        generator's, all classes), ``intrinsic_dim``, ``net_test_accuracy``, and when it ran
+        ``fidelity``, ``fd``, ``precision``, ``recall`` (k = 3), ``dup_rate``, ``nn_ratio`` and
+        ``variance_kept``.
+
+    Raises
+    ------
+    ValueError
+        A class has fewer training images than the preset needs (``2 * image_train`` plus its share of
+        ``net_train``).
+    """
     from inertial_diffusion import estimate_intrinsic_dim
     from inertial_diffusion.evaluation.experiments.feature_net import train_feature_net
 
@@ -263,7 +376,34 @@ def _mean_sd(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
 
 
 def render_real_data(tables: dict[str, Table]) -> str:
-    """Markdown: the TSTR table (mean ± sd over seeds) and the image table (mean over classes)."""
+    """Markdown: the TSTR table (mean ± sd over seeds) and the image table (mean over classes).
+
+    Parameters
+    ----------
+    tables : dict of str to Table
+        May hold ``"real_data_tabular"`` and ``"real_data_images"``; an absent or empty one is left out.
+
+    Returns
+    -------
+    str
+        The Markdown text (empty when neither table has rows); a generator skipped everywhere shows
+        ``skipped`` cells.
+
+    Examples
+    --------
+    >>> from inertial_diffusion.evaluation.experiments.common import Table
+    >>> tab = Table("real_data_tabular")
+    >>> for seed, rf in ((0, 0.9), (1, 0.8)):
+    ...     tab.add(data_set="wine", seed=seed, generator="SMOTE", status="ok", rf_accuracy=rf,
+    ...             lr_accuracy=0.95, dup_rate=0.0, nn_ratio=0.5)
+    >>> print(render_real_data({"real_data_tabular": tab}))
+    TSTR accuracy on the real test split (mean ± sd over seeds [0, 1]; RF / LR).
+    <BLANKLINE>
+    | generator | wine RF / LR | DupRate % | NN ratio |
+    |---|---|---|---|
+    | SMOTE | 0.850 ± 0.071 / 0.950 ± 0.000 | 0.0 ± 0.0 | 0.50 ± 0.00 |
+    <BLANKLINE>
+    """
     out = []
     tab = tables.get("real_data_tabular")
     if tab is not None and tab.rows:
@@ -305,7 +445,16 @@ def render_real_data(tables: dict[str, Table]) -> str:
 def real_data_figure(images: Table, path: Path) -> None:
     """Fidelity–novelty frontiers: FD, precision and recall against the NN distance ratio, one line
     per family (IDM over c, KDE over its bandwidth factor). Precision alone flatters a generator that
-    collapses onto the densest images; recall shows the collapse."""
+    collapses onto the densest images; recall shows the collapse.
+
+    Parameters
+    ----------
+    images : Table
+        The ``"real_data_images"`` table of :func:`run_images` (rows with ``status`` other than ``"ok"``
+        are left out).
+    path : Path
+        The PNG file to write.
+    """
     from inertial_diffusion.evaluation.plots import pyplot
 
     plt = pyplot()
@@ -341,6 +490,26 @@ def run_real_data(preset_name: str | RealDataPreset, out_dir: Path, say: Say = p
     ``real_data_frontier.png`` (when images ran) to ``out_dir``; return the tables by name.
 
     ``preset_name``: "quick" or "full" (:data:`REAL_DATA_PRESETS`), or a :class:`RealDataPreset`.
+
+    Parameters
+    ----------
+    preset_name : str or RealDataPreset
+        The preset, by name or itself.
+    out_dir : Path
+        Output folder, created if missing.
+    say : callable, default print
+        Progress callback, one line per step.
+
+    Returns
+    -------
+    dict of str to Table
+        ``"real_data_tabular"`` and ``"real_data_images"`` (the latter empty when the images were
+        skipped), each with its ``seconds``.
+
+    Raises
+    ------
+    ValueError
+        Unknown preset name, or as :func:`run_tabular` and :func:`run_images`.
     """
     if isinstance(preset_name, RealDataPreset):
         preset = preset_name

@@ -30,6 +30,7 @@ import torch
 __all__ = ["Generator", "GeneratorUnavailable", "real_copies", "noise", "idm", "empirical_dm", "kde_cv", "gmm_bic",
            "pca_gmm", "smote", "kde_loo_bandwidth", "accepts"]
 
+#: The one signature of every generator: ``fit_sample(X, y, counts, seed) -> (X_new, y_new)``.
 FitSample = Callable[[np.ndarray, np.ndarray, Mapping[Any, int], int], tuple[np.ndarray, np.ndarray]]
 
 class GeneratorUnavailable(RuntimeError):
@@ -38,7 +39,25 @@ class GeneratorUnavailable(RuntimeError):
 
 @dataclass(frozen=True)
 class Generator:
-    """A named class-conditional generator; ``params`` label its point on a frontier (c, bandwidth factor)."""
+    """A named class-conditional generator; ``param`` labels its point on a frontier (c, bandwidth factor).
+
+    Parameters
+    ----------
+    name : str
+        Display name, the ``generator`` column of the tables (e.g. ``"IDM (c=0.5)"``).
+    family : str
+        Line of the frontier figure the generator belongs to (e.g. ``"IDM"``, ``"KDE"``).
+    fit_sample : callable
+        ``fit_sample(X, y, counts, seed) -> (X_new, y_new)``.
+    param : float, default nan
+        Its parameter on the family's frontier; NaN when not on one.
+
+    Examples
+    --------
+    >>> g = Generator("SMOTE", "SMOTE", smote())
+    >>> g.name, g.family, g.param
+    ('SMOTE', 'SMOTE', nan)
+    """
 
     name: str
     family: str
@@ -47,7 +66,25 @@ class Generator:
 
 
 def accepts(estimator_class: type, parameter: str) -> bool:
-    """Whether ``estimator_class.__init__`` takes ``parameter`` (guards variants that depend on new estimator work)."""
+    """Whether ``estimator_class.__init__`` takes ``parameter`` (guards variants that depend on new estimator work).
+
+    Parameters
+    ----------
+    estimator_class : type
+        An estimator class.
+    parameter : str
+        A constructor parameter name.
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> from inertial_diffusion import InertialDiffusion
+    >>> accepts(InertialDiffusion, "bandwidth_scale"), accepts(InertialDiffusion, "no_such_parameter")
+    (True, False)
+    """
     return parameter in inspect.signature(estimator_class.__init__).parameters
 
 
@@ -67,12 +104,56 @@ def _per_class(draw: Callable[[np.ndarray, int, np.random.Generator], np.ndarray
 
 # ----------------------------------------------------------------------------- references
 def real_copies(X: np.ndarray, y: np.ndarray, counts: Mapping[Any, int], seed: int):
-    """The training rows themselves (``counts`` must be the class sizes): train-on-real."""
+    """The training rows themselves (``counts`` must be the class sizes): train-on-real.
+
+    The reference row of the TSTR table: ``X`` and ``y`` are returned unchanged; ``counts`` and ``seed``
+    are not used.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, D)
+        Training rows.
+    y : ndarray of shape (n,)
+        Their class labels.
+    counts : mapping of label to int
+        Rows to draw per class, in output order.
+    seed : int
+        Seed of every draw.
+
+    Returns
+    -------
+    X : ndarray of shape (n, D)
+        The training rows.
+    y : ndarray of shape (n,)
+        Their labels.
+    """
     return X, y
 
 
 def noise(X: np.ndarray, y: np.ndarray, counts: Mapping[Any, int], seed: int):
-    """Label-free Gaussian noise with the per-feature mean and standard deviation of all of ``X``."""
+    """Label-free Gaussian noise with the per-feature mean and standard deviation of all of ``X``.
+
+    Every class gets rows of the same law (the classes are pooled), so a classifier trained on them can
+    do no better than chance: the floor every generator should beat.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, D)
+        Training rows.
+    y : ndarray of shape (n,)
+        Their class labels.
+    counts : mapping of label to int
+        Rows to draw per class, in output order.
+    seed : int
+        Seed of every draw.
+
+    Returns
+    -------
+    X_new : ndarray of shape (sum(counts.values()), D)
+        The drawn rows, class by class in the order of ``counts``.
+    y_new : ndarray of shape (sum(counts.values()),)
+        Their labels (dtype of ``y``).
+    """
     rng = np.random.default_rng(seed)
     m = sum(counts.values())
     out = X.mean(0) + X.std(0) * rng.standard_normal((m, X.shape[1]))
@@ -91,6 +172,29 @@ def idm(**params: Any) -> FitSample:
 
     Raises :class:`GeneratorUnavailable` when a parameter is not accepted by this version of
     :class:`~inertial_diffusion.InertialDiffusion` (the variant is then reported as skipped).
+
+    Parameters
+    ----------
+    **params : Any
+        Keyword arguments of :class:`~inertial_diffusion.InertialDiffusion` (``random_state`` is the
+        seed), e.g. ``bandwidth_scale=0.5`` or ``standardize=False``.
+
+    Returns
+    -------
+    callable
+        A generator ``fit_sample(X, y, counts, seed) -> (X_new, y_new)``; class ``k`` of ``counts`` is
+        sampled with ``random_state = 1000 * seed + k``. It raises :class:`GeneratorUnavailable` when
+        called, not when built.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((200, 2)), np.repeat([0, 1], 100)
+    >>> X[y == 1] += 4.0  # class 1 centred at (4, 4)
+    >>> X_new, y_new = idm(intrinsic_dim=2)(X, y, {0: 50, 1: 50}, seed=0)
+    >>> X_new.shape, np.bincount(y_new).tolist(), X_new[y_new == 1].mean(axis=0).round(0).tolist()
+    ((100, 2), [50, 50], [4.0, 4.0])
     """
     from inertial_diffusion import InertialDiffusion
 
@@ -105,7 +209,37 @@ def idm(**params: Any) -> FitSample:
 
 
 def empirical_dm(X, y, counts, seed):
-    """The empirical diffusion model run to t_min = 1e-8 and denoised: it returns training rows."""
+    """The empirical diffusion model run to t_min = 1e-8 and denoised: it returns training rows.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, D)
+        Training rows.
+    y : ndarray of shape (n,)
+        Their class labels.
+    counts : mapping of label to int
+        Rows to draw per class, in output order.
+    seed : int
+        Seed of every draw.
+
+    Returns
+    -------
+    X_new : ndarray of shape (sum(counts.values()), D)
+        The drawn rows, class by class in the order of ``counts``.
+    y_new : ndarray of shape (sum(counts.values()),)
+        Their labels (dtype of ``y``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((40, 3)), np.repeat(["a", "b"], 20)
+    >>> X_new, y_new = empirical_dm(X, y, {"a": 5, "b": 5}, seed=0)
+    >>> y_new.tolist()
+    ['a', 'a', 'a', 'a', 'a', 'b', 'b', 'b', 'b', 'b']
+    >>> all(np.isclose(X, row).all(axis=1).any() for row in X_new)  # every sample is a training row
+    True
+    """
     from inertial_diffusion import EmpiricalDiffusion
 
     return _sample_fitted(EmpiricalDiffusion(random_state=seed).fit(X, y), counts, seed, y.dtype)
@@ -120,6 +254,33 @@ def kde_loo_bandwidth(X: np.ndarray, grid: np.ndarray | None = None) -> tuple[fl
 
     The default grid is 41 log-spaced values from 0.01 to 3 times the RMS per-feature standard
     deviation. Returns ``(h, on_edge)``; ``on_edge`` flags a maximum at an end of the grid.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n, D)
+        Rows, ``n >= 2``; the pairwise distances are held in memory (``n x n``).
+    grid : ndarray, optional
+        Candidate bandwidths (data units); None (default) uses the grid above.
+
+    Returns
+    -------
+    h : float
+        The maximizing bandwidth, in data units.
+    on_edge : bool
+        True when ``h`` is the first or last grid value (extend the grid).
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> X = np.random.default_rng(0).standard_normal((100, 2))
+    >>> h, on_edge = kde_loo_bandwidth(X)
+    >>> 0.3 < h < 0.9, on_edge
+    (True, False)
     """
     n, D = X.shape
     if n < 2:
@@ -138,7 +299,19 @@ def kde_loo_bandwidth(X: np.ndarray, grid: np.ndarray | None = None) -> tuple[fl
 
 
 def kde_cv(factor: float = 1.0) -> FitSample:
-    """Per-class Gaussian KDE at ``factor`` times the leave-one-out bandwidth of the class."""
+    """Per-class Gaussian KDE at ``factor`` times the leave-one-out bandwidth of the class.
+
+    Parameters
+    ----------
+    factor : float, default 1.0
+        Multiple of :func:`kde_loo_bandwidth`'s ``h`` (the frontier's parameter).
+
+    Returns
+    -------
+    callable
+        A generator ``fit_sample(X, y, counts, seed) -> (X_new, y_new)`` (see the module docstring);
+        class ``k`` of ``counts`` draws from ``numpy.random.default_rng([seed, k])``.
+    """
 
     def draw(Xc, m, rng):
         h, _ = kde_loo_bandwidth(Xc)
@@ -162,7 +335,19 @@ def _gmm_bic(Z: np.ndarray, max_components: int, rng: np.random.Generator):
 
 
 def gmm_bic(max_components: int = 5) -> FitSample:
-    """Per-class Gaussian mixture, full covariances (``reg_covar`` 1e-4), components 1..K by BIC."""
+    """Per-class Gaussian mixture, full covariances (``reg_covar`` 1e-4), components 1..K by BIC.
+
+    Parameters
+    ----------
+    max_components : int, default 5
+        ``K``, the largest number of components tried; capped at half the class's rows (at least 1).
+
+    Returns
+    -------
+    callable
+        A generator ``fit_sample(X, y, counts, seed) -> (X_new, y_new)`` (see the module docstring);
+        class ``k`` of ``counts`` draws from ``numpy.random.default_rng([seed, k])``.
+    """
 
     def draw(Xc, m, rng):
         return _gmm_bic(Xc, max_components, rng).sample(m)[0][rng.permutation(m)]
@@ -171,7 +356,21 @@ def gmm_bic(max_components: int = 5) -> FitSample:
 
 
 def pca_gmm(n_components: int = 50, max_components: int = 5) -> FitSample:
-    """Per-class PCA to ``n_components`` (at most n - 1), a BIC-chosen mixture there, mapped back."""
+    """Per-class PCA to ``n_components`` (at most n - 1), a BIC-chosen mixture there, mapped back.
+
+    Parameters
+    ----------
+    n_components : int, default 50
+        Principal components kept per class (capped at the class's rows minus one).
+    max_components : int, default 5
+        Largest number of mixture components tried (see :func:`gmm_bic`).
+
+    Returns
+    -------
+    callable
+        A generator ``fit_sample(X, y, counts, seed) -> (X_new, y_new)`` (see the module docstring);
+        class ``k`` of ``counts`` draws from ``numpy.random.default_rng([seed, k])``.
+    """
     from sklearn.decomposition import PCA
 
     def draw(Xc, m, rng):
@@ -184,7 +383,33 @@ def pca_gmm(n_components: int = 50, max_components: int = 5) -> FitSample:
 
 # ----------------------------------------------------------------------------- SMOTE
 def smote(k: int = 5) -> FitSample:
-    """SMOTE as a generator: a random point moved a U(0, 1) fraction towards one of its k same-class neighbours."""
+    """SMOTE as a generator: a random point moved a U(0, 1) fraction towards one of its k same-class neighbours.
+
+    Parameters
+    ----------
+    k : int, default 5
+        Nearest same-class neighbours to choose from (capped at the class's rows minus one).
+
+    Returns
+    -------
+    callable
+        A generator ``fit_sample(X, y, counts, seed) -> (X_new, y_new)`` (see the module docstring);
+        class ``k`` of ``counts`` draws from ``numpy.random.default_rng([seed, k])``.
+
+    Examples
+    --------
+    The generator protocol: fit to labelled rows, draw ``counts[c]`` rows of each class ``c``.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> X, y = rng.standard_normal((200, 2)), np.repeat([0, 1], 100)
+    >>> fit_sample = smote(k=5)
+    >>> X_new, y_new = fit_sample(X, y, {0: 3, 1: 2}, seed=0)
+    >>> X_new.shape, y_new.tolist()
+    ((5, 2), [0, 0, 0, 1, 1])
+    >>> bool(np.array_equal(X_new, fit_sample(X, y, {0: 3, 1: 2}, seed=0)[0]))  # same seed, same rows
+    True
+    """
     from sklearn.neighbors import NearestNeighbors
 
     def draw(Xc, m, rng):
