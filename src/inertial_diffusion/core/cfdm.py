@@ -82,7 +82,7 @@ def flow_matching_time(tau: float) -> tuple[float, float]:
 def flow_matching_denoiser(denoiser: Denoiser) -> FlowMatchingDenoiser:
     """Wrap an OU denoiser ``m_t(x)`` into the flow-matching posterior mean ``m^FM_tau(z)``.
 
-    So that σ-CFDM reuses the exact streaming posterior of IDM instead of a second implementation; the
+    This lets σ-CFDM reuse the exact streaming posterior of IDM instead of a second implementation; the
     change of time and scale is :func:`flow_matching_time`.
 
     Parameters

@@ -33,8 +33,8 @@ class ClusterIndex:
     Build it with :func:`build_cluster_index` or :func:`cluster_index_from_labels`, not by hand: the
     radii must be upper bounds for the bound of :mod:`inertial_diffusion.core.pruning` to hold.
 
-    In the notation below a member of cluster ``c`` is :math:`y = c + u` and :math:`P` is the cluster's
-    (k x D) basis.
+    In the notation below a member of a cluster with centroid :math:`c` is :math:`y = c + u`, and
+    :math:`P` is the cluster's (k x D) basis.
 
     Parameters
     ----------
