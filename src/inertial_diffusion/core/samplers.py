@@ -183,10 +183,10 @@ def sample_euler_maruyama(denoiser: Denoiser, x: torch.Tensor, times, *,
     >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
     >>> denoiser = lambda x, t: posterior_mean(x, data, t)
     >>> g = torch.Generator().manual_seed(0)
-    >>> x = sample_stationary(200, 2, generator=g)
-    >>> out = sample_euler_maruyama(denoiser, x, time_grid(10.0, 0.01, 20), generator=g, substeps=2)
+    >>> x = sample_stationary(100, 2, generator=g)
+    >>> out = sample_euler_maruyama(denoiser, x, time_grid(10.0, 0.01, 10), generator=g, substeps=2)
     >>> out.shape
-    torch.Size([200, 2])
+    torch.Size([100, 2])
     >>> round(float(out[:, 0].abs().mean()), 1)  # near the data points (+-1, 0)
     1.0
     """
@@ -251,10 +251,10 @@ def sample_exponential(denoiser: Denoiser, x: torch.Tensor, times, *,
     >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
     >>> denoiser = lambda x, t: posterior_mean(x, data, t)
     >>> g = torch.Generator().manual_seed(0)
-    >>> x = sample_stationary(200, 2, generator=g)
-    >>> out = sample_exponential(denoiser, x, time_grid(10.0, 0.01, 20), generator=g)
+    >>> x = sample_stationary(100, 2, generator=g)
+    >>> out = sample_exponential(denoiser, x, time_grid(10.0, 0.01, 10), generator=g)
     >>> out.shape
-    torch.Size([200, 2])
+    torch.Size([100, 2])
     >>> round(float(out[:, 0].abs().mean()), 1)  # near the data points (+-1, 0)
     1.0
     """
@@ -311,11 +311,11 @@ def sample_heun(denoiser: Denoiser, x: torch.Tensor, times, *,
     >>> data = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)
     >>> denoiser = lambda x, t: posterior_mean(x, data, t)
     >>> g = torch.Generator().manual_seed(0)
-    >>> x = sample_stationary(200, 2, generator=g)
-    >>> times = time_grid(10.0, 0.01, 20)
+    >>> x = sample_stationary(100, 2, generator=g)
+    >>> times = time_grid(10.0, 0.01, 10)
     >>> out = sample_heun(denoiser, x, times)
     >>> out.shape
-    torch.Size([200, 2])
+    torch.Size([100, 2])
     >>> round(float(out[:, 0].abs().mean()), 1)  # near the data points (+-1, 0)
     1.0
     >>> bool(torch.equal(out, sample_heun(denoiser, x, times)))  # deterministic
