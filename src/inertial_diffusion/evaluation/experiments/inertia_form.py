@@ -2,7 +2,7 @@
 
 Paper form :math:`\\hat x = \\alpha_h^{-1}(z + h\\nabla\\log\\hat p_h(z))` and posterior-mean form
 :math:`\\hat x = m_h(z)` agree to first order in h; the paper form keeps a residual
-:math:`(h - v_h)/v_h\\,(z - \\alpha_h m_h)/\\alpha_h` whose normal part grows like
+:math:`(v_h - h)/v_h\\,(z - \\alpha_h m_h)/\\alpha_h` whose normal part grows like
 :math:`\\sqrt{v_h (D - d)}`.
 """
 

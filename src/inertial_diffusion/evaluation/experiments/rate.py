@@ -3,7 +3,7 @@
 The paper proves :math:`W_1 = O(n^{-2/(d+4)})` for :math:`\\sigma = n^{-1/(d+4)}`, free of D. We fit
 the slope of log W1 on log n (ordinary least squares over all seeds' points, 95 % t-interval) for
 IDM at D = d + 1 and at a high D, and for the plain empirical measure of the training set, whose
-W1 decays like :math:`n^{-1/2}` (d = 1), :math:`n^{-1/2}\\log n` (d = 2) and :math:`n^{-1/4}` (d = 4):
+W1 decays like :math:`n^{-1/2}` (d = 1), :math:`\\sqrt{\\log n / n}` (d = 2) and :math:`n^{-1/4}` (d = 4):
 no slower than IDM's rate for d <= 4.
 
 W1 estimator: exact OT (POT) between ``m`` generated samples and ``m`` fresh population points,
