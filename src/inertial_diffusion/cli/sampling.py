@@ -10,7 +10,7 @@ __all__ = ["UNIT_SPREAD_RATIO", "unit_spread_note",
            "BLOCK_ROWS", "precheck_output", "write_samples", "stream_samples", "fit", "summary", "image_grid",
            "load_maybe_labelled", "evaluation_figure", "find_label", "grid_path", "progress"]
 
-#: rows drawn and written per block: fixed, so that the same seed gives the same output for any -n
+#: rows drawn and written per block: fixed (not sized to the machine), so the same seed and -n give the same output
 BLOCK_ROWS = 2000
 
 
