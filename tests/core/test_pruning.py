@@ -236,3 +236,14 @@ def test_bad_input_is_refused_with_a_message():
     for call, words in bad:
         with pytest.raises(ValueError, match=words):
             call()
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_default_index_works_below_four_dimensions(dim):
+    """The default number of principal directions is capped at D (it was a fixed 4, refused for D < 4)."""
+    data = torch.as_tensor(np.random.default_rng(dim).normal(size=(300, dim)))
+    index = build_cluster_index(data, 5, random_state=0)
+    assert index.n_components == dim
+    x = data[:7] + 0.01
+    exact = pruned_reduction(x, index, 0.05, tol=0.0).partial.mean()
+    assert torch.allclose(pruned_reduction(x, index, 0.05, tol=1e-6).partial.mean(), exact, atol=1e-5)

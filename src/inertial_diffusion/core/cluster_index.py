@@ -21,6 +21,8 @@ __all__ = ["ClusterIndex", "build_cluster_index", "cluster_index_from_labels", "
 
 #: relative slack on the float64 squared norms of the geometry: ~1e5 times their rounding (~D eps64)
 GEOMETRY_SLACK = 1e-10
+#: principal directions kept per cluster by default (capped at D): the pruning bound's subspace part
+DEFAULT_COMPONENTS = 4
 
 
 @dataclass(frozen=True)
@@ -204,7 +206,7 @@ def _geometry(data: torch.Tensor, offsets: torch.Tensor, k: int, gen: torch.Gene
     return {key: torch.cat(value) for key, value in out.items()}
 
 
-def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_components: int = 4,
+def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_components: int | None = None,
                         random_state: Any = None, n_iter: int = 8, sample_per_cluster: int = 32) -> ClusterIndex:
     """Cluster the data once (two-level k-means) and store the geometry of the pruning bound.
 
@@ -215,8 +217,9 @@ def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_com
     n_clusters : int, optional
         Target number of clusters K, in [1, n] (default ``round(n / 1000)``, at least 1). The result has
         about K: each coarse cell gets its rounded share, and empty clusters are dropped.
-    n_components : int
-        Principal directions k kept per cluster for the bound (0: the plain triangle bound).
+    n_components : int, optional
+        Principal directions k kept per cluster for the bound (0: the plain triangle bound; default
+        ``min(4, D)``).
     random_state : None, int, numpy or torch Generator
         Seeds the k-means subsamples and starts and the subspace iterations.
     n_iter, sample_per_cluster : int
@@ -268,6 +271,8 @@ def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_com
         n_clusters = max(1, min(n, round(n / 1000)))
     if not (isinstance(n_clusters, int) and 1 <= n_clusters <= n):
         raise ValueError(f"n_clusters must be an integer in [1, n = {n}], got {n_clusters!r}")
+    if n_components is None:
+        n_components = min(DEFAULT_COMPONENTS, dim)
     if not (isinstance(n_components, int) and 0 <= n_components <= dim):
         raise ValueError(f"n_components must be an integer in [0, D = {dim}], got {n_components!r}")
     gen = torch_generator(random_state, torch.device("cpu"))
@@ -288,7 +293,7 @@ def build_cluster_index(Z: torch.Tensor, n_clusters: int | None = None, *, n_com
     return cluster_index_from_labels(Z, labels, n_components=n_components, random_state=gen)
 
 
-def cluster_index_from_labels(Z: torch.Tensor, labels: torch.Tensor, *, n_components: int = 4,
+def cluster_index_from_labels(Z: torch.Tensor, labels: torch.Tensor, *, n_components: int | None = None,
                               random_state: Any = None) -> ClusterIndex:
     """The index of any partition of the rows of ``Z``.
 
@@ -301,8 +306,8 @@ def cluster_index_from_labels(Z: torch.Tensor, labels: torch.Tensor, *, n_compon
         Training points (standardized coordinates), floating point.
     labels : Tensor (n,)
         Integer cluster label of each row; any integers (labels with no rows are simply absent).
-    n_components : int
-        Principal directions k kept per cluster, in [0, D] (0: the plain triangle bound).
+    n_components : int, optional
+        Principal directions k kept per cluster, in [0, D] (0: the plain triangle bound; default ``min(4, D)``).
     random_state : None, int, numpy or torch Generator
         Seeds the subspace iterations of the principal bases.
 
@@ -331,6 +336,8 @@ def cluster_index_from_labels(Z: torch.Tensor, labels: torch.Tensor, *, n_compon
     if not isinstance(labels, torch.Tensor) or labels.shape != Z.shape[:1] or labels.is_floating_point():
         raise ValueError(f"labels must be an integer tensor of shape ({Z.shape[0]},), got "
                          f"{tuple(getattr(labels, 'shape', ()))}")
+    if n_components is None:
+        n_components = min(DEFAULT_COMPONENTS, Z.shape[1])
     if not (isinstance(n_components, int) and 0 <= n_components <= Z.shape[1]):
         raise ValueError(f"n_components must be an integer in [0, D = {Z.shape[1]}], got {n_components!r}")
     gen = torch_generator(random_state, torch.device("cpu"))
