@@ -166,6 +166,9 @@ def test_estimate_rejects_bad_input(bad, exc):
 def test_estimate_rejects_unknown_method():
     with pytest.raises(ValueError, match="method"):
         estimate_intrinsic_dim(np.random.default_rng(0).normal(size=(50, 3)), method="pca")
+    for max_rows in (0, -1, 2.5):
+        with pytest.raises((ValueError, TypeError), match="max_rows"):
+            estimate_intrinsic_dim(np.random.default_rng(0).normal(size=(50, 3)), max_rows=max_rows)
 
 
 def test_scale_rejects_a_bad_rule():

@@ -164,6 +164,8 @@ def test_per_feature_constant_column_has_scale_one_on_every_path():
     moments = Standardizer.from_moments(Y.mean(0), Y.var(0), "per_feature")
     assert fitted.scale[-1] == moments.scale[-1] == 1.0
     np.testing.assert_allclose(fitted.scale, moments.scale, rtol=1e-12)
+    with pytest.raises(ValueError, match="standardize must be"):
+        Standardizer.from_moments(Y.mean(0), Y.var(0), "bogus")
 
 
 def test_baselines_refuse_dask_arrays_with_a_clear_message():

@@ -393,6 +393,7 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
     k = check_positive_int(k, "k")
     X = check_data(X, min_rows=3)
     n = X.shape[0] if n_samples is None else check_positive_int(n_samples, "n_samples")
+    max_rows = check_positive_int(max_rows, "max_rows")
     rng = np.random.default_rng(random_state)
     if X.shape[0] > max_rows:
         X = X[rng.choice(X.shape[0], size=max_rows, replace=False)]

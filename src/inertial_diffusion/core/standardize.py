@@ -202,6 +202,7 @@ class Standardizer:
         >>> Standardizer.from_moments([0.0, 0.0], [4.0, 0.0], "per_feature").scale.tolist()
         [2.0, 1.0]
         """
+        mode = resolve_mode(mode)
         mean = np.asarray(mean, dtype=np.float64)
         variances = np.asarray(variances, dtype=np.float64)
         if mode == "none":
