@@ -182,3 +182,19 @@ def test_report_is_rebuilt_from_the_csv_files(quick_report):
     assert (out / "report.md").read_text() == first
     tables = load_tables(out)
     assert {r["model"] for r in tables["rate_fit"].rows} == {"IDM", "empirical measure", LOWER_BOUND}
+
+
+def test_seed_changes_every_draw_of_the_small_n_experiment():
+    """``--seed`` reaches the training sets and populations too (they were fixed by the repetition alone):
+    the raw training-set W1 (rotation-invariant, so the seeded embedding alone cannot move it) changes with the
+    seed and not without it."""
+    from inertial_diffusion.evaluation.experiments.density import run_small_n
+
+    preset = dataclasses.replace(QUICK, small_ns=(8,), small_seeds=1, small_samples=100, floor_reps=1)
+
+    def raw_training_w1(seed):
+        row = run_small_n(preset, lambda line: None, seed).rows[0]
+        return math.hypot(row["w1_training_set"], row["w1_floor"] / math.sqrt(2))  # its floor: F / sqrt(2)
+
+    assert raw_training_w1(0) == pytest.approx(raw_training_w1(0), rel=1e-12)
+    assert raw_training_w1(0) != pytest.approx(raw_training_w1(1), rel=1e-3)

@@ -20,7 +20,11 @@ from inertial_diffusion import EmpiricalDiffusion, InertialDiffusion
 from inertial_diffusion.evaluation.metrics import floor_corrected, wasserstein1
 
 __all__ = ["Say", "Table", "models", "w1_floor", "corrected_w1", "timed", "mean_sd", "below_lower_bound",
-           "sigma_in_data_units"]
+           "sigma_in_data_units", "SEED_STRIDE"]
+
+#: Added per unit of ``--seed`` to seeds built from fixed offsets, so that every draw follows ``--seed``
+#: (0 leaves them as they were; larger than any offset + repetition + n used).
+SEED_STRIDE = 1_000_003
 
 #: Progress callback of the experiments: called with one line of text per step (``print``, or a no-op).
 Say = Callable[[str], None]

@@ -28,8 +28,8 @@ from scipy import stats
 from inertial_diffusion.evaluation.datasets import Sphere
 from inertial_diffusion.estimators.inertial import InertialDiffusion
 from inertial_diffusion.evaluation.metrics import floor_corrected, wasserstein1
-from inertial_diffusion.evaluation.experiments.common import (Say, Table, below_lower_bound, corrected_w1, timed,
-                                                             w1_floor)
+from inertial_diffusion.evaluation.experiments.common import (SEED_STRIDE, Say, Table, below_lower_bound,
+                                                             corrected_w1, timed, w1_floor)
 from inertial_diffusion.evaluation.experiments.presets import Preset
 
 __all__ = ["run_rate", "fit_slopes", "theory_slope"]
@@ -73,8 +73,8 @@ def run_rate(preset: Preset, say: Say, seed: int = 0) -> Table:
     say : callable
         Progress callback: the floor per d, then one line per (d, D, repetition, n).
     seed : int, default 0
-        Offset of the seeds of the embeddings, populations, floors and models. The training sets depend
-        on the repetition and n only.
+        Offset of the seeds of the embeddings, populations, floors, training sets and models (``seed = 0``
+        reproduces the committed report).
 
     Returns
     -------
@@ -101,7 +101,7 @@ def run_rate(preset: Preset, say: Say, seed: int = 0) -> Table:
                 sphere = Sphere(d, D, random_state=seed + s)
                 population = sphere.sample(m, random_state=5000 + seed + s)
                 for n in preset.rate_ns:
-                    train = sphere.sample(n, random_state=6000 + 97 * s + n)
+                    train = sphere.sample(n, random_state=6000 + 97 * s + n + SEED_STRIDE * seed)
                     say(f"  rate: d = {d}, D = {D}, seed {s}, n = {n}")
                     model = InertialDiffusion(intrinsic_dim=d, random_state=seed + s)
                     samples, seconds = timed(lambda: model.fit(train).sample(m))
