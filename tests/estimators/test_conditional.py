@@ -92,3 +92,20 @@ def test_oversampler_small_classes():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         InertialOversampler(k_min=3, random_state=0).fit_resample(X, y)
+
+
+def test_sample_mixture_mixes_any_generator_and_passes_the_callback_when_given():
+    """Counts follow the sizes; a model whose ``sample`` has no ``callback`` (AmbientKDE) can be mixed."""
+    from inertial_diffusion import AmbientKDE
+    from inertial_diffusion.estimators.conditional import sample_mixture
+
+    rng = np.random.default_rng(0)
+    near = AmbientKDE(bandwidth=0.1).fit(rng.normal(size=(30, 2)))
+    far = InertialDiffusion(bandwidth=0.1).fit(rng.normal(size=(30, 2)) + 100.0)
+    S = sample_mixture([near, far], [1, 3], 2000, random_state=0)
+    assert S.shape == (2000, 2) and abs(np.mean(S[:, 0] > 50) - 0.75) < 0.05
+    np.testing.assert_array_equal(S, sample_mixture([near, far], [1, 3], 2000, random_state=0))
+    seen = []
+    simulated = InertialDiffusion(bandwidth=0.1, sampler="sde", n_steps=3).fit(rng.normal(size=(30, 2)))
+    sample_mixture([simulated, simulated], [1, 1], 10, random_state=0, callback=seen.append)
+    assert seen  # the callback reached the models' samplers

@@ -84,7 +84,7 @@ def sample_mixture(models: list, sizes: list[int], n_samples: int, random_state:
     Parameters
     ----------
     models : list of fitted estimators
-        Each with ``sample(n, random_state, callback, **options)`` (the diffusion estimators).
+        Each with ``sample(n, random_state=..., **options)`` (and ``callback=`` when one is given).
     sizes : list of int
         Mixture weights (training rows of each model), same length as ``models``.
     n_samples : int
@@ -116,7 +116,10 @@ def sample_mixture(models: list, sizes: list[int], n_samples: int, random_state:
         else np.random.default_rng(random_state.randint(2**31))
     weights = np.asarray(sizes, dtype=float)
     counts = rng.multinomial(n_samples, weights / weights.sum())
-    out = np.concatenate([m.sample(int(k), rng, callback, **sample_options) for m, k in zip(models, counts)], axis=0)
+    if callback is not None:  # only then: a model without a callback (AmbientKDE) can be mixed too
+        sample_options = {**sample_options, "callback": callback}
+    out = np.concatenate([m.sample(int(k), random_state=rng, **sample_options) for m, k in zip(models, counts)],
+                         axis=0)
     return out[rng.permutation(n_samples)]
 
 
