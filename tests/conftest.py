@@ -8,6 +8,12 @@ from inertial_diffusion.evaluation.datasets import Sphere
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # one process per core (pytest -n 2): one torch thread each, and in their child processes, so that two
+    # workers never fight over the cores (small products are ~50x slower when threads are oversubscribed)
+    os.environ["OMP_NUM_THREADS"] = "1"
+    torch.set_num_threads(1)
+
 
 def dense_posterior_mean(x: torch.Tensor, data: torch.Tensor, t: float) -> torch.Tensor:
     """Reference: all n logits at once, from direct differences (no |x|^2 - 2xy + |y|^2 cancellation)."""
