@@ -111,7 +111,7 @@ def working_bytes(query_rows: int, data_rows: int, dim: int, itemsize: int) -> i
 
     Examples
     --------
-    >>> working_bytes(2048, 256, 10, 4)  # float32, the default CPU block for D = 10: ~2.3 MB
+    >>> working_bytes(2048, 256, 10, 4)  # float32, the default CPU block for D = 10: ~2.3 MiB
     2369536
     """
     return itemsize * (query_rows * data_rows + 3 * query_rows * dim + data_rows * dim + 2 * query_rows)

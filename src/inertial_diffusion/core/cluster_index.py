@@ -19,7 +19,8 @@ from inertial_diffusion.core.generators import torch_generator
 
 __all__ = ["ClusterIndex", "build_cluster_index", "cluster_index_from_labels", "GEOMETRY_SLACK"]
 
-#: relative slack on the float64 squared norms of the geometry: ~1e5 times their rounding (~D eps64)
+#: relative slack on the float64 squared norms of the geometry: above their worst-case rounding D eps64
+#: (eps64 = 2.2e-16) for D up to ~4.5e5
 GEOMETRY_SLACK = 1e-10
 #: principal directions kept per cluster by default (capped at D): the pruning bound's subspace part
 DEFAULT_COMPONENTS = 4
@@ -29,9 +30,9 @@ DEFAULT_COMPONENTS = 4
 class ClusterIndex:
     """Data permuted so that each cluster is contiguous, with the geometry of the pruning bound.
 
-    ``data``, ``order`` and ``offsets`` are in the data's dtype/device; the geometry (``centroids``,
-    ``bases``, radii) and ``half_sq_norms`` are float64 on the same device, because the bound needs
-    an orthonormal basis and radii that are upper bounds to ~eps64 (they are small: K x k x D).
+    Everything is on the data's device. ``data`` keeps the data's dtype, ``order`` and ``offsets`` are
+    int64; the geometry (``centroids``, ``bases``, radii) and ``half_sq_norms`` are float64, because the
+    bound needs an orthonormal basis and radii that are upper bounds to ~eps64 (they are small: K x k x D).
     Build it with :func:`build_cluster_index` or :func:`cluster_index_from_labels`, not by hand: the
     radii must be upper bounds for the bound of :mod:`inertial_diffusion.core.pruning` to hold.
 

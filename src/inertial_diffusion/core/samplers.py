@@ -142,12 +142,14 @@ def sample_euler_maruyama(denoiser: Denoiser, x: torch.Tensor, times, *,
     Each grid step from ``t`` to ``s < t`` is split into ``substeps`` log-spaced Euler–Maruyama steps;
     one step of length :math:`\\Delta` from ``t`` is
     :math:`x \\leftarrow x + \\Delta\\,(x + (\\alpha_t m_t(x) - x)/v_t) + \\sqrt{\\Delta}\\,\\xi`.
-    First-order weak accuracy: the stiff term :math:`-x/v_t` makes the variance overshoot by
-    ~ :math:`\\Delta/(2 v_t)` per unit of log-time, so it needs :math:`\\Delta \\ll v_t`. The default
-    ``substeps`` (:data:`EULER_SUBSTEPS`) keeps :math:`E|z|^2` at ``times[-1]`` within 1 % of the exact
-    value on a 100-step grid, at ``substeps`` x 100 denoiser calls; :func:`sample_exponential`
-    (``sampler="sde"``) gets there in 100 calls and is the recommended SDE sampler. ``callback`` is
-    called once per grid step.
+    First-order weak accuracy: through the stiff term :math:`-x/v_t` each step adds a relative variance
+    excess :math:`\\approx (\\Delta/v_t)^2`, which the contraction forgets within about one unit of
+    log-time, so the variance at the end overshoots by a relative :math:`\\approx \\Delta/v_t`
+    (:math:`\\approx \\ln(T/h)/N` for ``N`` Euler steps log-spaced from ``T`` to ``h``): it needs
+    :math:`\\Delta \\ll v_t`. The default ``substeps`` (:data:`EULER_SUBSTEPS`) keeps :math:`E|z|^2` at
+    ``times[-1]`` within 1 % of the exact value on a 100-step grid, at ``substeps`` x 100 denoiser calls;
+    :func:`sample_exponential` (``sampler="sde"``) gets there in 100 calls and is the recommended SDE
+    sampler. ``callback`` is called once per grid step.
 
     Parameters
     ----------

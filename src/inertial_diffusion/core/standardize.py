@@ -2,10 +2,11 @@
 
 ``"global"`` (the default): ``Z = (X - mean) / scale`` with ``scale`` the root-mean-square distance of the
 rows to their mean, :math:`\\sqrt{\\operatorname{tr}\\operatorname{Cov}(X)}`. One scale commutes with
-rotations, isometric embeddings and ``X -> a X + b`` (samples map to ``a S + b``): it keeps IDM's
-independence of the ambient dimension D. ``"per_feature"``: each column divided by its own standard
-deviation, for tables whose columns have different units (scale-equivariant column by column, but no
-longer invariant under rotations or embeddings; constant columns keep scale 1). ``"none"``: identity.
+rotations, isometric embeddings and ``X -> a X + b`` (for ``a > 0`` the same seed gives ``a S + b``; for
+``a < 0`` the samples are ``a S + b`` in law only): it keeps IDM's independence of the ambient dimension D.
+``"per_feature"``: each column divided by its own standard deviation, for tables whose columns have
+different units (scale-equivariant column by column, but no longer invariant under rotations or
+embeddings; constant columns keep scale 1). ``"none"``: identity.
 
 Statistics are accumulated in float64 over blocks of rows, so that fitting float32 (or memory-mapped)
 data makes no full-size float64 copy.
@@ -119,7 +120,9 @@ class Standardizer:
     def fit(cls, X: np.ndarray, mode: bool | str = "global") -> "Standardizer":
         """Fit the map of ``mode`` (see :data:`STANDARDIZE_MODES`) to the rows of ``X``.
 
-        Two streamed passes (mean, then squared deviations: no cancellation-prone ``E|x|^2 - |E x|^2``).
+        Three streamed passes: the largest ``|x_ij|`` (per column for "per_feature"; the data are divided
+        by it, so that squares neither overflow nor underflow), the mean, then the squared deviations (no
+        cancellation-prone ``E|x|^2 - |E x|^2``).
 
         Parameters
         ----------

@@ -270,9 +270,9 @@ def wasserstein1(A, B, method: str = "exact", n_projections: int = 200, random_s
     ``method="exact"``: optimal transport with Euclidean cost by POT's network simplex
     (``ot.emd2``); raises ``RuntimeError`` if the solver stops before optimality (raise ``max_iter``).
     ``method="sliced"``: mean over ``n_projections`` seeded random directions :math:`\\theta_k` of the
-    1-D W1 of the projections, :math:`\\frac1K\\sum_k W_1(\\theta_k^\\top A, \\theta_k^\\top B)` (a lower
-    bound of W1, up to Monte-Carlo error), by ``ot.sliced_wasserstein_distance(..., p=1)`` with
-    these directions.
+    1-D W1 of the projections, :math:`\\frac1K\\sum_k W_1(\\theta_k^\\top A, \\theta_k^\\top B)`, by
+    ``ot.sliced_wasserstein_distance(..., p=1)`` with these directions. Each projection is 1-Lipschitz,
+    so every term, and hence the value for any directions, is a lower bound of the exact W1.
 
     Parameters
     ----------
