@@ -83,7 +83,8 @@ def resolve_device(device: str) -> torch.device:
     TypeError
         ``device`` is not a string.
     ValueError
-        An unknown name, or a CUDA device requested where none is available.
+        An unknown name, a malformed ``"cuda:N"`` (``N`` not a non-negative integer), a CUDA device requested
+        where none is available, or a GPU index ``N`` >= ``torch.cuda.device_count()``.
 
     Examples
     --------
@@ -99,10 +100,20 @@ def resolve_device(device: str) -> torch.device:
     if device == "cpu":
         return torch.device("cpu")
     if device == "cuda" or device.startswith("cuda:"):
+        index = device[len("cuda:"):] if device != "cuda" else None
+        if index is not None and not (index.isascii() and index.isdigit()):
+            raise ValueError(f"malformed device {device!r}: the GPU index after 'cuda:' must be a non-negative "
+                             "integer, e.g. 'cuda:0'")
         if not torch.cuda.is_available():
             raise ValueError(f"device={device!r} was requested but no CUDA device is available "
                              "(torch.cuda.is_available() is False); use device='cpu' or 'auto'")
-        return torch.device(device)
+        if index is None:
+            return torch.device("cuda")
+        count = torch.cuda.device_count()
+        if int(index) >= count:
+            raise ValueError(f"device={device!r} was requested but this machine has {count} CUDA device(s) "
+                             f"(indices 0 to {count - 1}); use a smaller index or device='cuda'")
+        return torch.device("cuda", int(index))
     raise ValueError(f"unknown device {device!r}; expected 'cpu', 'cuda', 'cuda:N' or 'auto'")
 
 
