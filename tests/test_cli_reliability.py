@@ -352,3 +352,19 @@ def test_class_needs_only_its_own_rows(labelled_csv, tmp_path):
     result = invoke("sample", labelled_csv, "--labels", "species", "--class", "common", "-n", 5, "-o",
                     tmp_path / "c.csv", "-q")
     assert result.exit_code == 0, result.output
+
+
+def test_fail_never_returns_and_says_so(capsys):
+    """cli.errors.fail always raises: annotated NoReturn (it was '-> None', which lets a type checker think the
+    code after a fail(...) call runs), and the error it raises is the one-line exit 2."""
+    import typing
+
+    import typer
+
+    from inertial_diffusion.cli.errors import fail
+
+    assert typing.get_type_hints(fail)["return"] is typing.NoReturn
+    with pytest.raises(typer.Exit) as info:
+        fail("bad value\n  use another")
+    assert info.value.exit_code == 2
+    assert capsys.readouterr().err == "error: bad value use another\n"

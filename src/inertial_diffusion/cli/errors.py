@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 import typer
 from typer import Abort
@@ -68,7 +68,7 @@ class OneLineErrors(TyperGroup):  # numpydoc ignore=PR01
         return code
 
 
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     """Print ``error: <message>`` as one line on stderr and exit with code 2.
 
     Whitespace in ``message`` (line breaks included) is collapsed, so that the error stays one line.
