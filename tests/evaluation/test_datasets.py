@@ -103,3 +103,16 @@ def test_fashion_mnist_from_the_debian_package():
     assert X.min() == 0.0 and X.max() == 1.0
     assert sorted(set(y.tolist())) == list(range(10)) and np.all(np.bincount(y) == 1000)
     assert list(y[:5]) == [9, 2, 1, 1, 6]  # the published first test labels: boot, pullover, trouser x2, shirt
+
+
+def test_fixed_dimension_manifolds_refuse_another_intrinsic_dim():
+    """SwissRoll (a surface) and TrefoilKnot (a curve) used to overwrite any intrinsic_dim with 2 and 1: asking
+    for SwissRoll(3, ...) silently gave a surface. The matching value still works, positionally or by keyword."""
+    assert SwissRoll(2, 3, random_state=0).intrinsic_dim == 2
+    assert TrefoilKnot(intrinsic_dim=1, ambient_dim=4).intrinsic_dim == 1
+    for cls, fixed, wrong in ((SwissRoll, 2, (1, 3)), (TrefoilKnot, 1, (2, 3))):
+        for d in wrong:
+            with pytest.raises(ValueError, match=fr"{cls.__name__} is a .*intrinsic_dim must be {fixed}, got {d}"):
+                cls(d, 5, random_state=0)
+    with pytest.raises(TypeError, match="intrinsic_dim"):  # the type check of every manifold comes first
+        SwissRoll("2", 3)

@@ -229,6 +229,13 @@ class Torus(Manifold):
         return np.sqrt(np.sum((radii - self.radius) ** 2, axis=1))
 
 
+def _check_fixed_dim(manifold: Manifold, fixed: int, what: str) -> None:
+    """Refuse an ``intrinsic_dim`` other than the one the manifold has (it used to be overwritten silently)."""
+    if manifold.intrinsic_dim != fixed:
+        raise ValueError(f"{type(manifold).__name__} is {what}: intrinsic_dim must be {fixed}, "
+                         f"got {manifold.intrinsic_dim!r}")
+
+
 class _ParametricCurveDistance:
     """Distance to a curve c(t), t in [lo, hi]: a dense grid search, then a bounded scalar refinement
     around the best grid point. The global minimum is bracketed when the grid (20001 points) is finer
@@ -264,7 +271,7 @@ class SwissRoll(Manifold, _ParametricCurveDistance):
     Parameters
     ----------
     intrinsic_dim : int
-        Ignored: the swiss roll is a surface, ``intrinsic_dim`` is set to 2.
+        Must be 2 (the swiss roll is a surface); another value raises a ``ValueError``.
     ambient_dim : int
         ``D >= 3``.
     random_state : None, int or numpy Generator, default=0
@@ -275,11 +282,8 @@ class SwissRoll(Manifold, _ParametricCurveDistance):
 
     height: float = 21.0
 
-    def __post_init__(self) -> None:
-        self.intrinsic_dim = 2
-        super().__post_init__()
-
     def _native_dim(self) -> int:
+        _check_fixed_dim(self, 2, "a surface")
         return 3
 
     def _curve(self, t: np.ndarray) -> np.ndarray:
@@ -304,18 +308,15 @@ class TrefoilKnot(Manifold, _ParametricCurveDistance):
     Parameters
     ----------
     intrinsic_dim : int
-        Ignored: the knot is a curve, ``intrinsic_dim`` is set to 1.
+        Must be 1 (the knot is a curve); another value raises a ``ValueError``.
     ambient_dim : int
         ``D >= 3``.
     random_state : None, int or numpy Generator, default=0
         Seeds the embedding.
     """
 
-    def __post_init__(self) -> None:
-        self.intrinsic_dim = 1
-        super().__post_init__()
-
     def _native_dim(self) -> int:
+        _check_fixed_dim(self, 1, "a curve")
         return 3
 
     def _curve(self, t: np.ndarray) -> np.ndarray:
