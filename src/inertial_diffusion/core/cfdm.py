@@ -23,12 +23,14 @@ posterior as IDM (:mod:`inertial_diffusion.core.posterior`).
 from __future__ import annotations
 
 import math
-from typing import Callable
+import numbers
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from inertial_diffusion.core.samplers import Callback, Denoiser
+from inertial_diffusion.core.validation import check_positive, check_positive_int
 
 __all__ = ["flow_matching_time", "flow_matching_denoiser", "cfdm_times", "sample_cfdm_euler"]
 
@@ -36,6 +38,41 @@ __all__ = ["flow_matching_time", "flow_matching_denoiser", "cfdm_times", "sample
 _MIN_RATIO = 1e-12
 
 FlowMatchingDenoiser = Callable[[torch.Tensor, float], torch.Tensor]
+
+
+def _check_start_time(value: Any) -> float:
+    """A flow-matching start time: a finite real number in [0, 1), as a float."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"start_time must be a number in [0, 1), got {value!r}")
+    if not 0.0 <= float(value) < 1.0:
+        raise ValueError(f"start_time must lie in [0, 1) (0: pure noise; 1 would be the data), got {value!r}")
+    return float(value)
+
+
+def _check_sigma(value: Any) -> float:
+    """The smoothing scale: 0 (no smoothing) or a finite number > 0 (:func:`check_positive`), as a float."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == 0:
+        return 0.0
+    try:
+        return check_positive(value, "sigma")
+    except ValueError:
+        raise ValueError(f"sigma must be a finite number >= 0 (0: no smoothing), got {value!r}") from None
+
+
+def _check_taus(taus: Any) -> np.ndarray:
+    """Euler step times: a non-empty 1-D array, strictly increasing, in [0, 1), as float64."""
+    try:
+        arr = np.asarray(taus, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"taus must be a 1-D array of step times in [0, 1), got {taus!r} ({exc})") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"taus must be a non-empty 1-D array of step times (cfdm_times(n_steps)), got shape "
+                         f"{arr.shape}")
+    if not (np.all(arr >= 0.0) and np.all(arr < 1.0)):  # NaN fails both
+        raise ValueError(f"taus must lie in [0, 1), got values from {arr.min()!r} to {arr.max()!r}")
+    if not np.all(np.diff(arr) > 0):
+        raise ValueError("taus must be strictly increasing (step k runs from taus[k] to taus[k+1], the last to 1)")
+    return arr
 
 
 def flow_matching_time(tau: float) -> tuple[float, float]:
@@ -132,6 +169,13 @@ def cfdm_times(n_steps: int, start_time: float = 0.0) -> np.ndarray:
     ndarray (n_steps,)
         The start times of the steps, increasing, float64; 1 itself is not included.
 
+    Raises
+    ------
+    TypeError
+        ``n_steps`` not an integer, or ``start_time`` not a number.
+    ValueError
+        ``n_steps < 1``, or ``start_time`` outside [0, 1).
+
     Examples
     --------
     >>> cfdm_times(4).tolist()
@@ -139,6 +183,8 @@ def cfdm_times(n_steps: int, start_time: float = 0.0) -> np.ndarray:
     >>> cfdm_times(4, start_time=0.2).round(3).tolist()
     [0.2, 0.4, 0.6, 0.8]
     """
+    n_steps = check_positive_int(n_steps, "n_steps")
+    start_time = _check_start_time(start_time)
     return start_time + (1.0 - start_time) * np.arange(n_steps) / n_steps
 
 
@@ -154,12 +200,13 @@ def sample_cfdm_euler(fm_denoiser: FlowMatchingDenoiser, z: torch.Tensor, taus: 
     z : Tensor (m, D)
         State at ``taus[0]``.
     taus : increasing array in [0, 1)
-        Step times; step ``k`` has size ``taus[k+1] - taus[k]`` and the last one ends at 1.
+        Step times (non-empty, strictly increasing); step ``k`` has size ``taus[k+1] - taus[k]`` and the last
+        one ends at 1.
     sigma : float
-        Smoothing scale of the query perturbations (σ = 0: the unsmoothed closed-form model,
+        Smoothing scale of the query perturbations, >= 0 (σ = 0: the unsmoothed closed-form model,
         which returns training points).
     n_noise : int
-        Monte-Carlo draws ``M`` of the perturbation per step (each step calls ``fm_denoiser`` once on
+        Monte-Carlo draws ``M`` >= 1 of the perturbation per step (each step calls ``fm_denoiser`` once on
         ``M m`` rows; unused when ``sigma = 0``).
     generator : torch.Generator, optional
         Source of the perturbations; on the device of ``z``.
@@ -171,6 +218,14 @@ def sample_cfdm_euler(fm_denoiser: FlowMatchingDenoiser, z: torch.Tensor, taus: 
     Tensor (m, D)
         The samples at ``tau = 1``: the smoothed posterior mean of the last step, a barycenter of
         training points.
+
+    Raises
+    ------
+    TypeError
+        ``taus`` not numeric, ``sigma`` not a number, or ``n_noise`` not an integer.
+    ValueError
+        ``taus`` empty, not 1-D, outside [0, 1) or not strictly increasing; ``sigma`` negative or not finite;
+        ``n_noise < 1``.
 
     Examples
     --------
@@ -187,6 +242,9 @@ def sample_cfdm_euler(fm_denoiser: FlowMatchingDenoiser, z: torch.Tensor, taus: 
     >>> out.shape
     torch.Size([50, 2])
     """
+    taus = _check_taus(taus)
+    sigma = _check_sigma(sigma)
+    n_noise = check_positive_int(n_noise, "n_noise")
     m, dim = z.shape
     ends = np.append(taus[1:], 1.0)
     for i, (tau, end) in enumerate(zip(taus, ends)):
