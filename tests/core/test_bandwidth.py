@@ -16,6 +16,18 @@ def test_bandwidth_rule_formula():
     assert bandwidth_rule(10**6, 4, scale=0.5) == pytest.approx(0.5 * 10 ** (-6 / 8))
 
 
+def test_bandwidth_rule_names_the_bad_argument():
+    """A bad scale is reported under its own name (it used to be called 'bandwidth_scale', a parameter
+    bandwidth_rule does not have); n and intrinsic_dim likewise."""
+    for bad, exc in ((0.0, ValueError), (-1.0, ValueError), (float("nan"), ValueError), ("1", TypeError)):
+        with pytest.raises(exc, match=r"^scale must be"):
+            bandwidth_rule(100, 2.0, scale=bad)
+    with pytest.raises(ValueError, match=r"^n must be"):
+        bandwidth_rule(0, 2.0)
+    with pytest.raises(ValueError, match=r"^intrinsic_dim must be"):
+        bandwidth_rule(100, 0.0)
+
+
 @pytest.mark.parametrize("method", ["twonn", "mle", "scale"])
 def test_intrinsic_dimension_of_known_manifolds(method):
     circle = Sphere(1, 2, random_state=0).sample(2000, random_state=1)

@@ -105,7 +105,7 @@ def bandwidth_rule(n: int, intrinsic_dim: float, scale: float = 1.0) -> float:
     """
     check_positive_int(n, "n")
     check_positive(intrinsic_dim, "intrinsic_dim")
-    check_positive(scale, "bandwidth_scale")
+    check_positive(scale, "scale")
     return float(scale * n ** (-1.0 / (intrinsic_dim + 4.0)))
 
 
