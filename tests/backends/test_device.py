@@ -26,11 +26,56 @@ def test_auto_picks_cuda_only_when_available(monkeypatch):
             resolve_device(bad)
 
 
+def test_cuda_index_is_checked_against_the_gpus_there(monkeypatch):
+    """'cuda:N' names an existing GPU: a malformed index or one past device_count() is a ValueError naming the
+    problem (a malformed string used to reach torch.device, whose RuntimeError named nothing; a missing GPU
+    used to pass and fail later, at the first transfer). Checkable on a CPU: the CUDA queries are patched."""
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert resolve_device("cuda:1") == torch.device("cuda", 1)
+    assert resolve_device("cuda") == torch.device("cuda")
+    for bad in ("cuda:x", "cuda:", "cuda:-1", "cuda:1.0", "cuda:0,1"):
+        with pytest.raises(ValueError, match="malformed device .*non-negative integer"):
+            resolve_device(bad)
+    for missing in ("cuda:2", "cuda:7"):
+        with pytest.raises(ValueError, match=r"2 CUDA device\(s\)"):
+            resolve_device(missing)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ValueError, match="malformed device"):  # the string is wrong whatever the machine
+        resolve_device("cuda:x")
+    with pytest.raises(ValueError, match="no CUDA device"):
+        resolve_device("cuda:0")
+
+
 def test_cpu_data_are_resident_and_tf32_is_a_gpu_mode():
     model = InertialDiffusion(bandwidth=0.3, device="cpu").fit(X)
     assert model.data_resident_ and model.backend_.rows.device.type == "cpu"
     with pytest.raises(ValueError, match="GPU mode"):
         InertialDiffusion(dtype="tf32", device="cpu").fit(X)
+
+
+def test_tf32_with_pruning_warns_that_float32_is_used():
+    """make_backend used to drop dtype='tf32' silently when prune_tol is set (PrunedBackend has no TF32 switch):
+    now it says so. Other dtypes, and tf32 without pruning, stay silent. make_backend itself does not check the
+    device (the estimators do), so this runs on a CPU."""
+    import warnings
+
+    from inertial_diffusion.backends.factory import make_backend
+    from inertial_diffusion.backends.local import LocalBackend
+    from inertial_diffusion.backends.pruned import PrunedBackend
+    from inertial_diffusion.core.standardize import Standardizer
+
+    rows = X[:300]
+    st, cpu = Standardizer.fit(rows), torch.device("cpu")
+    with pytest.warns(UserWarning, match="tf32.*does not apply to the pruned backend.*float32"):
+        backend = make_backend(rows, st, dtype="tf32", device=cpu, max_memory=2**22, prune_tol=1e-6)
+    assert isinstance(backend, PrunedBackend) and backend.dtype == torch.float32
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert isinstance(make_backend(rows, st, dtype="float32", device=cpu, max_memory=2**22, prune_tol=1e-6),
+                          PrunedBackend)
+        local = make_backend(rows, st, dtype="tf32", device=cpu, max_memory=2**22)
+        assert isinstance(local, LocalBackend) and local.tf32
 
 
 def test_tf32_switch_is_scoped():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -162,6 +163,11 @@ def make_backend(X: Any, standardizer: Standardizer, *, dtype: str, device: torc
     TypeError
         A non-numeric Dask array.
 
+    Warns
+    -----
+    UserWarning
+        ``dtype="tf32"`` with ``prune_tol``: the pruned backend runs plain float32 GEMMs (it has no TF32 switch).
+
     Examples
     --------
     >>> import numpy as np, torch
@@ -191,6 +197,10 @@ def make_backend(X: Any, standardizer: Standardizer, *, dtype: str, device: torc
     if prune_tol is not None:
         from inertial_diffusion.backends.pruned import PrunedBackend
 
+        if dtype == "tf32":
+            warnings.warn("dtype='tf32' does not apply to the pruned backend (prune_tol is set): its GEMMs run in "
+                          "plain float32; use dtype='float32' to silence this warning, or prune_tol=None for "
+                          "TF32", UserWarning, stacklevel=2)
         return PrunedBackend(data, device, max_memory, chunk_size, tol=prune_tol, random_state=random_state)
     from inertial_diffusion.backends.local import LocalBackend
 
