@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from inertial_diffusion.evaluation.datasets import Sphere
+from inertial_diffusion.evaluation.datasets import Sphere, load_digits
 from inertial_diffusion import EmpiricalDiffusion, InertialDiffusion
 from inertial_diffusion.evaluation.metrics import memorization_report, nearest_distances
 
@@ -107,6 +107,9 @@ def run_demo(n_train: int = 2000, n_samples: int = 1000, ambient_dim: int = 100,
 def run_digits_demo(n_samples: int = 400, random_state: int = 0):
     """Both models on scikit-learn's bundled 8x8 digits (1797 images, pixels scaled to [0, 1]).
 
+    The images are those of :func:`~inertial_diffusion.evaluation.datasets.load_digits`, the package's one
+    loader of this data set.
+
     Parameters
     ----------
     n_samples : int, default=400
@@ -121,9 +124,7 @@ def run_digits_demo(n_samples: int = 400, random_state: int = 0):
     results : dict of str to (ndarray, MemorizationReport)
         Per model name: its samples, shape (n_samples, 64), and their memorization report against ``X``.
     """
-    from sklearn.datasets import load_digits
-
-    X = load_digits().data / 16.0
+    X, _ = load_digits()
     out = {}
     for name, model in _models(random_state):
         S = model.fit(X).sample(n_samples)
