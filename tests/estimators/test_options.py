@@ -175,3 +175,16 @@ def test_baselines_refuse_dask_arrays_with_a_clear_message():
     for model in (AmbientKDE(bandwidth=0.3), SmoothedCFDM(bandwidth=0.3)):
         with pytest.raises(ValueError, match="in-memory"):
             model.fit(da.from_array(X3, chunks=(100, 3)))
+
+
+def test_data_of_extreme_magnitude_are_standardized_or_refused_never_inf():
+    """1e+-300 data standardize exactly (the squares are taken after dividing by max|x|); a spread beyond
+    float64 is refused with a message, never an infinite scale that maps every row to 0."""
+    from inertial_diffusion.core.standardize import Standardizer
+
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    for factor in (1e-300, 1e300):
+        fitted = Standardizer.fit(X * factor)
+        assert fitted.scale / factor == pytest.approx(Standardizer.fit(X).scale, rel=1e-12)
+    with pytest.raises(ValueError, match="overflows float64"):
+        Standardizer.fit(np.array([[-1.5e308, -1.5e308], [1.5e308, 1.5e308]]))

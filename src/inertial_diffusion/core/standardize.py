@@ -14,6 +14,7 @@ data makes no full-size float64 copy.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Iterator
 
@@ -172,7 +173,12 @@ class Standardizer:
         unit = cls.from_moments(mean, sq / n, mode)
         if mode == "per_feature":  # constant columns keep scale 1, as from_moments gives them
             return cls(mean=unit.mean * m, scale=np.where(sq > 0, unit.scale * m, 1.0))
-        return cls(mean=unit.mean * m, scale=unit.scale * m[0])
+        with np.errstate(over="ignore"):
+            scale = float(unit.scale * m[0])
+        if not math.isfinite(scale):
+            raise ValueError("the data's spread overflows float64 (RMS distance to the mean above "
+                             f"{np.finfo(float).max:.3g}): divide the data by a constant first")
+        return cls(mean=unit.mean * m, scale=scale)
 
     @classmethod
     def from_moments(cls, mean: np.ndarray, variances: np.ndarray, mode: str = "global") -> "Standardizer":
