@@ -9,12 +9,13 @@ goes through ``backend_``, so they always agree.
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator
+from sklearn.utils import Tags
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -39,7 +40,7 @@ _POSITIVE = Interval(numbers.Real, 0, None, closed="neither")
 _POSITIVE_INT = Interval(numbers.Integral, 1, None, closed="left")
 
 #: Constraints of the parameters every diffusion estimator shares (scikit-learn's declarative checks).
-COMMON_CONSTRAINTS: dict[str, list] = {
+COMMON_CONSTRAINTS: dict[str, list[Any] | str] = {  # a list of constraints, or "no_validation"
     "sampler": [StrOptions(set(SAMPLERS))],
     "n_steps": [_POSITIVE_INT],
     "standardize": ["boolean", StrOptions(set(STANDARDIZE_MODES))],
@@ -178,8 +179,12 @@ class GeneratorMixin:
     """What every generator shares: scikit-learn tags (dense finite input, labels optional) and the fitted
     standardization as ``mean_`` and ``scale_``."""
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
+    #: The fitted standardization (set by ``fit``).
+    standardizer_: Standardizer
+
+    def __sklearn_tags__(self) -> Tags:
+        # a mixin: BaseEstimator, which defines __sklearn_tags__, follows it in every estimator's MRO
+        tags: Tags = super().__sklearn_tags__()  # type: ignore[misc]
         tags.input_tags.allow_nan = False
         tags.input_tags.sparse = False
         tags.target_tags.required = False
@@ -268,6 +273,15 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
 
     _parameter_constraints: dict = dict(COMMON_CONSTRAINTS)
 
+    # fitted attributes (set by ``fit``; declared here for the type checker, so unset before ``fit``)
+    client_: Any
+    device_: torch.device
+    n_features_in_: int
+    max_memory_: int
+    backend_: PosteriorBackend
+    data_resident_: bool
+    h_: float
+
     # ----------------------------------------------------------------- fitting
     def _validate_fit_input(self, X: Any) -> Any:
         self.client_ = None  # a refit resolves its client again (set_params(client=...) must take effect)
@@ -279,23 +293,24 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         mode = resolve_mode(self.standardize)
         return dask_statistics(X, self._client(), mode) if is_dask_array(X) else Standardizer.fit(X, mode)
 
-    def _client(self):
+    def _client(self) -> Any:
         from inertial_diffusion.backends.dask import resolve_client
 
         if getattr(self, "client_", None) is None:
             self.client_ = resolve_client(self.client)
         return self.client_
 
-    def _fit_backend(self, X: Any, standardizer: Standardizer) -> np.ndarray | None:
-        """Standardize ``X`` into the backend's working copy; returns the standardized rows (float64 view
-        or copy) when they are local, None for a Dask array (its rows stay on the cluster)."""
+    def _fit_backend(self, X: Any, standardizer: Standardizer) -> torch.Tensor | None:
+        """Standardize ``X`` into the backend's working copy; returns the standardized rows (the backend's
+        tensor, in ``dtype`` on ``device_``) when they are local, None for a Dask array (its rows stay on
+        the cluster)."""
         self.device_ = resolve_device(self.device)
         check_dtype_for_device(self.dtype, self.device_)
         self.standardizer_ = standardizer
         self.n_samples_fit_, self.n_features_in_ = (int(s) for s in X.shape)
         self.max_memory_ = resolve_max_memory(self.max_memory, self.device_)
         dask = is_dask_array(X)
-        self.backend_: PosteriorBackend = make_backend(
+        self.backend_ = make_backend(
             X, standardizer, dtype=self.dtype, device=self.device_, max_memory=self.max_memory_,
             chunk_size=self.chunk_size, prune_tol=self.prune_tol, client=self._client() if dask else None,
             random_state=0)
@@ -328,6 +343,18 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         z = self._draw(n_samples, generator, callback)
         x_hat = self._final_map(z)
         return x_hat, (self.backend_.neglected_mass(z, self.h_) if with_bound else None)
+
+    @overload
+    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ...,
+               return_neglected_mass: Literal[False] = ...) -> np.ndarray: ...
+
+    @overload
+    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ..., *,
+               return_neglected_mass: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ...,
+               return_neglected_mass: bool = ...) -> np.ndarray | tuple[np.ndarray, np.ndarray]: ...
 
     def sample(self, n_samples: int = 1, random_state: Any = None, callback: Callback = None, y: Any = None,
                return_neglected_mass: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -396,7 +423,10 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         if not np.isfinite(samples).all():  # never hand out NaN/inf: the checks at fit should make this unreachable
             raise FloatingPointError("the sampler produced non-finite values; please report this with the data's "
                                      "shape and the parameters")
-        return (samples, bound.cpu().numpy()) if return_neglected_mass else samples
+        if not return_neglected_mass:
+            return samples
+        assert bound is not None, "with_bound=True gives the bound"
+        return samples, bound.cpu().numpy()
 
     # ------------------------------------------------------------ queries
     def _queries(self, x: Any, t: Any) -> tuple[torch.Tensor, float]:

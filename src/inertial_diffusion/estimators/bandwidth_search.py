@@ -38,10 +38,12 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 
 from inertial_diffusion.core import posterior
 from inertial_diffusion.core.inertia import inertia_step
@@ -284,7 +286,7 @@ def _w1_grid(rows: np.ndarray, d: float, scales: np.ndarray, n_folds: int, inert
 UNREACHABLE_GRID = 13
 
 
-def _bisect_target(curve: DupRateCurve, target: float, to_sigma, bracket: tuple[float, float],
+def _bisect_target(curve: DupRateCurve, target: float, to_sigma: Callable[[float], float], bracket: tuple[float, float],
                    rel_tol: float) -> tuple[list[float], list[float], float, bool]:
     """Smallest ``c`` in ``bracket`` with ``curve(to_sigma(c)) <= target``, by bisection on log c.
 
@@ -293,7 +295,8 @@ def _bisect_target(curve: DupRateCurve, target: float, to_sigma, bracket: tuple[
     Returns the path (c, DupRate) in evaluation order, the chosen ``c`` and whether the target was met.
     """
     lo, hi = bracket
-    path_c, path_r = [], []
+    path_c: list[float] = []
+    path_r: list[float] = []
 
     def evaluate(c: float) -> float:
         r = curve(to_sigma(c))
@@ -322,11 +325,11 @@ def _bisect_target(curve: DupRateCurve, target: float, to_sigma, bracket: tuple[
 
 
 def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate: float | None = None,
-                           n_fit: int | None = None, scales=DEFAULT_SCALES, n_folds: int = 2,
+                           n_fit: int | None = None, scales: ArrayLike = DEFAULT_SCALES, n_folds: int = 2,
                            max_rows: int = MAX_SEARCH_ROWS, max_dup_rows: int = MAX_DUP_ROWS,
                            n_dup_samples: int = 4000, scale_bracket: tuple[float, float] = SCALE_BRACKET,
                            rel_tol: float = 0.01, w1_rel_tol: float = 0.01, inertia: str = "posterior_mean",
-                           random_state=0) -> BandwidthSearch:
+                           random_state: int | np.random.Generator = 0) -> BandwidthSearch:
     """Choose ``c`` in :math:`\\sigma = c\\,n_{fit}^{-1/(d+4)}` (see the module docstring).
 
     Parameters
@@ -424,7 +427,7 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
     def to_sigma(c: float) -> float:
         return _sigma_on_rows(c, dup_rows.shape[0], n_fit, d)
 
-    if novelty:
+    if max_dup_rate is not None:  # the novelty target
         path_c, path_r, best, met = _bisect_target(curve, float(max_dup_rate), to_sigma, (lo, hi), rel_tol)
         if not met:
             lowest = min(path_r)

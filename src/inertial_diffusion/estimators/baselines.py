@@ -26,7 +26,7 @@ from inertial_diffusion.backends.device import torch_generator
 from inertial_diffusion.backends.factory import is_dask_array
 from inertial_diffusion.core.bandwidth import bandwidth_rule, resolve_intrinsic_dim
 from inertial_diffusion.core.cfdm import cfdm_times, flow_matching_denoiser, flow_matching_time, sample_cfdm_euler
-from inertial_diffusion.core.samplers import sample_one_shot
+from inertial_diffusion.core.samplers import Callback, sample_one_shot
 from inertial_diffusion.core.standardize import Standardizer, resolve_mode
 from inertial_diffusion.core.validation import check_n_samples
 from inertial_diffusion.estimators._base import (
@@ -59,14 +59,16 @@ def _local(X: Any, name: str) -> np.ndarray:
     return X
 
 
-def _rule_bandwidth(estimator: Any, Z: np.ndarray) -> None:
+def _rule_bandwidth(estimator: AmbientKDE | SmoothedCFDM, Z: np.ndarray) -> None:
     """Set ``intrinsic_dim_`` and ``bandwidth_`` from the given bandwidth or the rule c n^(-1/(d+4))."""
-    estimator.intrinsic_dim_ = resolve_intrinsic_dim(estimator.intrinsic_dim, Z, estimator.dim_method,
-                                                     estimator.bandwidth is None, n_samples=estimator.n_samples_fit_,
-                                                     bandwidth_scale=estimator.bandwidth_scale)
-    estimator.bandwidth_ = (float(estimator.bandwidth) if estimator.bandwidth is not None else
-                            bandwidth_rule(estimator.n_samples_fit_, estimator.intrinsic_dim_,
-                                           estimator.bandwidth_scale))
+    d = resolve_intrinsic_dim(estimator.intrinsic_dim, Z, estimator.dim_method, estimator.bandwidth is None,
+                              n_samples=estimator.n_samples_fit_, bandwidth_scale=estimator.bandwidth_scale)
+    estimator.intrinsic_dim_ = d
+    if estimator.bandwidth is not None:
+        estimator.bandwidth_ = float(estimator.bandwidth)
+    else:
+        assert d is not None, "the rule needs d"  # resolve_intrinsic_dim estimates it when needed
+        estimator.bandwidth_ = bandwidth_rule(estimator.n_samples_fit_, d, estimator.bandwidth_scale)
 
 
 class AmbientKDE(GeneratorMixin, BaseEstimator):
@@ -108,6 +110,13 @@ class AmbientKDE(GeneratorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {**RULE_CONSTRAINTS, "standardize": COMMON_CONSTRAINTS["standardize"],
                                     "random_state": COMMON_CONSTRAINTS["random_state"]}
+
+    # fitted attributes (set by ``fit``)
+    n_features_in_: int
+    n_samples_fit_: int
+    data_: np.ndarray
+    intrinsic_dim_: float | None
+    bandwidth_: float
 
     def __init__(self, *, bandwidth: float | None = None, intrinsic_dim: float | None = None,
                  bandwidth_scale: float = 1.0, dim_method: str = "scale", standardize: bool | str = True,
@@ -225,6 +234,10 @@ class SmoothedCFDM(DiffusionBase):
     # the shared fit machinery reads these; sigma-CFDM has no simulated OU sampler, pruning or cluster
     sampler, prior, t_max, client, prune_tol = "one_shot", "mixture", 1.0, None, None
 
+    # fitted attributes (set by ``fit``, besides those of DiffusionBase)
+    intrinsic_dim_: float | None
+    bandwidth_: float
+
     def __init__(self, *, bandwidth: float | None = None, n_steps: int = 100, n_noise: int = 8,
                  start_time: float = 0.0, intrinsic_dim: float | None = None, bandwidth_scale: float = 1.0,
                  dim_method: str = "scale", standardize: bool | str = True, dtype: str = "float64",
@@ -267,11 +280,15 @@ class SmoothedCFDM(DiffusionBase):
         """
         X = _local(self._validate_fit_input(X), "SmoothedCFDM")
         Z = self._fit_backend(X, self._fit_standardizer(X))
+        assert Z is not None, "local data give local rows"  # _local refused a Dask array
         _rule_bandwidth(self, Z.cpu().double().numpy())
         self.class_models_ = None
         return self
 
-    def sample(self, n_samples: int = 1, random_state: Any = None, callback=None) -> np.ndarray:
+    # σ-CFDM has no class-conditional mode and no pruning: its sample takes neither y nor return_neglected_mass
+    # of DiffusionBase.sample (whose fit and query machinery it reuses), so the signatures differ on purpose
+    def sample(self, n_samples: int = 1, random_state: Any = None,  # type: ignore[override]
+               callback: Callback = None) -> np.ndarray:
         """Draw ``n_samples`` points in float64 data units.
 
         Parameters

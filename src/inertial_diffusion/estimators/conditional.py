@@ -7,7 +7,7 @@ through ``fit(X, y)``, ``sample(m, y=label)`` and ``sample_per_class(n)``.
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from sklearn.base import clone
@@ -16,6 +16,10 @@ from sklearn.utils.validation import check_is_fitted
 from inertial_diffusion.backends.factory import is_dask_array
 from inertial_diffusion.core.samplers import Callback
 from inertial_diffusion.core.validation import check_n_samples, plain_label
+
+if TYPE_CHECKING:  # the estimators import this mixin: their types are only needed by the type checker
+    from inertial_diffusion.core.standardize import Standardizer
+    from inertial_diffusion.estimators._base import DiffusionBase
 
 __all__ = ["ClassConditionalMixin", "check_labels", "sample_mixture"]
 
@@ -133,6 +137,16 @@ class ClassConditionalMixin:
     from one class, and :meth:`sample_per_class` from each.
     """
 
+    # of the estimator this is mixed into: its parameter and what its ``fit`` sets before ``_fit_classes``
+    random_state: Any
+    n_samples_fit_: int
+    standardizer_: Standardizer
+    # fitted here (``class_models_`` is None after a fit without labels)
+    classes_: np.ndarray
+    small_classes_: dict[Any, int]
+    class_counts_: dict[Any, int]
+    class_models_: dict[Any, DiffusionBase] | None
+
     def _fit_classes(self, X: Any, y: Any, **overrides: Any) -> None:
         """One empirical model per class, sharing this model's standardization and parameters."""
         if is_dask_array(X):
@@ -158,6 +172,7 @@ class ClassConditionalMixin:
 
     def _sample_classes(self, n_samples: int, random_state: Any, callback: Callback, y: Any,
                         **sample_options: Any) -> np.ndarray:
+        assert self.class_models_ is not None, "called only on a model fitted with labels"
         if y is not None:
             key = plain_label(y)
             if key in self.small_classes_:

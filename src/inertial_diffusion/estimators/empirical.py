@@ -11,6 +11,7 @@ from sklearn.utils._param_validation import Interval
 
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha
 from inertial_diffusion.core.samplers import DEFAULT_N_STEPS
+from inertial_diffusion.core.standardize import Standardizer
 from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, DiffusionBase
 
 __all__ = ["EmpiricalDiffusion"]
@@ -109,7 +110,7 @@ class EmpiricalDiffusion(DiffusionBase):
             self._fit_classes(X, y)
         return self
 
-    def _fit_one(self, X: Any, standardizer) -> None:
+    def _fit_one(self, X: Any, standardizer: Standardizer) -> None:
         self._fit_backend(X, standardizer)
         self.h_ = float(self.t_min)
 

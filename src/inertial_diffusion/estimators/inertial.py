@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import warnings
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
@@ -22,10 +23,11 @@ from inertial_diffusion.core.bandwidth import DIM_METHODS, bandwidth_rule, resol
 from inertial_diffusion.core.components import find_components
 from inertial_diffusion.core.inertia import INERTIA_FORMS, inertia_step
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha, variance
-from inertial_diffusion.core.samplers import DEFAULT_N_STEPS
+from inertial_diffusion.core.samplers import DEFAULT_N_STEPS, Callback
+from inertial_diffusion.core.standardize import Standardizer
 from inertial_diffusion.core.validation import check_n_samples
 from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, DiffusionBase, parameters_doc
-from inertial_diffusion.estimators.bandwidth_search import search_bandwidth_scale
+from inertial_diffusion.estimators.bandwidth_search import BandwidthSearch, search_bandwidth_scale
 from inertial_diffusion.estimators.conditional import sample_mixture
 
 __all__ = ["InertialDiffusion", "DIM_METHODS", "MIN_BANDWIDTH", "MAX_PAPER_H"]
@@ -126,6 +128,15 @@ class InertialDiffusion(DiffusionBase):
         "max_dup_rate": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "components": [StrOptions(set(choices.COMPONENTS))],
     }
+
+    # fitted attributes (set by ``fit``; the component ones are absent on the class models of ``fit(X, y)``)
+    intrinsic_dim_: float | None
+    bandwidth_search_: BandwidthSearch | None
+    bandwidth_: float
+    n_isolated_: int
+    components_: list[dict[str, Any]] | None
+    component_models_: list[InertialDiffusion] | None
+    component_labels_: np.ndarray | None
 
     def __init__(self, *, bandwidth: float | str | None = None, intrinsic_dim: float | None = None,
                  bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", dim_method: str = "scale",
@@ -228,27 +239,28 @@ class InertialDiffusion(DiffusionBase):
             self._fit_classes(X, y, **overrides)
         return self
 
-    def _fit_one(self, X: Any, standardizer) -> None:
+    def _fit_one(self, X: Any, standardizer: Standardizer) -> None:
         """Backend, intrinsic dimension, bandwidth and the isolated-point count for one model."""
         Z = self._fit_backend(X, standardizer)
         auto = self.bandwidth == "auto"
         needs_rows = auto or (self.intrinsic_dim is None and self.bandwidth is None)
         rows = self._estimation_rows(Z) if needs_rows else None
-        self.intrinsic_dim_ = resolve_intrinsic_dim(self.intrinsic_dim, rows, self.dim_method,
-                                                    self.bandwidth is None or auto, n_samples=self.n_samples_fit_,
-                                                    bandwidth_scale=1.0 if auto else self.bandwidth_scale)
+        # d is None only when it is neither given nor needed: a numeric bandwidth without intrinsic_dim
+        d = resolve_intrinsic_dim(self.intrinsic_dim, rows, self.dim_method, self.bandwidth is None or auto,
+                                  n_samples=self.n_samples_fit_, bandwidth_scale=1.0 if auto else self.bandwidth_scale)
+        self.intrinsic_dim_ = d
         self.bandwidth_search_ = None
         if auto:
-            search_options = {} if self.max_dup_rate is None else {"max_dup_rate": self.max_dup_rate}
-            self.bandwidth_search_ = search_bandwidth_scale(rows, self.intrinsic_dim_, inertia=self.inertia,
-                                                            n_fit=self.n_samples_fit_, random_state=0,
-                                                            **search_options)
-            self.bandwidth_ = bandwidth_rule(self.n_samples_fit_, self.intrinsic_dim_,
-                                             self.bandwidth_search_.best_scale)
+            assert rows is not None and d is not None, "the search reads the rows and needs d"
+            self.bandwidth_search_ = search_bandwidth_scale(rows, d, max_dup_rate=self.max_dup_rate,
+                                                            inertia=self.inertia, n_fit=self.n_samples_fit_,
+                                                            random_state=0)
+            self.bandwidth_ = bandwidth_rule(self.n_samples_fit_, d, self.bandwidth_search_.best_scale)
         elif self.bandwidth is not None:
             self.bandwidth_ = float(self.bandwidth)
         else:
-            self.bandwidth_ = bandwidth_rule(self.n_samples_fit_, self.intrinsic_dim_, self.bandwidth_scale)
+            assert d is not None, "the rule needs d"
+            self.bandwidth_ = bandwidth_rule(self.n_samples_fit_, d, self.bandwidth_scale)
         self._check_bandwidth()
         self.h_ = self.bandwidth_**2
         self.n_isolated_ = self._count_isolated()
@@ -259,14 +271,14 @@ class InertialDiffusion(DiffusionBase):
         n = Z.shape[0]
         # parts are judged at the rule's own scale (c = 1), whatever c the user or the search picks: a small c
         # would otherwise cut one manifold into pieces the kernel merely does not bridge
-        options = dict(intrinsic_dim=self.intrinsic_dim, bandwidth_scale=1.0, dim_method=self.dim_method,
-                       random_state=0)
+        components_of = functools.partial(find_components, intrinsic_dim=self.intrinsic_dim, bandwidth_scale=1.0,
+                                          dim_method=self.dim_method, random_state=0)
         if n <= COMPONENT_ROWS:
-            labels = find_components(Z.cpu().double().numpy(), **options)
+            labels = components_of(Z.cpu().double().numpy())
         else:  # parts found on a seeded subsample; every row joins the part of its nearest subsampled row
             probe = np.sort(np.random.default_rng(0).choice(n, size=COMPONENT_ROWS, replace=False))
             Z_probe = Z[torch.as_tensor(probe)].cpu().double().numpy()
-            probe_labels = find_components(Z_probe, **options)
+            probe_labels = components_of(Z_probe)
             if probe_labels.max() == 0:
                 return
             search = NearestNeighbors(n_neighbors=1).fit(Z_probe)
@@ -335,8 +347,22 @@ class InertialDiffusion(DiffusionBase):
     def _final_map(self, z: torch.Tensor) -> torch.Tensor:
         return inertia_step(self.backend_.denoiser, z, self.h_, self.inertia)
 
-    def sample(self, n_samples: int = 1, random_state: Any = None, callback=None, y: Any = None,
-               return_neglected_mass: bool = False, exclude_copies: bool = False):
+    @overload
+    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ...,
+               return_neglected_mass: Literal[False] = ..., exclude_copies: bool = ...) -> np.ndarray: ...
+
+    @overload
+    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ..., *,
+               return_neglected_mass: Literal[True], exclude_copies: bool = ...) -> tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ...,
+               return_neglected_mass: bool = ..., exclude_copies: bool = ...
+               ) -> np.ndarray | tuple[np.ndarray, np.ndarray]: ...
+
+    def sample(self, n_samples: int = 1, random_state: Any = None, callback: Callback = None, y: Any = None,
+               return_neglected_mass: bool = False,
+               exclude_copies: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` new points, in float64 data units.
 
         As :meth:`DiffusionBase.sample <inertial_diffusion.estimators._base.DiffusionBase.sample>`, with
@@ -392,11 +418,14 @@ class InertialDiffusion(DiffusionBase):
         >>> copies(model.sample(200)) > 0, copies(model.sample(200, exclude_copies=True))
         (True, 0)
         """
-        if getattr(self, "component_models_", None) is not None and y is None:
+        # getattr: the class models of fit(X, y) are fitted without the component search
+        parts: list[InertialDiffusion] | None = getattr(self, "component_models_", None)
+        if parts is not None and y is None:
             if return_neglected_mass:
                 raise ValueError("return_neglected_mass is not available for a model of several components")
             check_n_samples(n_samples)
-            return sample_mixture(self.component_models_, [c["size"] for c in self.components_], n_samples,
+            assert self.components_ is not None, "set with component_models_"
+            return sample_mixture(parts, [c["size"] for c in self.components_], n_samples,
                                   self.random_state if random_state is None else random_state, callback,
                                   exclude_copies=exclude_copies)
         if not exclude_copies:
