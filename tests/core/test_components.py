@@ -120,6 +120,9 @@ def test_part_bandwidth_is_the_rule_in_data_units():
     assert d == 2.0 and sigma == pytest.approx(0.5 * 10 ** (-1) * spread, rel=1e-9)
     d, sigma = part_bandwidth(X, random_state=0)
     assert abs(d - 2) < 0.2 and sigma == pytest.approx(500 ** (-1 / (d + 4)) * spread, rel=1e-9)
+    for given in (None, 2.0):  # the message names the caller's parameter, with or without a given d
+        with pytest.raises(ValueError, match="^bandwidth_scale"):
+            part_bandwidth(X, intrinsic_dim=given, bandwidth_scale=0.0, random_state=0)
 
 
 def test_rejects_bad_data():

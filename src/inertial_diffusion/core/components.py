@@ -89,6 +89,7 @@ def part_bandwidth(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth_
     """
     Z = check_data(Z, min_rows=2)
     n = Z.shape[0] if n_samples is None else check_positive_int(n_samples, "n_samples")
+    check_positive(bandwidth_scale, "bandwidth_scale")
     centred = Z - Z.mean(axis=0)
     spread = float(np.sqrt(np.mean(np.sum(centred**2, axis=1))))
     if not spread > 0:
