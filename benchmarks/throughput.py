@@ -2,7 +2,7 @@
 
     python benchmarks/throughput.py                  # all sections, full sizes
     python benchmarks/throughput.py --quick          # all sections at reduced sizes (a few minutes)
-    python benchmarks/throughput.py --only peaked,dm # some sections: idm, peaked, dm, rule, bf16
+    python benchmarks/throughput.py --only peaked,dm # some sections: idm, peaked, dm, bf16
     python benchmarks/throughput.py --small          # the idm section's smoke run (n = 6000)
 
 Sections:
@@ -12,8 +12,6 @@ Sections:
   point per query, where the a-priori float32 guard fails; float64 and float32 (certified rows).
 * ``dm``: the empirical diffusion model's 20-step reverse SDE on n = 20000 points of a 10-dimensional manifold
   in R^256 (standardized): the posterior at each step's time, queries drawn from p̂_t.
-* ``rule``: the default case, S^2 in R^128 (standardized), float64 and float32 at the rule's bandwidth
-  (d = 2), one-shot queries z ~ p̂_h: the float32 speed-up and the share of float32 rows redone in float64.
 * ``bf16``: the bfloat16 GEMM rate at the hot loop's block shape and a prototype with ``weights @ y`` in
   bf16, against float32 (n = 60000, D = 784).
 
@@ -225,46 +223,6 @@ def main_dm(quick: bool) -> None:
               f"({20 * m / sec:.0f} query-steps/s)")
 
 
-def main_rule(quick: bool) -> None:
-    from inertial_diffusion.core.bandwidth import bandwidth_rule
-    from inertial_diffusion.evaluation.datasets import Sphere
-
-    m, repeats = (1024, 2) if quick else (2048, 3)
-    print(f"rule: S^2 in R^128 (standardized), h = t from the rule (d = 2), m={m} one-shot queries z ~ p̂_h")
-    print(f"{'n':>7} {'h':>7} {'f64 of bound':>13} {'f32 of bound':>13} {'f32 / f64 speed':>16} "
-          f"{'f32 rows in f64':>16} {'f32 err':>9}")
-    for n in (20000,) if quick else (20000, 100000):
-        X = torch.as_tensor(Sphere(2, 128, random_state=0).sample(n, random_state=1))
-        X = X - X.mean(dim=0)
-        data = (X / X.pow(2).sum(dim=1).mean().sqrt()).float().double()
-        h = bandwidth_rule(n, 2) ** 2
-        g = torch.Generator().manual_seed(3)
-        z = (alpha(h) * data[torch.randint(n, (m,), generator=g)]
-             + math.sqrt(variance(h)) * torch.randn(m, 128, generator=g, dtype=torch.float64)).float().double()
-        half = 0.5 * (data**2).sum(dim=1)
-        res = {}
-        for dtype in (torch.float64, torch.float32):
-            xd, dd = z.to(dtype), data.to(dtype)
-            redone: list[int] = []
-            original = post._Plan.run
-
-            def run(self, xq, d, tt, *args, _orig=original, _redone=redone, **kwargs):
-                if self.work == torch.float64 and xq.dtype != torch.float64:
-                    _redone.append(xq.shape[0])
-                return _orig(self, xq, d, tt, *args, **kwargs)
-
-            post._Plan.run = run
-            try:
-                sec, gemm, out = _side_by_side(lambda: post.posterior_mean(xd, dd, h, half_sq_norms=half),
-                                               xd, dd, repeats)
-            finally:
-                post._Plan.run = original
-            res[dtype] = (sec, 2 * gemm / sec, out, sum(redone) / (repeats + 1) / m)
-        err = _error(res[torch.float32][2], res[torch.float64][2].double(), 1.0)
-        print(f"{n:>7} {h:>7.4f} {res[torch.float64][1]:>13.2f} {res[torch.float32][1]:>13.2f} "
-              f"{res[torch.float64][0] / res[torch.float32][0]:>16.2f} {res[torch.float32][3]:>16.0%} {err:>9.1e}")
-
-
 def _bf16_second_gemm_mean(x: torch.Tensor, data: torch.Tensor, t: float, chunk: int = 256) -> torch.Tensor:
     """Prototype: float32 logits, ``weights @ y`` in bfloat16 (CPU torch returns bf16: the product is rounded)."""
     a_t, v_t = alpha(t), variance(t)
@@ -327,7 +285,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true", help="the idm section at n=6000, D=784, 1000 samples")
     parser.add_argument("--quick", action="store_true", help="every section at reduced sizes")
-    parser.add_argument("--only", default="idm,peaked,dm,rule,bf16", help="comma-separated sections")
+    parser.add_argument("--only", default="idm,peaked,dm,bf16", help="comma-separated sections")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's); 1 gives steadier ratios "
                         "on an oversubscribed host, where every parallel op waits for descheduled threads")
     parser.add_argument("--one", help=argparse.SUPPRESS)
@@ -340,8 +298,7 @@ def main() -> None:
         return
     print(f"{torch.get_num_threads()} torch threads; torch {torch.__version__}")
     sections = {"idm": lambda: main_idm(args.small or args.quick), "peaked": lambda: main_peaked(args.quick),
-                "dm": lambda: main_dm(args.quick), "rule": lambda: main_rule(args.quick),
-                "bf16": lambda: main_bf16(args.quick)}
+                "dm": lambda: main_dm(args.quick), "bf16": lambda: main_bf16(args.quick)}
     for name in args.only.split(","):
         if name not in sections:
             raise SystemExit(f"unknown section {name!r}; expected some of {', '.join(sections)}")

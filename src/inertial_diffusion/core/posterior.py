@@ -23,9 +23,9 @@ one chunk costs a single GEMM plus a row bias (below); logits are kept in base 2
 Weights below the sum's resolution (:func:`~inertial_diffusion.core.precision.cutoff_bits`) are exactly
 zero, and on the CPU the ``weights @ y`` product of a chunk only covers the query rows and data
 columns with a nonzero weight: a peaked posterior (small ``t``, or a bandwidth small against the data
-spacing) costs one GEMM per chunk, not two. In float32, a posterior mean keeps a query's float32 result
-only where an a-posteriori bound certifies it (:func:`~inertial_diffusion.core.precision.certified_rows`:
-a peaked posterior, or a spread small against the logit error); the others are redone in float64.
+spacing) costs one GEMM per chunk, not two. In float32, queries past the a-priori accuracy guard keep
+float32 when their posterior is peaked enough to be certified
+(:func:`~inertial_diffusion.core.precision.certified_rows`); the others are redone in float64.
 """
 
 from __future__ import annotations
@@ -204,8 +204,7 @@ def empty_partial(n_queries: int, n_features: int, like: torch.Tensor) -> Partia
 
 
 def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torch.Tensor,
-            cutoff: float | None = None, sparse: bool | None = None, counts: torch.Tensor | None = None,
-            second_moment: torch.Tensor | None = None, sq_norms: torch.Tensor | None = None) -> None:
+            cutoff: float | None = None, sparse: bool | None = None, counts: torch.Tensor | None = None) -> None:
     """Fold one chunk's base-2 logits (q, b) for data rows ``y`` (b, D) into ``state``, in place.
 
     This is :func:`combine` of ``state`` with the chunk's partial, fused to avoid allocations.
@@ -221,9 +220,7 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
     CPU) a chunk whose weights are nonzero in few query rows multiplies only those rows and the
     data columns they touch; rows the chunk does not reach are left untouched (their maximum did
     not move, so their rescale factor is exactly 1). ``counts`` (q,), if given, keeps the number of
-    nonzero weights in each row's sum (what the float32 certificate needs to bound its rounding), and
-    ``second_moment`` (q,) the weighted sum of the rows' squared norms ``sq_norms`` (b,), relative to the
-    same maximum as ``sumexp`` (the posterior's spread, for the certificate).
+    nonzero weights in each row's sum (what the float32 certificate needs to bound its rounding).
 
     Parameters
     ----------
@@ -244,16 +241,6 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
         the CPU, for blocks of at least ``SPARSE_MIN_ROWS`` queries).
     counts : Tensor (q,), optional
         Running number of nonzero weights per query, updated in place.
-    second_moment : Tensor (q,), optional
-        Running :math:`\\sum_i 2^{b_{qi} - M_q} |y_i|^2` per query, of the dtype of ``state.sumexp``,
-        updated in place; needs ``sq_norms``.
-    sq_norms : Tensor (b,), optional
-        :math:`|y_i|^2` of the chunk's rows, in the computation dtype.
-
-    Raises
-    ------
-    ValueError
-        ``second_moment`` without ``sq_norms``.
 
     Examples
     --------
@@ -272,8 +259,6 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
     """
     if cutoff is None:
         cutoff = precision.cutoff_bits(logits.dtype, 2**32)
-    if second_moment is not None and sq_norms is None:
-        raise ValueError("absorb_: second_moment needs the chunk's sq_norms")
     if sparse is None:  # gathers pay off on the CPU, for blocks large enough to amortize them
         sparse = logits.device.type == "cpu" and logits.shape[0] >= SPARSE_MIN_ROWS
     chunk_max = logits.amax(dim=1)
@@ -291,13 +276,10 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
             return  # no row reached: every maximum is unchanged and no weight survives
         if rows.numel() <= SPARSE_ROW_FRACTION * logits.shape[0]:
             _absorb_rows_(state, weights.index_select(0, rows), y, rows, rescale.index_select(0, rows),
-                          new_max.index_select(0, rows), counts, second_moment, sq_norms)
+                          new_max.index_select(0, rows), counts)
             return
     if counts is not None:  # a dropped state takes its nonzero weights with it
         counts.mul_(rescale > 0).add_((weights > 0).sum(dim=1))
-    if second_moment is not None and sq_norms is not None:
-        torch.addcmul(torch.mv(weights, sq_norms).to(second_moment.dtype), second_moment,
-                      rescale.to(second_moment.dtype), out=second_moment)
     torch.addcmul(weights.sum(dim=1, dtype=state.sumexp.dtype), state.sumexp, rescale.to(state.sumexp.dtype),
                   out=state.sumexp)
     torch.mm(weights, y, out=product)
@@ -306,19 +288,13 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
 
 
 def _absorb_rows_(state: Partial, weights: torch.Tensor, y: torch.Tensor, rows: torch.Tensor,
-                  rescale: torch.Tensor, new_max: torch.Tensor, counts: torch.Tensor | None,
-                  second_moment: torch.Tensor | None = None, sq_norms: torch.Tensor | None = None) -> None:
+                  rescale: torch.Tensor, new_max: torch.Tensor, counts: torch.Tensor | None) -> None:
     """:func:`absorb_` restricted to query ``rows`` (their weights (k, b)) and the data columns they touch."""
     if counts is not None:
         counts.index_copy_(0, rows, counts.index_select(0, rows).mul_(rescale > 0).add_((weights > 0).sum(dim=1)))
     cols = (weights > 0).any(dim=0).nonzero().squeeze(1)
     if cols.numel() < weights.shape[1]:
         weights, y = weights.index_select(1, cols), y.index_select(0, cols)
-        sq_norms = None if sq_norms is None else sq_norms.index_select(0, cols)
-    if second_moment is not None and sq_norms is not None:
-        moments = torch.addcmul(torch.mv(weights, sq_norms).to(second_moment.dtype),
-                                second_moment.index_select(0, rows), rescale.to(second_moment.dtype))
-        second_moment.index_copy_(0, rows, moments)
     sums = torch.addcmul(weights.sum(dim=1, dtype=state.sumexp.dtype), state.sumexp.index_select(0, rows),
                          rescale.to(state.sumexp.dtype))
     state.sumexp.index_copy_(0, rows, sums)
@@ -330,11 +306,9 @@ def _absorb_rows_(state: Partial, weights: torch.Tensor, y: torch.Tensor, rows: 
 def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.Tensor, work: torch.dtype,
                    data_rows: int, logits_buffer: torch.Tensor, product_buffer: torch.Tensor,
                    cutoff: float, sum_dtype: torch.dtype | None = None,
-                   counts: torch.Tensor | None = None, second_moment: torch.Tensor | None = None,
-                   sq_norms: torch.Tensor | None = None) -> Partial:
+                   counts: torch.Tensor | None = None) -> Partial:
     """Reduce one block of queries over all data chunks (the hot loop); ``sum_dtype``: of ``sumexp``;
-    ``counts``: filled with each row's number of nonzero weights; ``second_moment``: with each row's
-    weighted sum of ``sq_norms`` (n,) (see :func:`absorb_`)."""
+    ``counts``: filled with each row's number of nonzero weights."""
     n, dim = data.shape
     xq = xq.to(work)
     a_t, v_t = alpha(t), variance(t)
@@ -346,9 +320,7 @@ def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.T
         y = data[c0:c0 + data_rows].to(device=xq.device, dtype=work, non_blocking=True)
         logits = logits_buffer[:xq.shape[0], :y.shape[0]]
         torch.addmm(bias[None, c0:c0 + data_rows], xq, y.T, beta=1.0, alpha=_LOG2E * a_t / v_t, out=logits)
-        sq = None if sq_norms is None else sq_norms[c0:c0 + data_rows]
-        absorb_(state, logits, y, product_buffer[:xq.shape[0]], cutoff, counts=counts, second_moment=second_moment,
-                sq_norms=sq)
+        absorb_(state, logits, y, product_buffer[:xq.shape[0]], cutoff, counts=counts)
     return state
 
 
@@ -363,8 +335,6 @@ class _Plan:
         self.data_rows, self.query_rows = plan_blocks(n, x.shape[0], dim, work, x.device, chunk_size, max_memory)
         a_t, v_t = alpha(t), variance(t)
         self.bias = half_sq_norms.to(device=x.device, dtype=work) * (-_LOG2E * a_t * a_t / v_t)
-        self._half_sq_norms = half_sq_norms
-        self._sq_norms: torch.Tensor | None = None  # |y|^2 in the work dtype, made when a certificate needs it
         # the slack keeps a weight that logit errors could lift above the cutoff; capped far above
         # the smallest normal exponent (2^-126 in float32), so that no weight is ever subnormal
         self.cutoff = min(precision.cutoff_bits(work, n) + cutoff_slack, 100.0 if work != torch.float64 else 900.0)
@@ -372,16 +342,13 @@ class _Plan:
         self._buffers: tuple[torch.Tensor, torch.Tensor] | None = None
         self._device = x.device
 
-    def run(self, xq: torch.Tensor, data: torch.Tensor, t: float, counts: torch.Tensor | None = None,
-            second_moment: torch.Tensor | None = None) -> Partial:
+    def run(self, xq: torch.Tensor, data: torch.Tensor, t: float, counts: torch.Tensor | None = None) -> Partial:
         rows = xq.shape[0]
         if self._buffers is None or self._buffers[0].shape[0] < rows:
             self._buffers = (torch.empty((rows, self.data_rows), dtype=self.work, device=self._device),
                              torch.empty((rows, data.shape[1]), dtype=self.work, device=self._device))
-        if second_moment is not None and self._sq_norms is None:
-            self._sq_norms = (2.0 * self._half_sq_norms).to(device=self._device, dtype=self.work)
         return _block_partial(xq, data, t, self.bias, self.work, self.data_rows, *self._buffers, self.cutoff,
-                              self.sum_dtype, counts, second_moment, None if second_moment is None else self._sq_norms)
+                              self.sum_dtype, counts)
 
 
 #: Values of the ``precision`` keyword. "bf16" (bfloat16 GEMMs on AMX / AVX512-BF16 CPUs) is reserved: on
@@ -402,10 +369,9 @@ def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.
             chunk_size: int | None, max_memory: int | None, certify: bool = False):
     """Yield ``(q0, Partial)`` for consecutive query blocks; working memory follows ``max_memory``.
 
-    With ``certify`` (posterior means), float32 queries are computed in float32 and every row is
-    checked a posteriori: only the rows :func:`~inertial_diffusion.core.precision.certified_rows` rejects
-    are redone in float64; the partials are then float64, their maxima carry the float32 logit error.
-    Without it (partials), float32 follows the a-priori :func:`compute_dtype`.
+    With ``certify`` (posterior means), float32 queries past the accuracy guard are computed in
+    float32, and only the rows :func:`~inertial_diffusion.core.precision.certified_rows` rejects are
+    redone in float64; the partials are then float64, their maxima carry the float32 logit error.
     """
     n, dim = data.shape
     if half_sq_norms is None:
@@ -415,11 +381,11 @@ def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.
     else:  # the guard's norms cost a pass over x and a device sync: only float32 needs them
         x_norms = x.double().norm(dim=1) if x.shape[0] else x.new_zeros(1, dtype=torch.float64)
         y_max = float(torch.sqrt(2.0 * half_sq_norms.max()))
+        work = compute_dtype(x.dtype, t, float(x_norms.max()), y_max)
         tf32 = x.device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32
-        if certify and not tf32 and x.shape[0]:  # no a-priori limit holds the contract on every posterior
+        if work == torch.float64 and certify and not tf32 and x.shape[0]:
             yield from _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms, y_max)
             return
-        work = compute_dtype(x.dtype, t, float(x_norms.max()), y_max)
     plan = _Plan(work, data, x, t, half_sq_norms, chunk_size, max_memory)
     for q0 in range(0, x.shape[0], plan.query_rows):
         yield q0, plan.run(x[q0:q0 + plan.query_rows], data, t)
@@ -449,12 +415,12 @@ def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms
             yield q0, plan64.run(xq, data, t)
             continue
         counts = torch.zeros(xq.shape[0], dtype=torch.float64, device=xq.device)
-        second = torch.zeros(xq.shape[0], dtype=torch.float64, device=xq.device)
-        p32 = plan32.run(xq, data, t, counts, second)
-        part = Partial(p32.max.double(), p32.sumexp.double(), p32.weighted.double())
-        spread = precision.spread_bound(second / part.sumexp, part.mean(), y_max)
+        p32 = plan32.run(xq, data, t, counts)
         ok = precision.certified_rows(p32.sumexp, error[q0:q1].to(p32.sumexp.device), plan32.cutoff, n,
-                                      y_max, max(scale, 1e-300), counts=counts, spread=spread)
+                                      y_max, max(scale, 1e-300), counts=counts)
+        # rows that the a-priori guard alone would have kept (the batch failed it through its largest |x|)
+        ok |= precision.within_guard(t, x_norms[q0:q1], y_max).to(ok.device)
+        part = Partial(p32.max.double(), p32.sumexp.double(), p32.weighted.double())
         redo = (~ok).nonzero().squeeze(1)
         direct = q0 == 0 and redo.numel() > PROBE_FAIL_FRACTION * xq.shape[0]
         if redo.numel():

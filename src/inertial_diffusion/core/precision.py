@@ -1,6 +1,6 @@
 """How exact the float32 posterior is, and what can be dropped from a sum without changing it.
 
-Four facts the hot loop of :mod:`inertial_diffusion.core.posterior` rests on.
+Three a-priori facts the hot loop of :mod:`inertial_diffusion.core.posterior` rests on.
 
 * **Resolution cutoff.** In a sum whose largest term is 1, a term below
   ``2^-(p + ceil(log2 n) + margin)`` (``p`` = significand bits of the dtype) cannot move the result: all
@@ -8,22 +8,15 @@ Four facts the hot loop of :mod:`inertial_diffusion.core.posterior` rests on.
   those weights to exactly 0 (never a subnormal, whose products are slow on some x86 cores) and skips
   the ``weights @ y`` work of rows and columns that are all zero.
 * **Logit error.** A float32 GEMM logit :math:`(\\alpha x\\cdot y - \\alpha^2|y|^2/2)/v` is off by about
-  :math:`\\epsilon_{32}\\,\\alpha |x||y|/v` (Cauchy-Schwarz bounds the dot product's rounding);
-  :func:`logit_error_bound` is the per-query bound :math:`E` used below.
-* **No a-priori limit keeps the mean exact.** How much a logit error moves the mean depends on the
-  posterior's spread, which no a-priori quantity sees. On data with few competing neighbours (standardized
-  S^16 in R^64, n = 3000) plain float32 means were measured 5.2e-6 of the data scale off (t = 0.03) on rows
-  whose :math:`\\epsilon_{32}\\alpha|x||y|/v` is at most 6e-6, and 1.5e-6 off (t = 0.04) on rows at most
-  at 4e-6; on S^8 in R^256, 2.7e-6 at t = 0.03 under the former batch limit 2e-5. So every float32 row
-  of a posterior mean is certified a posteriori (:func:`certified_rows`) and the rows that fail are
-  redone in float64; the a-priori :func:`compute_dtype` only serves the partials.
-* **Certificate.** If every logit is off by at most :math:`E`, the derivative of the mean along the
-  perturbation is the weighted covariance :math:`\\sum_i w_i\\delta_i(y_i - m)`, of norm at most
-  :math:`E \\sum_i w_i |y_i - m|`, and the weights move by at most a factor :math:`e^{2E}` along the way; so
-  the mean moves by at most :math:`E e^{2E} \\min(2 R\\,\\mathrm{diam}, \\sigma)`, where :math:`R` is the weight
-  outside the largest term relative to it (a peaked row: :math:`\\sum_i w_i|y_i - m| \\le 2R\\,\\mathrm{diam}`) and
-  :math:`\\sigma = \\sqrt{\\sum_i w_i |y_i|^2 - |m|^2}` the posterior's spread (Cauchy-Schwarz, any row;
-  :func:`spread_bound`).
+  :math:`\\epsilon_{32}\\,\\alpha |x||y|/v` (Cauchy-Schwarz bounds the dot product's rounding). Below
+  ``2e-5`` that costs nothing measurable (:func:`compute_dtype`, calibrated in the tests).
+* **Peaked rows.** Past that limit a row is still exact to the contract when its posterior is peaked: if
+  every logit is off by at most :math:`E` and the weight outside the largest term is :math:`R` times the
+  largest, the posterior mean moves by at most :math:`2 E e^{2E} R\\,\\mathrm{diam}` (the derivative of the
+  mean along the perturbation is the weighted covariance :math:`\\sum_i w_i\\delta_i(y_i - m)`, whose norm
+  is at most :math:`E \\sum_i w_i |y_i - m| \\le 2 E R\\, \\mathrm{diam}`, and :math:`R` grows at most by
+  :math:`e^{2E}` along the way). :func:`certified_rows` checks that bound per query; the others are redone
+  in float64.
 """
 
 from __future__ import annotations
@@ -34,13 +27,14 @@ import torch
 
 from inertial_diffusion.core.process import alpha, variance
 
-__all__ = ["compute_dtype", "cutoff_bits", "logit_error_bound", "spread_bound", "certified_rows", "bf16_supported"]
+__all__ = ["compute_dtype", "within_guard", "cutoff_bits", "logit_error_bound", "certified_rows", "bf16_supported"]
 
-# a-priori limit of compute_dtype (the partials only: posterior means certify every float32 row); it
-# keeps the small-t regime out of float32 (tests/core/test_posterior.py::test_float32_guard_*), but a
-# posterior with few competing neighbours can lose ~5e-6 under it (module docstring)
+# past this a-priori logit error float32 loses the 1e-6 contract on non-peaked posteriors;
+# calibrated in tests/core/test_posterior.py::test_float32_guard_*
 _FLOAT32_LOGIT_ERROR_LIMIT = 2e-5
 _EPS32 = float(torch.finfo(torch.float32).eps)
+#: Per-row a-priori limit under which a row of a batch past the guard stays float32 uncertified.
+ROW_GUARD_LIMIT = 4e-6
 #: Safety factor of :func:`logit_error_bound` over eps*alpha|x||y|/v: covers the rounding of the bias,
 #: of the sum and of the blocked dot product (measured worst case on Gaussian data in R^784: ~0.3).
 LOGIT_ERROR_FACTOR = 8.0
@@ -50,21 +44,16 @@ CUTOFF_MARGIN_BITS = 8
 #: Posterior-mean error (relative to the data's RMS norm) that a certified float32 row may carry;
 #: the rest of the 1e-6 contract is left to the rounding of the float32 sums.
 CERTIFIED_TOLERANCE = 2.5e-7
-#: Rounding allowance of :func:`spread_bound`, relative to ``y_max^2``: the float32 sums of
-#: ``weights @ |y|^2`` (at most 2^-24 per term of a chunk's sum) and of the mean (within ~1e-6 of ``y_max``).
-SPREAD_SLACK = 2.0**-10
 
 
 def compute_dtype(dtype: torch.dtype, t: float, x_norm: float, y_norm: float) -> torch.dtype:
     """Dtype in which the logits must be computed to keep ~1e-6 relative accuracy on any posterior.
 
     float64 stays float64. float32 is kept while the a-priori rounding bound
-    :math:`\\epsilon_{32}\\,\\alpha_t \\max(|x|, 1) \\max(|y|, 1) / v_t` on the logits stays below 2e-5;
-    in the small-t regime (where :math:`|x|^2 - 2 x\\cdot y + |y|^2` cancels catastrophically) it returns
-    float64. Only the partials (:func:`~inertial_diffusion.core.posterior.posterior_partial`, the pruned
-    reduction) use it: the limit does not hold the 1e-6 contract on posteriors with few competing
-    neighbours (module docstring), so posterior means certify every float32 row instead
-    (:func:`certified_rows`).
+    :math:`\\epsilon_{32}\\,\\alpha_t \\max(|x|, 1) \\max(|y|, 1) / v_t` on the logits stays below 2e-5
+    (calibrated in ``tests/core/test_posterior.py``); in the small-t regime (where
+    :math:`|x|^2 - 2 x\\cdot y + |y|^2` cancels catastrophically) it returns float64, and the posterior
+    mean then certifies peaked rows in float32 instead (:func:`certified_rows`).
 
     Parameters
     ----------
@@ -95,6 +84,39 @@ def compute_dtype(dtype: torch.dtype, t: float, x_norm: float, y_norm: float) ->
     a_t, v_t = alpha(t), variance(t)
     bound = _EPS32 * a_t * max(x_norm, 1.0) * max(y_norm, 1.0) / v_t
     return torch.float64 if bound > _FLOAT32_LOGIT_ERROR_LIMIT else dtype
+
+
+def within_guard(t: float, x_norms: torch.Tensor, y_norm: float) -> torch.Tensor:
+    """Per query, whether the a-priori bound of :func:`compute_dtype` is below :data:`ROW_GUARD_LIMIT`.
+
+    Stricter than the batch guard: at its 2e-5 a non-peaked posterior can lose the contract
+    (measured on a 10-dimensional manifold in R^256, standardized, n = 20000: 2.7e-6 to 3.5e-6 of the
+    data scale at t = 0.02, rows at 1.7e-5 to 2.2e-5; 8e-7 at t = 0.056, rows at 0.9e-5 to 1.2e-5;
+    2.8e-7 at t = 0.2, rows at 4.4e-6 to 5.6e-6).
+
+    Parameters
+    ----------
+    t : float
+        Diffusion time, ``t > 0``.
+    x_norms : Tensor (m,)
+        Norm of each query.
+    y_norm : float
+        Largest training-point norm.
+
+    Returns
+    -------
+    Tensor (m,), bool
+        True where the query's float32 logits are accurate enough without a certificate.
+
+    Examples
+    --------
+    >>> import torch
+    >>> within_guard(0.1, torch.tensor([0.5, 3.0, 30.0]), 1.0).tolist()
+    [True, True, False]
+    """
+    a_t, v_t = alpha(t), variance(t)
+    bound = _EPS32 * a_t * x_norms.double().clamp(min=1.0) * max(y_norm, 1.0) / v_t
+    return bound <= ROW_GUARD_LIMIT
 
 
 def cutoff_bits(dtype: torch.dtype, n: int) -> float:
@@ -157,54 +179,8 @@ def logit_error_bound(t: float, x_norms: torch.Tensor, y_max: float) -> torch.Te
     return LOGIT_ERROR_FACTOR * _EPS32 * (a_t * x_norms.double() * y_max + 0.5 * a_t * a_t * y_max * y_max) / v_t
 
 
-def spread_bound(second_moment: torch.Tensor, mean: torch.Tensor, y_max: float,
-                 slack: float = SPREAD_SLACK) -> torch.Tensor:
-    """Upper bound on each row's posterior spread :math:`\\sqrt{\\sum_i w_i |y_i - m|^2}` from float32 sums.
-
-    The spread is :math:`\\sqrt{\\sum_i w_i |y_i|^2 - |m|^2}` (``w`` normalized). The second moment is
-    capped at ``y_max^2`` (it cannot exceed it) and ``slack * y_max^2`` covers the rounding of the float32
-    sums it is read from (:data:`SPREAD_SLACK`), so a spread of exactly 0 is reported as
-    ``sqrt(slack) * y_max``; the peaked-row bound of :func:`certified_rows` covers those rows.
-
-    Parameters
-    ----------
-    second_moment : Tensor (m,)
-        :math:`\\sum_i w_i |y_i|^2` per row, normalized weights (``sum w |y|^2 / sumexp``).
-    mean : Tensor (m, D)
-        The posterior mean of each row computed from the same weights.
-    y_max : float
-        Largest training-point norm.
-    slack : float
-        Rounding allowance relative to ``y_max^2`` (default :data:`SPREAD_SLACK`).
-
-    Returns
-    -------
-    Tensor (m,), float64
-        An upper bound on the spread, the ``spread`` input of :func:`certified_rows`.
-
-    Raises
-    ------
-    ValueError
-        ``second_moment`` and ``mean`` disagree on the number of rows.
-
-    Examples
-    --------
-    >>> import torch
-    >>> y = torch.tensor([[-1.0, 0.0], [1.0, 0.0]], dtype=torch.float64)  # two points, equal weights
-    >>> second, mean = (y**2).sum(dim=1).mean()[None], y.mean(dim=0, keepdim=True)
-    >>> round(float(spread_bound(second, mean, 1.0, slack=0.0)), 6)  # sqrt(1 - 0): half the distance
-    1.0
-    """
-    if second_moment.shape[0] != mean.shape[0]:
-        raise ValueError(f"second_moment has {second_moment.shape[0]} rows but mean has {mean.shape[0]}")
-    y2 = float(y_max) ** 2
-    variance = second_moment.double().clamp(max=y2) - mean.double().pow(2).sum(dim=1) + slack * y2
-    return variance.clamp_(min=0.0).sqrt_()
-
-
 def certified_rows(sumexp: torch.Tensor, error: torch.Tensor, cutoff: float, n: int, y_max: float,
-                   scale: float, tol: float = CERTIFIED_TOLERANCE, counts: torch.Tensor | None = None,
-                   spread: torch.Tensor | None = None) -> torch.Tensor:
+                   scale: float, tol: float = CERTIFIED_TOLERANCE, counts: torch.Tensor | None = None) -> torch.Tensor:
     """Certify the rows whose float32 posterior mean is within ``tol * scale`` of the exact one.
 
     ``sumexp`` is the row's sum of weights relative to its largest (which contributes exactly 1),
@@ -214,8 +190,7 @@ def certified_rows(sumexp: torch.Tensor, error: torch.Tensor, cutoff: float, n: 
     roundings per nonzero weight beyond the largest (adding a zero is exact) are counted by ``counts``
     (``K``; ``n`` when not given); what the cutoff ``c`` dropped. A one-point posterior (``K = 1``) thus
     certifies even when :math:`E` is several nats. The mean is off by at most
-    :math:`E e^{2E} \\min(2 R\\,\\mathrm{diam}, \\sigma)`, ``diam = 2 y_max``, :math:`\\sigma` the row's spread
-    (:func:`spread_bound`; without it only peaked rows certify). See the module docstring for the derivation.
+    :math:`2 E e^{2E} R\\,\\mathrm{diam}`, ``diam = 2 y_max`` (see the module docstring for the derivation).
 
     Parameters
     ----------
@@ -235,8 +210,6 @@ def certified_rows(sumexp: torch.Tensor, error: torch.Tensor, cutoff: float, n: 
         Allowed error of the mean relative to ``scale`` (default :data:`CERTIFIED_TOLERANCE`).
     counts : Tensor (m,), optional
         ``K``, each row's number of nonzero weights; ``n`` for every row when omitted (looser).
-    spread : Tensor (m,), optional
-        An upper bound on each row's spread :math:`\\sqrt{\\sum_i w_i|y_i - m|^2}` (:func:`spread_bound`).
 
     Returns
     -------
@@ -250,17 +223,12 @@ def certified_rows(sumexp: torch.Tensor, error: torch.Tensor, cutoff: float, n: 
     >>> sumexp = torch.tensor([1.0, 1.5], dtype=torch.float64)  # one dominant point; a split posterior
     >>> certified_rows(sumexp, error, 40.0, 1000, 3.0, 1.0, counts=torch.tensor([1.0, 2.0])).tolist()
     [True, False]
-    >>> certified_rows(sumexp, error, 40.0, 1000, 3.0, 1.0, spread=torch.tensor([1e-4, 1e-4])).tolist()
-    [True, True]
     """
     s = sumexp.double()
     k = torch.full_like(s, float(n)) if counts is None else counts.double()
     rest = ((s - 1.0).clamp_(min=0.0) * (1.0 + 2.0**-16) + 4 * (k - 1.0).clamp_(min=0.0) * 2.0**-53 * s
             + n * 2.0 ** (-cutoff))
-    spread_sum = 2.0 * rest * (2.0 * y_max)  # bounds sum_i w_i |y_i - m| of a peaked row
-    if spread is not None:
-        spread_sum = torch.minimum(spread_sum, spread.double().to(spread_sum.device))
-    bound = error * torch.exp(2.0 * error) * spread_sum
+    bound = 2.0 * error * torch.exp(2.0 * error) * rest * (2.0 * y_max)
     return bound <= tol * scale
 
 
