@@ -458,7 +458,8 @@ def posterior_partial(
         Budget in bytes for the working memory beyond ``x``, ``data`` and the result
         (default :func:`default_max_memory`); sizes the query blocks and, if small, the chunks.
     precision : {"exact"}
-        The accuracy contract: "exact" (float64, or float32 within 1e-6 of the data scale). "bf16" is
+        The accuracy contract: "exact" (float64; float32 within ~2e-5 of the data scale, typically 1e-7,
+        see :mod:`~inertial_diffusion.core.precision`). "bf16" is
         refused with a clear error (see :data:`PRECISIONS`).
 
     Returns
