@@ -48,7 +48,7 @@ LOGIT_ERROR_FACTOR = 8.0
 #: up to 2^8 shards, each cut against its own (smaller) maximum, are combined.
 CUTOFF_MARGIN_BITS = 8
 #: Posterior-mean error (relative to the data's RMS norm) that a certified float32 row may carry;
-#: the rest of the 1e-6 contract is left to the rounding of the float32 sums.
+#: the rest of a certified row's 1e-6 budget is left to the rounding of the float32 sums.
 CERTIFIED_TOLERANCE = 2.5e-7
 
 
