@@ -49,16 +49,6 @@ def _check_start_time(value: Any) -> float:
     return float(value)
 
 
-def _check_sigma(value: Any) -> float:
-    """The smoothing scale: 0 (no smoothing) or a finite number > 0 (:func:`check_positive`), as a float."""
-    if isinstance(value, numbers.Real) and not isinstance(value, bool) and value == 0:
-        return 0.0
-    try:
-        return check_positive(value, "sigma")
-    except ValueError:
-        raise ValueError(f"sigma must be a finite number >= 0 (0: no smoothing), got {value!r}") from None
-
-
 def _check_taus(taus: Any) -> np.ndarray:
     """Euler step times: a non-empty 1-D array, strictly increasing, in [0, 1), as float64."""
     try:
@@ -243,7 +233,7 @@ def sample_cfdm_euler(fm_denoiser: FlowMatchingDenoiser, z: torch.Tensor, taus: 
     torch.Size([50, 2])
     """
     taus = _check_taus(taus)
-    sigma = _check_sigma(sigma)
+    sigma = check_positive(sigma, "sigma", allow_zero=True)  # 0: no smoothing
     n_noise = check_positive_int(n_noise, "n_noise")
     m, dim = z.shape
     ends = np.append(taus[1:], 1.0)

@@ -180,8 +180,8 @@ def _check_finite(arr: np.ndarray, name: str, block_rows: int = 8192) -> None:
             raise ValueError(f"{name} contains {kind} values (first at index {index}); remove or impute them first")
 
 
-def check_positive(value: Any, name: str) -> float:
-    """Check that ``value`` is a finite real number > 0 and return it as a float.
+def check_positive(value: Any, name: str, *, allow_zero: bool = False) -> float:
+    """Check that ``value`` is a finite real number > 0 (>= 0 with ``allow_zero``) and return it as a float.
 
     Parameters
     ----------
@@ -189,6 +189,8 @@ def check_positive(value: Any, name: str) -> float:
         The value to check; ``bool`` is refused although it is an ``int``.
     name : str
         The argument's name, for the messages.
+    allow_zero : bool, default=False
+        Accept 0 too (e.g. a smoothing scale where 0 means none).
 
     Returns
     -------
@@ -200,7 +202,7 @@ def check_positive(value: Any, name: str) -> float:
     TypeError
         Not a real number (or a bool).
     ValueError
-        Zero, negative, NaN or infinite.
+        Zero (unless ``allow_zero``), negative, NaN or infinite.
 
     Examples
     --------
@@ -210,12 +212,18 @@ def check_positive(value: Any, name: str) -> float:
     Traceback (most recent call last):
     ...
     ValueError: scale must be a finite number > 0, got 0.0
+    >>> check_positive(0, "sigma", allow_zero=True)
+    0.0
+    >>> check_positive(-0.1, "sigma", allow_zero=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: sigma must be a finite number >= 0, got -0.1
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a positive number, got {value!r}")
     value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    if not (math.isfinite(value) and (value >= 0 if allow_zero else value > 0)):
+        raise ValueError(f"{name} must be a finite number {'>=' if allow_zero else '>'} 0, got {value!r}")
     return value
 
 
