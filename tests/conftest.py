@@ -3,10 +3,17 @@ import os
 import numpy as np
 import pytest
 import torch
+from hypothesis import settings
 
 from inertial_diffusion.evaluation.datasets import Sphere
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+
+# Property tests draw a fixed set of examples: the same on every run and machine, so that a red CI names a real
+# regression, never an unlucky draw. HYPOTHESIS_PROFILE=explore draws new examples (and keeps a database).
+settings.register_profile("fixed", derandomize=True, database=None)
+settings.register_profile("explore", derandomize=False)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "fixed"))
 
 if os.environ.get("PYTEST_XDIST_WORKER"):
     # one process per core (pytest -n 2): one torch thread each, and in their child processes, so that two
