@@ -131,3 +131,31 @@ def test_column_chunks_are_rejoined_into_whole_rows(client, data):
         sharded = EmpiricalDiffusion(client=client, random_state=0).fit(da.from_array(data, chunks=chunks))
         np.testing.assert_allclose(sharded.posterior_mean(data[:4], 0.1), local.posterior_mean(data[:4], 0.1),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_broadcast_is_retried_when_a_worker_leaves_during_it(client, monkeypatch):
+    """The race the kill test used to lose (a worker removed while the scheduler replicates the queries: a
+    KeyError from ``scatter(broadcast=True)``), made deterministic: the first broadcasts fail, the next one
+    reaches the workers; after BROADCAST_ATTEMPTS failures the error is passed on."""
+    from inertial_diffusion.backends import dask as dask_backend
+
+    real_scatter, calls = distributed.Client.scatter, []
+
+    def failing(fails):
+        def scatter(self, *args, **kwargs):
+            calls.append(kwargs.get("broadcast"))
+            if len(calls) <= fails:
+                raise KeyError("tcp://127.0.0.1:1")  # what the scheduler raises for a departed worker
+            return real_scatter(self, *args, **kwargs)
+        return scatter
+
+    queries = np.arange(6.0).reshape(2, 3)
+    monkeypatch.setattr(distributed.Client, "scatter", failing(dask_backend.BROADCAST_ATTEMPTS - 1))
+    future = dask_backend._broadcast(client, queries)
+    np.testing.assert_array_equal(future.result(), queries)
+    assert calls == [True] * dask_backend.BROADCAST_ATTEMPTS
+    calls.clear()
+    monkeypatch.setattr(distributed.Client, "scatter", failing(dask_backend.BROADCAST_ATTEMPTS))
+    with pytest.raises(KeyError):
+        dask_backend._broadcast(client, queries)
+    assert len(calls) == dask_backend.BROADCAST_ATTEMPTS
