@@ -12,7 +12,7 @@ from typer.core import TyperGroup
 try:  # recent typer vendors click
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - older typer on the real click
-    from click.exceptions import ClickException
+    from click.exceptions import ClickException  # type: ignore[assignment]  # click's class, same role
 
 __all__ = ["OneLineErrors", "fail", "run"]
 
@@ -28,7 +28,8 @@ class OneLineErrors(TyperGroup):  # numpydoc ignore=PR01
     """
 
     def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True, **extra: Any) -> Any:
+             complete_var: str | None = None, standalone_mode: bool = True, windows_expand_args: bool = True,
+             **extra: Any) -> Any:
         """Run the command line as click's ``main`` does, with parse errors reported on one line.
 
         Parameters
@@ -41,6 +42,8 @@ class OneLineErrors(TyperGroup):  # numpydoc ignore=PR01
             Environment variable of shell completion (click's default when omitted).
         standalone_mode : bool, default True
             ``True``: exit the process with the code; ``False``: return it.
+        windows_expand_args : bool, default True
+            Passed to click's ``main``: expand wildcards in the arguments on Windows.
         **extra
             Passed to the context, as click's ``main`` does.
 
@@ -52,7 +55,7 @@ class OneLineErrors(TyperGroup):  # numpydoc ignore=PR01
         """
         try:
             code = super().main(args=args, prog_name=prog_name, complete_var=complete_var, standalone_mode=False,
-                                **extra)
+                                windows_expand_args=windows_expand_args, **extra)
         except ClickException as exc:
             message = " ".join(exc.format_message().replace("Value error, ", "").split())
             context = getattr(exc, "ctx", None)
