@@ -86,7 +86,7 @@ class Manifold:
 
     intrinsic_dim: int
     ambient_dim: int
-    random_state: int | None = 0
+    random_state: int | np.random.Generator | None = 0
     embedding: np.ndarray = field(init=False, repr=False)
 
     native_dim: int = field(init=False, default=0)

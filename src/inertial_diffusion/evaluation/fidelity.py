@@ -52,12 +52,12 @@ def knn_radii(X: np.ndarray, k: int) -> np.ndarray:
     >>> knn_radii(np.array([[0.0], [1.0], [3.0]]), 1).tolist()
     [1.0, 1.0, 2.0]
     """
-    X = torch.as_tensor(X, dtype=torch.float64)
-    if not 1 <= k < X.shape[0]:
-        raise ValueError(f"k must be between 1 and n - 1 = {X.shape[0] - 1}, got {k}")
+    T = torch.as_tensor(X, dtype=torch.float64)
+    if not 1 <= k < T.shape[0]:
+        raise ValueError(f"k must be between 1 and n - 1 = {T.shape[0] - 1}, got {k}")
     out = []
-    for start in range(0, X.shape[0], _BLOCK_ROWS):
-        d = torch.cdist(X[start:start + _BLOCK_ROWS], X)
+    for start in range(0, T.shape[0], _BLOCK_ROWS):
+        d = torch.cdist(T[start:start + _BLOCK_ROWS], T)
         # the k+1 smallest include the row itself at distance 0
         out.append(torch.topk(d, k + 1, dim=1, largest=False).values[:, k])
     return torch.cat(out).numpy()

@@ -14,7 +14,7 @@ import os
 import zipfile
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -168,6 +168,7 @@ class SampleWriter:
             except BaseException:
                 self._abort()
                 raise
+            assert self.tmp is not None  # set by __enter__, which succeeded
             publish(self.tmp, self.path, self.force)
         finally:
             self._signals.__exit__(None, None, None)
@@ -188,20 +189,22 @@ class SampleWriter:
     # ------------------------------------------------------------------------------------ formats
     def _open(self) -> None:
         shape = (self.n_rows, self.n_features)
+        tmp = self.tmp
+        assert tmp is not None  # set by __enter__ just before
         if self.suffix == ".npy":
-            self._handle = open(self.tmp, "wb")
+            self._handle = open(tmp, "wb")
             np.lib.format.write_array_header_2_0(self._handle, {"descr": "<f8", "fortran_order": False,
                                                                 "shape": shape})
         elif self.suffix == ".npz":
-            self._zip = zipfile.ZipFile(self.tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
+            self._zip = zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True)
             self._member = self._zip.open("X.npy", "w", force_zip64=True)
             np.lib.format.write_array_header_2_0(self._member, {"descr": "<f8", "fortran_order": False,
                                                                 "shape": shape})
         elif self.suffix in (".csv", ".tsv"):
-            with open(self.tmp, "w", newline="", encoding="utf-8") as handle:  # the header, quoted only if needed
+            with open(tmp, "w", newline="", encoding="utf-8") as handle:  # the header, quoted only if needed
                 csv.writer(handle, delimiter=self._delimiter, lineterminator="\n").writerow(
                     self.columns + ([self.label_name] if self.labelled else []))
-            self._handle = open(self.tmp, "ab")  # the rows go in as bytes from pyarrow's writer
+            self._handle = open(tmp, "ab")  # the rows go in as bytes from pyarrow's writer
         elif self.suffix == ".parquet":
             self._arrow = None  # opened with the first block, when the label type is known
 
@@ -248,10 +251,12 @@ class SampleWriter:
         elif self.suffix in (".csv", ".tsv", ".parquet"):
             self._write_arrow(X, y)
         elif self.images:
+            # image output implies image data (like.kind == "images"), whose shape and mode load_images sets
+            like, tmp = cast(Dataset, self.like), cast(Path, self.tmp)
+            shape, mode = cast("tuple[int, ...]", like.image_shape), cast(str, like.image_mode)
             width = len(str(max(self.n_rows - 1, 0)))
             for i, row in enumerate(X, start=self.written):
-                image_from_row(row, self.like.image_shape, self.like.image_mode).save(
-                    self.tmp / f"sample_{i:0{width}d}.png")
+                image_from_row(row, shape, mode).save(tmp / f"sample_{i:0{width}d}.png")
         self.written += len(X)
 
     def _write_arrow(self, X: np.ndarray, y: np.ndarray | None) -> None:

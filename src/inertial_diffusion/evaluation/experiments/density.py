@@ -116,8 +116,7 @@ def run_isolated(preset: Preset, say: Say, seed: int = 0) -> Table:
             warnings.simplefilter("always")
             model.fit(train)
         warned = any("isolated" in str(w.message) for w in caught)
-        kwargs = {"exclude_copies": True} if exclude else {}
-        samples, seconds = timed(lambda: model.sample(preset.isolated_samples, **kwargs))
+        samples, seconds = timed(lambda: model.sample(preset.isolated_samples, exclude_copies=exclude))
         dist, nearest = cKDTree(train).query(samples)
         near_outlier = is_outlier[nearest]
         copies = dist < tolerance

@@ -5,6 +5,8 @@ All run against the public estimator API. Distances are in data units unless a c
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from inertial_diffusion import InertialDiffusion
@@ -106,9 +108,10 @@ def run_components(preset: Preset, say: Say, seed: int = 0) -> Table:
         centres = [np.zeros(3)] if L == 0 else [np.array([-L / 2, 0, 0]), np.array([L / 2, 0, 0])]
         train = np.vstack([c + unit_sphere(nc, rng) for c in centres])
         per_component = nc ** (-1 / 6) / rms_scale(train)  # one component's rule σ, in global standardized units
-        variants = (("one global scale (components='none')", {"components": "none"}),
-                    ("default (components='auto')", {}),
-                    ("σ of one component", {"bandwidth": per_component, "components": "none"}))
+        variants: tuple[tuple[str, dict[str, Any]], ...] = (
+            ("one global scale (components='none')", {"components": "none"}),
+            ("default (components='auto')", {}),
+            ("σ of one component", {"bandwidth": per_component, "components": "none"}))
         for name, kwargs in variants:
             if L == 0 and name != variants[0][0]:
                 continue

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import numpy as np
 
-from inertial_diffusion.evaluation.datasets import Sphere, Torus, load_digits
+from inertial_diffusion.evaluation.datasets import Manifold, Sphere, Torus, load_digits
 from inertial_diffusion.evaluation.metrics import memorization_report
 from inertial_diffusion.evaluation.experiments.common import Say, Table, models, timed
 from inertial_diffusion.evaluation.experiments.presets import Preset
 
 __all__ = ["run_memorization"]
 
+#: (name, train, held_out, manifold or None, intrinsic_dim or None)
+_DataSet = tuple[str, np.ndarray, np.ndarray, Manifold | None, int | None]
 
-def _data_sets(preset: Preset, seed: int):
+
+def _data_sets(preset: Preset, seed: int) -> list[_DataSet]:
     """(name, train, held_out, manifold or None, intrinsic_dim or None)."""
     n = preset.memorization_n
-    out = []
+    out: list[_DataSet] = []
     for name, manifold in (("sphere S^2 in R^10", Sphere(2, 10, random_state=seed)),
                            ("flat torus T^2 in R^10", Torus(2, 10, random_state=seed))):
         out.append((name, manifold.sample(n, random_state=seed + 1), manifold.sample(n, random_state=seed + 2),

@@ -65,7 +65,7 @@ class Generator:
     param: float = float("nan")
 
 
-def accepts(estimator_class: type, parameter: str) -> bool:
+def accepts(estimator_class: type[Any], parameter: str) -> bool:
     """Whether ``estimator_class.__init__`` takes ``parameter`` (guards variants that depend on new estimator work).
 
     Parameters
