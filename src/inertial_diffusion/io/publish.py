@@ -284,7 +284,7 @@ def _publish_folder(tmp: Path, path: Path, force: bool) -> None:
     os.replace(tmp, path)  # replaces the empty folder we just claimed
 
 
-def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *, force: bool = True) -> Path:
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], object], *, force: bool = True) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then publish it.
 
     A reader never sees a half-written file, and an error or a signal leaves nothing behind.
@@ -294,7 +294,8 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None], *, forc
     path : str or path-like
         The final file.
     write : callable
-        ``write(tmp)`` writes the content to the ``Path`` ``tmp`` (which has ``path``'s suffix).
+        ``write(tmp)`` writes the content to the ``Path`` ``tmp`` (which has ``path``'s suffix); its return value is
+        ignored.
     force : bool, default True
         ``True`` (for files inside a folder the caller owns) replaces an existing file; ``False`` refuses
         one, also when it appears while ``write`` runs.
