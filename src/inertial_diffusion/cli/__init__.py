@@ -13,7 +13,7 @@ from __future__ import annotations
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import TYPE_CHECKING, Optional, Sequence
 
 import typer
 
@@ -46,20 +46,27 @@ app = typer.Typer(
 )
 
 
-# The choices as str enums (typer lists and parses their values), spelled out so that mypy knows the members;
-# the check below keeps them equal, in order, to the library's lists in ``choices``.
-Inertia = Enum("Inertia", {"posterior_mean": "posterior_mean", "paper": "paper"}, type=str)
-Sampler = Enum("Sampler", {"one_shot": "one_shot", "sde": "sde", "sde_euler": "sde_euler", "ode": "ode"}, type=str)
-Dtype = Enum("Dtype", {"float64": "float64", "float32": "float32", "tf32": "tf32"}, type=str)
-Device = Enum("Device", {"cpu": "cpu", "cuda": "cuda", "auto": "auto"}, type=str)
-DimMethod = Enum("DimMethod", {"scale": "scale", "twonn": "twonn", "mle": "mle"}, type=str)
-Standardize = Enum("Standardize", {"global": "global", "per_feature": "per_feature", "none": "none"}, type=str)
-Components = Enum("Components", {"auto": "auto", "none": "none"}, type=str)
+def _choice(name: str, values: Sequence[str]) -> type[Enum]:
+    """A str enum whose members are ``values``: typer lists them in ``--help`` and parses them."""
+    return Enum(name, {v: v for v in values}, type=str)  # type: ignore[return-value]
 
-for _enum, _values in ((Inertia, INERTIA_FORMS), (Sampler, SAMPLERS), (Dtype, DTYPES), (Device, DEVICES),
-                       (DimMethod, DIM_METHODS), (Standardize, STANDARDIZE_MODES), (Components, COMPONENTS)):
-    assert [(m.name, m.value) for m in _enum] == [(v, v) for v in _values], f"{_enum.__name__} != choices"
-del _enum, _values
+
+if TYPE_CHECKING:  # what mypy sees: str enums; their members come from ``choices`` at run time (one source)
+    class Inertia(str, Enum): ...
+    class Sampler(str, Enum): ...
+    class Dtype(str, Enum): ...
+    class Device(str, Enum): ...
+    class DimMethod(str, Enum): ...
+    class Standardize(str, Enum): ...
+    class Components(str, Enum): ...
+else:
+    Inertia = _choice("Inertia", INERTIA_FORMS)
+    Sampler = _choice("Sampler", SAMPLERS)
+    Dtype = _choice("Dtype", DTYPES)
+    Device = _choice("Device", DEVICES)
+    DimMethod = _choice("DimMethod", DIM_METHODS)
+    Standardize = _choice("Standardize", STANDARDIZE_MODES)
+    Components = _choice("Components", COMPONENTS)
 
 
 @app.callback()
