@@ -134,3 +134,18 @@ def test_cfdm_rejects_bad_parameters():
         SmoothedCFDM(start_time=1.0).fit(X)
     with pytest.raises(ValueError, match="n_noise"):
         SmoothedCFDM(n_noise=0).fit(X)
+
+
+def test_cfdm_sample_takes_the_shared_signature():
+    """σ-CFDM's sample is DiffusionBase.sample with its own draw: a label is refused by name (it used to be a
+    TypeError: unexpected keyword), the neglected mass of the exact backend is zeros, and the samples are the
+    same with or without asking for it."""
+    X = Sphere(2, 3, random_state=0).sample(60, random_state=1)
+    model = SmoothedCFDM(bandwidth=0.3, n_steps=5, n_noise=2, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="fitted without labels"):
+        model.sample(3, y=0)
+    samples, mass = model.sample(7, random_state=3, return_neglected_mass=True)
+    np.testing.assert_array_equal(samples, model.sample(7, random_state=3))
+    assert mass.shape == (7,) and not mass.any()
+    empty, none = model.sample(0, return_neglected_mass=True)
+    assert empty.shape == (0, 3) and none.shape == (0,)

@@ -14,7 +14,7 @@ default) and default to the same bandwidth :math:`\\sigma = c\\,n^{-1/(d+4)}`, s
 from __future__ import annotations
 
 import numbers
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 import torch
@@ -22,7 +22,6 @@ from sklearn.base import BaseEstimator, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from inertial_diffusion.backends.device import torch_generator
 from inertial_diffusion.backends.factory import is_dask_array
 from inertial_diffusion.core.bandwidth import bandwidth_rule, resolve_intrinsic_dim
 from inertial_diffusion.core.cfdm import cfdm_times, flow_matching_denoiser, flow_matching_time, sample_cfdm_euler
@@ -285,11 +284,25 @@ class SmoothedCFDM(DiffusionBase):
         self.class_models_ = None
         return self
 
-    # σ-CFDM has no class-conditional mode and no pruning: its sample takes neither y nor return_neglected_mass
-    # of DiffusionBase.sample (whose fit and query machinery it reuses), so the signatures differ on purpose
-    def sample(self, n_samples: int = 1, random_state: Any = None,  # type: ignore[override]
-               callback: Callback = None) -> np.ndarray:
+    @overload
+    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ...,
+               return_neglected_mass: Literal[False] = ...) -> np.ndarray: ...
+
+    @overload
+    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ..., *,
+               return_neglected_mass: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
+
+    @overload
+    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ...,
+               return_neglected_mass: bool = ...) -> np.ndarray | tuple[np.ndarray, np.ndarray]: ...
+
+    def sample(self, n_samples: int = 1, random_state: Any = None, callback: Callback = None, y: Any = None,
+               return_neglected_mass: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
         """Draw ``n_samples`` points in float64 data units.
+
+        The shared :meth:`DiffusionBase.sample <inertial_diffusion.estimators._base.DiffusionBase.sample>` with
+        σ-CFDM's draw: the Euler flow-matching ODE with the smoothed denoiser, from noise (or from the OU mixture
+        at ``start_time``) to flow-matching time 1.
 
         Parameters
         ----------
@@ -301,24 +314,32 @@ class SmoothedCFDM(DiffusionBase):
             Called after every Euler step with a dict ``{"i", "t", "x", "denoised"}``: the step index, the
             flow-matching time at the *start* of the step, the new state and the smoothed posterior mean
             (tensors in standardized units).
+        y : None
+            σ-CFDM has no class-conditional mode: a label is refused with a ValueError that says so.
+        return_neglected_mass : bool, default=False
+            Also return the neglected softmax mass per sample: zeros (the backend is exact).
 
         Returns
         -------
-        ndarray of shape (n_samples, D)
+        samples : ndarray of shape (n_samples, D)
             The state at flow-matching time 1, mapped back to data units.
+        neglected_mass : ndarray of shape (n_samples,)
+            Only with ``return_neglected_mass=True`` (then a tuple is returned): zeros.
         """
-        check_is_fitted(self, "backend_")
-        n_samples = check_n_samples(n_samples)
-        gen = torch_generator(self.random_state if random_state is None else random_state, self.device_)
+        return super().sample(n_samples, random_state, callback, y, return_neglected_mass)
+
+    def _sample_standardized(self, n_samples: int, generator: torch.Generator, callback: Callback,
+                             with_bound: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """σ-CFDM's samples in standardized units; the exact backend leaves no mass out (zeros)."""
         tau0 = float(self.start_time)
         if tau0 > 0:
             # tau0 y_I + (1 - tau0) eps is the OU mixture at t(tau0), rescaled by tau0 / alpha_t
             t0, scale = flow_matching_time(tau0)
-            z = sample_one_shot(self.backend_.rows, t0, n_samples, gen) / scale
+            z = sample_one_shot(self.backend_.rows, t0, n_samples, generator) / scale
         else:
-            z = torch.randn((n_samples, self.n_features_in_), generator=gen, dtype=self.backend_.dtype,
+            z = torch.randn((n_samples, self.n_features_in_), generator=generator, dtype=self.backend_.dtype,
                             device=self.device_)
         if n_samples:
             z = sample_cfdm_euler(flow_matching_denoiser(self.backend_.denoiser), z, cfdm_times(self.n_steps, tau0),
-                                  self.bandwidth_, self.n_noise, generator=gen, callback=callback)
-        return self.standardizer_.inverse_transform(z.cpu().numpy())
+                                  self.bandwidth_, self.n_noise, generator=generator, callback=callback)
+        return z, (torch.zeros(n_samples, dtype=torch.float64) if with_bound else None)
