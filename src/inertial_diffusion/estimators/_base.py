@@ -364,7 +364,8 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
 
         Draws ``z`` at the final time ``h_`` (exactly with ``sampler="one_shot"``, else by simulating the
         reverse process from ``t_max``), applies the estimator's final map (IDM: the inertia step) in
-        standardized units and maps the result back to data units.
+        standardized units and maps the result back to data units. (σ-CFDM draws by its own flow-matching
+        ODE instead: see :class:`~inertial_diffusion.estimators.baselines.SmoothedCFDM`.)
 
         Parameters
         ----------

@@ -14,7 +14,7 @@ default) and default to the same bandwidth :math:`\\sigma = c\\,n^{-1/(d+4)}`, s
 from __future__ import annotations
 
 import numbers
-from typing import Any, Literal, overload
+from typing import Any
 
 import numpy as np
 import torch
@@ -185,7 +185,10 @@ class SmoothedCFDM(DiffusionBase):
     Euler integration, in flow-matching time, of the closed-form velocity whose posterior mean is
     averaged over ``n_noise`` Gaussian perturbations :math:`z + \\sigma\\varepsilon` of the query
     (see :mod:`inertial_diffusion.core.cfdm` for the formulas and the map to our OU convention). Samples
-    are barycenters of nearby training points.
+    are barycenters of nearby training points. ``sample`` is the shared one (same seed, same output); it refuses
+    a label ``y`` (no class-conditional mode), returns zeros as the neglected mass (exact backend) and calls
+    ``callback`` after every Euler step with ``t`` the flow-matching time at the *start* of the step, where
+    the smoothed posterior mean ``denoised`` was evaluated.
 
     Parameters
     ----------
@@ -283,50 +286,6 @@ class SmoothedCFDM(DiffusionBase):
         _rule_bandwidth(self, Z.cpu().double().numpy())
         self.class_models_ = None
         return self
-
-    @overload
-    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ...,
-               return_neglected_mass: Literal[False] = ...) -> np.ndarray: ...
-
-    @overload
-    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ..., *,
-               return_neglected_mass: Literal[True]) -> tuple[np.ndarray, np.ndarray]: ...
-
-    @overload
-    def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ...,
-               return_neglected_mass: bool = ...) -> np.ndarray | tuple[np.ndarray, np.ndarray]: ...
-
-    def sample(self, n_samples: int = 1, random_state: Any = None, callback: Callback = None, y: Any = None,
-               return_neglected_mass: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-        """Draw ``n_samples`` points in float64 data units.
-
-        The shared :meth:`DiffusionBase.sample <inertial_diffusion.estimators._base.DiffusionBase.sample>` with
-        σ-CFDM's draw: the Euler flow-matching ODE with the smoothed denoiser, from noise (or from the OU mixture
-        at ``start_time``) to flow-matching time 1.
-
-        Parameters
-        ----------
-        n_samples : int, default=1
-            Number of samples (0 gives an empty ``(0, D)`` array).
-        random_state : None, int, numpy RandomState or Generator, optional
-            Overrides the estimator's ``random_state`` for this call. Same seed, same output.
-        callback : callable, optional
-            Called after every Euler step with a dict ``{"i", "t", "x", "denoised"}``: the step index, the
-            flow-matching time at the *start* of the step, the new state and the smoothed posterior mean
-            (tensors in standardized units).
-        y : None
-            σ-CFDM has no class-conditional mode: a label is refused with a ValueError that says so.
-        return_neglected_mass : bool, default=False
-            Also return the neglected softmax mass per sample: zeros (the backend is exact).
-
-        Returns
-        -------
-        samples : ndarray of shape (n_samples, D)
-            The state at flow-matching time 1, mapped back to data units.
-        neglected_mass : ndarray of shape (n_samples,)
-            Only with ``return_neglected_mass=True`` (then a tuple is returned): zeros.
-        """
-        return super().sample(n_samples, random_state, callback, y, return_neglected_mass)
 
     def _sample_standardized(self, n_samples: int, generator: torch.Generator, callback: Callback,
                              with_bound: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
