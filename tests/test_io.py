@@ -292,7 +292,7 @@ _SLOW_WRITER = textwrap.dedent("""
                                           ("o.npy", signal.SIGHUP)])
 def test_signals_mid_write_remove_the_temporary(tmp_path, name, signum):
     child = subprocess.Popen([sys.executable, "-c", _SLOW_WRITER, str(tmp_path / name)], stdout=subprocess.PIPE,
-                             text=True)
+                             stdin=subprocess.DEVNULL, text=True)  # not the xdist worker's stdin (its channel)
     try:
         assert child.stdout.readline().strip() == "writing"
         assert [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # the temporary exists mid-write

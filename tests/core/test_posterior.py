@@ -112,8 +112,10 @@ def test_float32_matches_float64_reference(t, dim, radius):
     assert err.max().item() <= 1e-6
     s32 = score(x32, data32, t)
     s_ref = (alpha(t) * ref - x32.double()) / variance(t)
-    # relative to the batch's score scale (a single query's score may be ~0)
-    assert (s32.double() - s_ref).norm(dim=1).max().item() <= 1e-6 * s_ref.norm(dim=1).max().item()
+    # relative to the batch's score scale (a single query's score may be ~0). 2e-6: the score magnifies the mean's
+    # error by alpha/v; measured up to 0.97e-6 (t = 0.01, D = 3) with MKL's generic kernels (MKL_CBWR=COMPATIBLE)
+    # and over query seeds, 0.86e-6 here: a bound of 1e-6 could fail on another CPU's kernels
+    assert (s32.double() - s_ref).norm(dim=1).max().item() <= 2e-6 * s_ref.norm(dim=1).max().item()
 
 
 def test_float32_guard_is_what_keeps_the_small_t_regime(monkeypatch):
