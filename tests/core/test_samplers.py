@@ -51,11 +51,14 @@ def test_heun_flow_is_exact_for_one_training_point():
 def test_callback_sees_every_step():
     y = torch.zeros(2, 2, dtype=torch.float64)
     y[1] = 1.0
+    times = time_grid(1.0, 0.1, 5)
     for sampler in SIMULATORS.values():
         seen = []
-        sampler(_denoiser(y), torch.zeros(3, 2, dtype=torch.float64), time_grid(1.0, 0.1, 5),
-                generator=torch.Generator().manual_seed(0), callback=lambda info: seen.append(info["i"]))
-        assert seen == list(range(5))
+        out = sampler(_denoiser(y), torch.zeros(3, 2, dtype=torch.float64), times,
+                      generator=torch.Generator().manual_seed(0), callback=seen.append)
+        assert [info["i"] for info in seen] == list(range(5))
+        # t is the time of the state x handed out (the time reached), as in sample_cfdm_euler
+        assert [info["t"] for info in seen] == [float(t) for t in times[1:]] and torch.equal(seen[-1]["x"], out)
 
 
 def test_stationary_law():

@@ -50,6 +50,9 @@ def test_cfdm_last_euler_step_lands_on_the_smoothed_posterior_mean():
                             generator=torch.Generator().manual_seed(2), callback=seen.append)
     assert len(seen) == 10
     np.testing.assert_allclose(out.numpy(), seen[-1]["denoised"].numpy(), atol=1e-12)
+    # the callback's t is the time of its x, as in the OU samplers: the next step's start, then tau = 1
+    assert [info["t"] for info in seen] == [*map(float, taus[1:]), 1.0]
+    assert torch.equal(seen[-1]["x"], out)
 
 
 def test_cfdm_of_one_training_point_returns_it():

@@ -201,7 +201,8 @@ def sample_cfdm_euler(fm_denoiser: FlowMatchingDenoiser, z: torch.Tensor, taus: 
     generator : torch.Generator, optional
         Source of the perturbations; on the device of ``z``.
     callback : callable, optional
-        Called after every step with ``{"i", "t", "x", "denoised"}`` (``t`` the step's start ``tau``).
+        Called after every step with ``{"i", "t", "x", "denoised"}``: ``t`` is the time reached, that of the
+        new state ``x`` (as in the OU samplers); ``denoised`` was evaluated at the step's start.
 
     Returns
     -------
@@ -247,5 +248,5 @@ def sample_cfdm_euler(fm_denoiser: FlowMatchingDenoiser, z: torch.Tensor, taus: 
             denoised = fm_denoiser(z, tau)
         z = z + (float(end) - tau) * (denoised - z) / (1.0 - tau)
         if callback is not None:
-            callback({"i": i, "t": tau, "x": z, "denoised": denoised})
+            callback({"i": i, "t": float(end), "x": z, "denoised": denoised})
     return z

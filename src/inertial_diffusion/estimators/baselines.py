@@ -187,8 +187,8 @@ class SmoothedCFDM(DiffusionBase):
     (see :mod:`inertial_diffusion.core.cfdm` for the formulas and the map to our OU convention). Samples
     are barycenters of nearby training points. ``sample`` is the shared one (same seed, same output); it refuses
     a label ``y`` (no class-conditional mode), returns zeros as the neglected mass (exact backend) and calls
-    ``callback`` after every Euler step with ``t`` the flow-matching time at the *start* of the step, where
-    the smoothed posterior mean ``denoised`` was evaluated.
+    ``callback`` after every Euler step with ``t`` the flow-matching time reached (that of ``x``, as the OU
+    samplers do) and ``denoised`` the smoothed posterior mean evaluated at the step's start.
 
     Parameters
     ----------
