@@ -326,11 +326,7 @@ def image_grid(output: Path, data, first: list, force: bool) -> None:
     from inertial_diffusion.io import atomic_write, to_display
 
     images = to_display(np.concatenate(first)[:100], data.image_shape, data.image_mode)
-
-    def write(p: Path) -> None:
-        image_grid(images, p)
-
-    atomic_write(grid_path(output), write, force=force)
+    atomic_write(grid_path(output), lambda p: image_grid(images, p), force=force)
 
 
 def load_maybe_labelled(path: Path, key: Optional[str], labels: Optional[str], header: Optional[bool]):
@@ -405,15 +401,11 @@ def evaluation_figure(S, T, path: Path, force: bool) -> None:
 
         k = min(16, len(S.X))
         dist, idx = NearestNeighbors(n_neighbors=1).fit(T.X).kneighbors(S.X[:k])
-
-        def write(p: Path) -> None:
-            nearest_neighbour_grid(to_display(S.X[:k], S.image_shape, S.image_mode),
-                                   to_display(T.X[idx[:, 0]], T.image_shape, T.image_mode), dist[:, 0], p)
+        atomic_write(path, lambda p: nearest_neighbour_grid(to_display(S.X[:k], S.image_shape, S.image_mode),
+                                                            to_display(T.X[idx[:, 0]], T.image_shape, T.image_mode),
+                                                            dist[:, 0], p), force=force)
     else:
-        def write(p: Path) -> None:
-            scatter_samples(T.X, S.X, p)
-
-    atomic_write(path, write, force=force)
+        atomic_write(path, lambda p: scatter_samples(T.X, S.X, p), force=force)
 
 
 #: Column spreads that differ by more than this factor get a note about --standardize per_feature.

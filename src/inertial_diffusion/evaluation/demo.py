@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -195,40 +195,25 @@ def run_full_demo(out: Path | None = None, quiet: bool = False, force: bool = Fa
     digits, digit_results = run_digits_demo()
     digit_text = "\n\n".join(f"{name}\n{rep}" for name, (_, rep) in digit_results.items())
     say(digit_text)
-
-    # writers for atomic_write, binding this iteration's values
-    def save_npy(S: np.ndarray) -> Callable[[Path], None]:
-        return lambda p: np.save(p, S)
-
-    def save_scatter(S: np.ndarray, name: str) -> Callable[[Path], None]:
-        def write(p: Path) -> None:
-            scatter_samples(train, S, p, title=f"{name}: unit 2-sphere in R^100 (PCA view)")
-        return write
-
-    def save_neighbours(S: np.ndarray, k: int, nn: np.ndarray, idx: list[int]) -> Callable[[Path], None]:
-        def write(p: Path) -> None:
-            nearest_neighbour_grid(to_images(S[:k], (8, 8)), to_images(digits[idx], (8, 8)), nn, p)
-        return write
-
     for name, S in samples.items():
         tag = "idm" if name.startswith("IDM") else "empirical"
-        atomic_write(out / f"sphere_{tag}_samples.npy", save_npy(S))
-        atomic_write(out / f"sphere_{tag}.png", save_scatter(S, name))
+        # partial binds this iteration's arrays (the writer runs inside atomic_write, at once)
+        atomic_write(out / f"sphere_{tag}_samples.npy", partial(np.save, arr=S))
+        atomic_write(out / f"sphere_{tag}.png", partial(scatter_samples, train, S,
+                                                        title=f"{name}: unit 2-sphere in R^100 (PCA view)"))
     for name, (S, _) in digit_results.items():
         tag = "idm" if name.startswith("IDM") else "empirical"
-        atomic_write(out / f"digits_{tag}_samples.npy", save_npy(S))
+        atomic_write(out / f"digits_{tag}_samples.npy", partial(np.save, arr=S))
         k = 16
         nn = nearest_distances(S[:k], digits)
         idx = [int(np.argmin(np.linalg.norm(digits - s, axis=1))) for s in S[:k]]
-        atomic_write(out / f"digits_{tag}_neighbours.png", save_neighbours(S, k, nn, idx))
+        atomic_write(out / f"digits_{tag}_neighbours.png", partial(
+            nearest_neighbour_grid, to_images(S[:k], (8, 8)), to_images(digits[idx], (8, 8)), nn))
     summary = ("# inertial-diffusion demo\n\n## Unit 2-sphere in R^100 (n = 2000)\n\n```\n" + sphere_text +
                "\n```\n\n![IDM](sphere_idm.png) ![empirical](sphere_empirical.png)\n\n"
                "## Digits (8x8, n = 1797)\n\n```\n" + digit_text + "\n```\n\n"
                "Each sample beside its nearest training image (d = distance):\n\n"
                "![IDM](digits_idm_neighbours.png) ![empirical](digits_empirical_neighbours.png)\n")
-    def write_summary(p: Path) -> None:
-        p.write_text(summary)
-
-    atomic_write(out / "summary.md", write_summary)
+    atomic_write(out / "summary.md", lambda p: p.write_text(summary))
     say(f"\nwrote samples (.npy), figures (.png) and summary.md to {out}/")
     return out

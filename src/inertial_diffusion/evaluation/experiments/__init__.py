@@ -145,13 +145,10 @@ def run_experiments(preset: Preset | str, out: str | Path, *, force: bool = Fals
     tables["rate_fit"] = fit_slopes(tables["rate"])
     for table in tables.values():
         write_csv(table, folder)
-    def write_info(p: Path) -> None:
-        p.write_text(json.dumps(
-            {"preset": preset.name, "seed": seed, "seconds": time.perf_counter() - start, "tables": names,
-             "table_seconds": {n: tables[n].seconds for n in names}, "meta": {n: tables[n].meta for n in names}},
-            indent=1))
-
-    atomic_write(folder / "run.json", write_info)
+    atomic_write(folder / "run.json", lambda p: p.write_text(json.dumps(
+        {"preset": preset.name, "seed": seed, "seconds": time.perf_counter() - start, "tables": names,
+         "table_seconds": {n: tables[n].seconds for n in names}, "meta": {n: tables[n].meta for n in names}},
+        indent=1)))
     write_report(folder)
     say(f"wrote report.md, {len(tables)} CSV files and the figures to {folder}/")
     return tables
@@ -228,8 +225,5 @@ def write_report(folder: str | Path) -> Path:
 
         atomic_write(folder / "real_data_frontier.png", lambda p: real_data_figure(tables["real_data_images"], p))
     report = render_report(PRESETS[info["preset"]], tables, info["seconds"], info.get("note", ""))
-    def write_markdown(p: Path) -> None:
-        p.write_text(report)
-
-    atomic_write(folder / "report.md", write_markdown)
+    atomic_write(folder / "report.md", lambda p: p.write_text(report))
     return folder / "report.md"
