@@ -54,7 +54,8 @@ def test_sample_npy_roundtrip_and_seed(sphere_npy, tmp_path):
 
 
 @pytest.mark.parametrize("opts", [["--bandwidth", "0.2"], ["--bandwidth-scale", "0.5", "--intrinsic-dim", "2"],
-                                  ["--inertia", "paper"], ["--sampler", "ode"], ["--device", "cpu"],
+                                  ["--inertia", "paper"], ["--inertia", "moment"], ["--sampler", "ode"],
+                                  ["--device", "cpu"],
                                   ["--bandwidth", "auto"]])
 def test_sample_options(sphere_npy, tmp_path, opts):
     path, _ = sphere_npy

@@ -5,7 +5,7 @@ needs neither torch nor scikit-learn to list them."""
 __all__ = ["INERTIA_FORMS", "SAMPLERS", "DTYPES", "DIM_METHODS", "DEVICES", "STANDARDIZE_MODES", "COMPONENTS"]
 
 #: forms of the inertia step (core.inertia)
-INERTIA_FORMS = ("posterior_mean", "paper")
+INERTIA_FORMS = ("posterior_mean", "paper", "moment")
 #: how z ~ p̂_h is drawn: exactly, or by simulating the reverse process (core.samplers)
 SAMPLERS = ("one_shot", "sde", "sde_euler", "ode")
 #: computation dtypes (backends.device.DTYPES keys)

@@ -247,3 +247,23 @@ def test_default_index_works_below_four_dimensions(dim):
     x = data[:7] + 0.01
     exact = pruned_reduction(x, index, 0.05, tol=0.0).partial.mean()
     assert torch.allclose(pruned_reduction(x, index, 0.05, tol=1e-6).partial.mean(), exact, atol=1e-5)
+
+
+def test_pruned_moment_draw_is_the_exact_draw_of_the_clustered_order_up_to_the_certificate():
+    """The pruned backend keys its noise by the rows' clustered order; against the exact draw over that order, it
+    differs only by the skipped rows' terms, whose weights the certificate bounds."""
+    from inertial_diffusion.core.noise import KeyedNoise
+    from inertial_diffusion.core.posterior import posterior_moment
+
+    data = _dataset("blobs")
+    index = build_cluster_index(data, n_clusters=12, random_state=0)
+    noise = KeyedNoise(5)
+    t = 0.02
+    x = _queries(data, t, 200)
+    result = pruned_reduction(x, index, t, tol=1e-6, noise=noise)
+    assert (result.kept_points < data.shape[0]).float().mean() > 0.5  # pruning happened
+    _, exact = posterior_moment(x, index.data, t, noise)  # the same noise: keyed by position in index.data
+    diam = 2 * float(index.data.norm(dim=1).max())
+    # a skipped term sqrt(w) eps (y - m): sum of w <= bound, |eps| < 6, Cauchy-Schwarz over <= n terms
+    limit = 6 * torch.sqrt(result.bound * data.shape[0]) * diam + 1e-9
+    assert ((result.partial.moment_draw() - exact).norm(dim=1) <= limit).all()

@@ -3,6 +3,7 @@ import math
 import pytest
 import torch
 
+from inertial_diffusion.backends.local import LocalBackend
 from inertial_diffusion.evaluation.datasets import Sphere
 from inertial_diffusion.core.inertia import inertia_step
 from inertial_diffusion.evaluation.metrics import energy_test
@@ -78,6 +79,7 @@ def equal_law_draws():
     data = torch.as_tensor(Sphere(2, 5, random_state=0).sample(300, random_state=1))
     h, m, n_steps = 0.08, 700, 60
     den = _denoiser(data)
+    posterior = LocalBackend(data, torch.device("cpu"), max_memory=2**24)
     out = {}
     for seed, name in enumerate(["one_shot", "sde", "sde_euler", "ode"]):
         gen = torch.Generator().manual_seed(seed)
@@ -86,10 +88,10 @@ def equal_law_draws():
         else:
             x = sample_one_shot(data, 10.0, m, gen)
             z = SIMULATORS[name](den, x, time_grid(10.0, h, n_steps), generator=gen)
-        out[name] = (z.numpy(), inertia_step(den, z, h).numpy())
+        out[name] = (z.numpy(), inertia_step(posterior, z, h).numpy())
     wrong_h = 4.0 * h  # sigma doubled
     wrong = sample_one_shot(data, wrong_h, m, torch.Generator().manual_seed(99))
-    out["wrong_bandwidth"] = (wrong.numpy(), inertia_step(den, wrong, wrong_h).numpy())
+    out["wrong_bandwidth"] = (wrong.numpy(), inertia_step(posterior, wrong, wrong_h).numpy())
     return out
 
 

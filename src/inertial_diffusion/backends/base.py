@@ -12,10 +12,15 @@ All quantities are in the standardized coordinates of the OU process :math:`dX =
   :math:`w = \\operatorname{softmax}_i(-|x - \\alpha_t y_i|^2 / (2 v_t))`;
 * :meth:`~PosteriorBackend.score` — :math:`\\nabla\\log\\hat p_t(x) = (\\alpha_t m_t(x) - x)/v_t`;
 * :meth:`~PosteriorBackend.log_density` — :math:`\\log\\hat p_t(x)`;
+* :meth:`~PosteriorBackend.moment` — the posterior mean and the moment-matched draw
+  :math:`m_t(x) + \\sum_i \\sqrt{w_i}\\,\\varepsilon_i (y_i - m_t(x))` of the inertia step
+  (:mod:`~inertial_diffusion.core.inertia`), from the same reduction with two more accumulators and keyed noise
+  (:class:`~inertial_diffusion.core.noise.KeyedNoise`);
 * :meth:`~PosteriorBackend.neglected_mass` — a certified upper bound on the share of the softmax mass
   a backend left out (zero for the exact backends).
 
-Because mean, score and log-density of one backend come from the same reduction, they always agree.
+Because mean, score, log-density and the moment-matched draw of one backend come from the same reduction, they
+always agree.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from typing import Any
 
 import torch
 
+from inertial_diffusion.core.noise import KeyedNoise
 from inertial_diffusion.core.posterior import Partial
 from inertial_diffusion.core.process import alpha, variance
 
@@ -87,11 +93,11 @@ class PosteriorBackend(ABC):
     rows: Any
 
     @abstractmethod
-    def partial(self, x: torch.Tensor, t: float) -> Partial:
+    def partial(self, x: torch.Tensor, t: float, noise: KeyedNoise | None = None) -> Partial:
         """Log-sum-exp reduction of the posterior of queries ``x`` at time ``t`` over the data.
 
-        The one method a backend must implement: mean, score and log-density are all read off its result,
-        which is why they agree with each other.
+        The one method a backend must implement: mean, score, log-density and the moment-matched draw are all
+        read off its result, which is why they agree with each other.
 
         Parameters
         ----------
@@ -99,13 +105,16 @@ class PosteriorBackend(ABC):
             Queries at time ``t``, in standardized coordinates, on :attr:`device`.
         t : float
             Diffusion time, ``t > 0``.
+        noise : KeyedNoise, optional
+            Also reduce the accumulators of the moment-matched draw, query ``i`` drawing the noise keyed by
+            ``i`` and the training row.
 
         Returns
         -------
         Partial
             ``(max logit, sum of exp, exp-weighted sum of y)`` per query, over every training row the
-            backend keeps (all of them for an exact backend); see
-            :class:`~inertial_diffusion.core.posterior.Partial`.
+            backend keeps (all of them for an exact backend), with the noise accumulators when ``noise`` is
+            given; see :class:`~inertial_diffusion.core.posterior.Partial`.
         """
 
     def mean(self, x: torch.Tensor, t: float) -> torch.Tensor:
@@ -124,6 +133,33 @@ class PosteriorBackend(ABC):
             :math:`m_t(x)`, a convex combination of the training rows, in ``x.dtype``.
         """
         return self.partial(x, t).mean().to(x.dtype)
+
+    def moment(self, x: torch.Tensor, t: float, noise: KeyedNoise) -> tuple[torch.Tensor, torch.Tensor]:
+        """Posterior mean and moment-matched draw :math:`m + \\sum_i \\sqrt{w_i}\\,\\varepsilon_i (y_i - m)`.
+
+        Given ``x``, the draw has the posterior's mean :math:`m_t(x)` and covariance
+        :math:`\\operatorname{Cov}_t(y \\mid x) = \\sum_i w_i (y_i - m)(y_i - m)^T`, and is Gaussian (the
+        :math:`\\varepsilon_i` are standard normals). The noise of query ``i`` against training row ``j`` is
+        keyed by ``(noise.key, i, j)``: an exact backend gives the same draws for every block plan.
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates, on :attr:`device`.
+        t : float
+            Diffusion time, ``t > 0``.
+        noise : KeyedNoise
+            The keyed noise (:meth:`~inertial_diffusion.core.noise.KeyedNoise.from_generator`).
+
+        Returns
+        -------
+        mean : Tensor (m, D)
+            :math:`m_t(x)`, in ``x.dtype``.
+        draw : Tensor (m, D)
+            The moment-matched draw, in ``x.dtype``.
+        """
+        part = self.partial(x, t, noise=noise)
+        return part.mean().to(x.dtype), part.moment_draw().to(x.dtype)
 
     def score(self, x: torch.Tensor, t: float) -> torch.Tensor:
         """Score of the empirical density, :math:`\\nabla\\log\\hat p_t(x) = (\\alpha_t m_t(x) - x)/v_t`.

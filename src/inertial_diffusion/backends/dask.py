@@ -21,7 +21,8 @@ import torch
 
 from inertial_diffusion.backends.base import PosteriorBackend
 from inertial_diffusion.backends.factory import is_dask_array  # noqa: F401  (re-exported)
-from inertial_diffusion.core.posterior import Partial, combine, posterior_partial
+from inertial_diffusion.core.noise import KeyedNoise
+from inertial_diffusion.core.posterior import Partial, combine, empty_partial, posterior_partial
 from inertial_diffusion.core.standardize import Standardizer
 
 __all__ = ["is_dask_array", "dask_statistics", "check_dask_data", "DaskRows", "DaskBackend",
@@ -167,18 +168,18 @@ class DaskRows:
 
 
 def _shard_partial(block: np.ndarray, x: np.ndarray, t: float, mean: np.ndarray, scale: float,
-                   dtype: str, chunk_size: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """On a worker: the partial of queries ``x`` (standardized) against one shard of raw rows."""
+                   dtype: str, chunk_size: int | None, noise: KeyedNoise | None = None) -> tuple:
+    """On a worker: the partial of queries ``x`` (standardized) against one shard of raw rows, as arrays
+    (``noise`` already shifted to the shard's first row)."""
     data = torch.as_tensor((np.asarray(block, dtype=np.float64) - mean) / scale)
     part = posterior_partial(torch.as_tensor(x).to(getattr(torch, dtype)), data.to(getattr(torch, dtype)), t,
-                             half_sq_norms=0.5 * (data**2).sum(dim=1), chunk_size=chunk_size)
-    return part.max.double().numpy(), part.sumexp.double().numpy(), part.weighted.double().numpy()
+                             half_sq_norms=0.5 * (data**2).sum(dim=1), chunk_size=chunk_size, noise=noise)
+    return tuple(None if f is None else f.double().numpy() for f in part.fields())
 
 
 def _combine_arrays(a: tuple, b: tuple) -> tuple:
-    to_t = lambda p: Partial(*(torch.as_tensor(v) for v in p))  # noqa: E731
-    merged = combine(to_t(a), to_t(b))
-    return merged.max.numpy(), merged.sumexp.numpy(), merged.weighted.numpy()
+    to_t = lambda p: Partial.from_fields(None if v is None else torch.as_tensor(v) for v in p)  # noqa: E731
+    return tuple(None if f is None else f.numpy() for f in combine(to_t(a), to_t(b)).fields())
 
 
 #: broadcasts tried before a failure is passed on (a worker can leave the cluster in the middle of one)
@@ -202,7 +203,7 @@ def _broadcast(client, queries: np.ndarray):
 
 
 def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, client,
-                    chunk_size: int | None = None) -> Partial:
+                    chunk_size: int | None = None, noise: KeyedNoise | None = None) -> Partial:
     """Exact posterior :class:`Partial` of standardized queries ``x`` against the Dask array ``X`` (data units).
 
     One task per row-chunk of ``X`` standardizes its rows and computes their partial next to the data;
@@ -223,6 +224,9 @@ def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, cl
         Runs the tasks; the queries are scattered to every worker once.
     chunk_size : int, optional
         Data rows per chunk of the posterior loop inside a shard.
+    noise : KeyedNoise, optional
+        Also reduce the moment-matched draw's accumulators; each shard keys its rows by their global index,
+        so the draws equal the local backend's to rounding.
 
     Returns
     -------
@@ -232,18 +236,19 @@ def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, cl
     import dask
 
     if x.shape[0] == 0:
-        return Partial(x.new_full((0,), -float("inf")).double(), x.new_zeros(0).double(), x.double())
+        return empty_partial(0, x.shape[1], x.double(), noise=noise is not None)
     blocks = X.to_delayed().ravel()
     queries = x.detach().cpu().numpy()
     dtype = str(x.dtype).removeprefix("torch.")
     queries_future = _broadcast(client, queries)
     shard = dask.delayed(_shard_partial, pure=True)
     merge = dask.delayed(_combine_arrays, pure=True)
-    level = [shard(b, queries_future, t, standardizer.mean, standardizer.scale, dtype, chunk_size) for b in blocks]
+    starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
+    level = [shard(b, queries_future, t, standardizer.mean, standardizer.scale, dtype, chunk_size,
+                   None if noise is None else noise.shifted(int(r0))) for b, r0 in zip(blocks, starts)]
     while len(level) > 1:
         level = [merge(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
-    max_, sumexp, weighted = client.compute(level[0]).result()
-    return Partial(torch.as_tensor(max_), torch.as_tensor(sumexp), torch.as_tensor(weighted))
+    return Partial.from_fields(None if f is None else torch.as_tensor(f) for f in client.compute(level[0]).result())
 
 
 class DaskBackend(PosteriorBackend):
@@ -282,7 +287,7 @@ class DaskBackend(PosteriorBackend):
         self.resident = True
         self.rows = DaskRows(X, standardizer, dtype, client)
 
-    def partial(self, x: torch.Tensor, t: float) -> Partial:
+    def partial(self, x: torch.Tensor, t: float, noise: KeyedNoise | None = None) -> Partial:
         """Exact reduction of the posterior of ``x`` over all shards (:func:`sharded_partial`).
 
         Parameters
@@ -291,10 +296,12 @@ class DaskBackend(PosteriorBackend):
             Queries at time ``t``, in standardized coordinates, on the CPU.
         t : float
             Diffusion time, ``t > 0``.
+        noise : KeyedNoise, optional
+            Also reduce the moment-matched draw's accumulators (keyed by global row index).
 
         Returns
         -------
         Partial
             Over all ``n`` rows, float64.
         """
-        return sharded_partial(x, self.X, t, self.standardizer, self.client, self.chunk_size)
+        return sharded_partial(x, self.X, t, self.standardizer, self.client, self.chunk_size, noise)

@@ -13,7 +13,7 @@ from inertial_diffusion.backends import device as device_module
 from inertial_diffusion.backends.device import DTYPES, available_memory
 from inertial_diffusion.core.standardize import Standardizer
 
-__all__ = ["make_backend", "standardized_tensor", "is_dask_array", "resolve_max_memory"]
+__all__ = ["make_backend", "make_rows_backend", "standardized_tensor", "is_dask_array", "resolve_max_memory"]
 
 
 def is_dask_array(X: Any) -> bool:
@@ -205,3 +205,41 @@ def make_backend(X: Any, standardizer: Standardizer, *, dtype: str, device: torc
     from inertial_diffusion.backends.local import LocalBackend
 
     return LocalBackend(data, device, max_memory, chunk_size, tf32=dtype == "tf32")
+
+
+def make_rows_backend(rows: torch.Tensor, *, dtype: str, device: torch.device, max_memory: int,
+                      chunk_size: int | None = None) -> PosteriorBackend:
+    """The exact backend of a tensor of rows already in standardized coordinates, under a model's dtype policy.
+
+    What ``bandwidth="auto"`` evaluates its candidate models with: the same dtype, device, memory budget and
+    chunking as the model being fitted, on a subsample of its rows.
+
+    Parameters
+    ----------
+    rows : Tensor (n, D)
+        Standardized rows (any floating dtype, any device).
+    dtype : {"float64", "float32", "tf32"}
+        Computation dtype (:data:`~inertial_diffusion.backends.device.DTYPES`).
+    device : torch.device
+        Where the rows live and the GEMMs run.
+    max_memory : int
+        Working-memory budget in bytes of one evaluation.
+    chunk_size : int, optional
+        Data rows per chunk.
+
+    Returns
+    -------
+    LocalBackend
+
+    Examples
+    --------
+    >>> import torch
+    >>> backend = make_rows_backend(torch.zeros(3, 2, dtype=torch.float64), dtype="float32",
+    ...                             device=torch.device("cpu"), max_memory=2**20)
+    >>> backend.dtype, backend.n_samples
+    (torch.float32, 3)
+    """
+    from inertial_diffusion.backends.local import LocalBackend
+
+    return LocalBackend(rows.to(device=device, dtype=DTYPES[dtype]), device, max_memory, chunk_size,
+                        tf32=dtype == "tf32")

@@ -15,6 +15,7 @@ import torch
 from inertial_diffusion.backends.base import PosteriorBackend
 from inertial_diffusion.backends.device import tf32_matmul
 from inertial_diffusion.core import posterior
+from inertial_diffusion.core.noise import KeyedNoise
 from inertial_diffusion.core.posterior import Partial
 
 __all__ = ["LocalBackend", "half_sq_norms"]
@@ -116,7 +117,7 @@ class LocalBackend(PosteriorBackend):
         self._kwargs = dict(half_sq_norms=self.half_sq_norms, chunk_size=chunk_size, max_memory=self.max_memory,
                             **(core_options or {}))
 
-    def partial(self, x: torch.Tensor, t: float) -> Partial:
+    def partial(self, x: torch.Tensor, t: float, noise: KeyedNoise | None = None) -> Partial:
         """Exact log-sum-exp reduction of the posterior of ``x`` over all rows.
 
         :func:`~inertial_diffusion.core.posterior.posterior_partial` under this backend's budget and dtype policy.
@@ -127,6 +128,8 @@ class LocalBackend(PosteriorBackend):
             Queries at time ``t``, in standardized coordinates, on :attr:`device`.
         t : float
             Diffusion time, ``t > 0``.
+        noise : KeyedNoise, optional
+            Also reduce the moment-matched draw's accumulators.
 
         Returns
         -------
@@ -134,7 +137,30 @@ class LocalBackend(PosteriorBackend):
             Over all ``n`` rows, in the computation dtype.
         """
         with tf32_matmul(self.tf32):
-            return posterior.posterior_partial(x, self.rows, t, **self._kwargs)
+            return posterior.posterior_partial(x, self.rows, t, noise=noise, **self._kwargs)
+
+    def moment(self, x: torch.Tensor, t: float, noise: KeyedNoise) -> tuple[torch.Tensor, torch.Tensor]:
+        """Exact posterior mean and moment-matched draw (:func:`~inertial_diffusion.core.posterior.posterior_moment`).
+
+        Under the same dtype policy as :meth:`mean` (certified float32 rows, the others redone in float64 with
+        the same noise).
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates, on :attr:`device`.
+        t : float
+            Diffusion time, ``t > 0``.
+        noise : KeyedNoise
+            The keyed noise of the draw.
+
+        Returns
+        -------
+        mean, draw : Tensor (m, D)
+            In ``x.dtype``.
+        """
+        with tf32_matmul(self.tf32):
+            return posterior.posterior_moment(x, self.rows, t, noise, **self._kwargs)
 
     def mean(self, x: torch.Tensor, t: float) -> torch.Tensor:
         """Exact posterior mean :math:`m_t(x)` (:func:`~inertial_diffusion.core.posterior.posterior_mean`).

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from inertial_diffusion.backends.base import PosteriorBackend
+from inertial_diffusion.core.noise import KeyedNoise
 from inertial_diffusion.core.posterior import Partial
 from inertial_diffusion.core.pruning import build_cluster_index, pruned_reduction
 
@@ -91,11 +92,17 @@ class PrunedBackend(PosteriorBackend):
         self.max_memory, self.chunk_size, self.tol = int(max_memory), chunk_size, float(tol)
         self.index = build_cluster_index(data.to(self.device), n_clusters, random_state=random_state)
 
-    def _reduce(self, x: torch.Tensor, t: float):
-        return pruned_reduction(x, self.index, t, tol=self.tol, chunk_size=self.chunk_size, max_memory=self.max_memory)
+    def _reduce(self, x: torch.Tensor, t: float, noise: KeyedNoise | None = None):
+        return pruned_reduction(x, self.index, t, tol=self.tol, chunk_size=self.chunk_size, max_memory=self.max_memory,
+                                noise=noise)
 
-    def partial(self, x: torch.Tensor, t: float) -> Partial:
+    def partial(self, x: torch.Tensor, t: float, noise: KeyedNoise | None = None) -> Partial:
         """Log-sum-exp reduction of the posterior of ``x`` over the clusters it cannot skip.
+
+        With ``noise``, the moment-matched draw's accumulators too. The noise is keyed by the rows' positions
+        in the clustered order, so the draws differ from an exact backend's for the same seed (the same law up
+        to the certificate: the skipped rows carry at most ``bound`` of the weights, hence at most ``bound``
+        times the squared diameter of the draw's conditional variance).
 
         Parameters
         ----------
@@ -103,13 +110,15 @@ class PrunedBackend(PosteriorBackend):
             Queries at time ``t``, in standardized coordinates, on :attr:`device`.
         t : float
             Diffusion time, ``t > 0``.
+        noise : KeyedNoise, optional
+            Also reduce the moment-matched draw's accumulators.
 
         Returns
         -------
         Partial
             Over the kept rows of each query, in the computation dtype.
         """
-        return self._reduce(x, t).partial
+        return self._reduce(x, t, noise).partial
 
     def neglected_mass(self, x: torch.Tensor, t: float) -> torch.Tensor:
         """The certified share of each query's softmax mass that :meth:`partial` skips.

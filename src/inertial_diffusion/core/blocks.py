@@ -86,12 +86,14 @@ def default_max_memory(device: torch.device | str = "cpu") -> int:
     return free // 4 if device.type == "cuda" else min(CPU_MEMORY_CAP, free // 8)
 
 
-def working_bytes(query_rows: int, data_rows: int, dim: int, itemsize: int) -> int:
+def working_bytes(query_rows: int, data_rows: int, dim: int, itemsize: int, moment: bool = False) -> int:
     """Working memory, in bytes, of one block beyond the inputs and the returned array.
 
     ``itemsize * (q c + 3 q D + c D + 2 q)``: the logits (q x c); the chunk's product, the block's
     accumulator and its mean (3 x q x D); a data chunk converted to the computation dtype (c x D); the
-    running maximum and sum of each query (2 x q).
+    running maximum and sum of each query (2 x q). A moment-matched draw (``moment``) adds the chunk's noise,
+    its float32 tiles and the square roots of the weights (about 3 x q x c), the noise product, accumulator and
+    draw (3 x q x D) and the noise sum (q).
 
     Parameters
     ----------
@@ -103,6 +105,8 @@ def working_bytes(query_rows: int, data_rows: int, dim: int, itemsize: int) -> i
         Number of features ``D``.
     itemsize : int
         Bytes per element of the computation dtype (4 for float32, 8 for float64).
+    moment : bool, default False
+        Count the moment-matched draw's extra buffers.
 
     Returns
     -------
@@ -114,11 +118,13 @@ def working_bytes(query_rows: int, data_rows: int, dim: int, itemsize: int) -> i
     >>> working_bytes(2048, 256, 10, 4)  # float32, the default CPU block for D = 10: ~2.3 MiB
     2369536
     """
-    return itemsize * (query_rows * data_rows + 3 * query_rows * dim + data_rows * dim + 2 * query_rows)
+    per_query = data_rows + 3 * dim + 2 + ((3 * data_rows + 3 * dim + 1) if moment else 0)
+    return itemsize * (query_rows * per_query + data_rows * dim)
 
 
 def plan_blocks(n: int, n_queries: int, dim: int, work: torch.dtype, device: torch.device | str = "cpu",
-                chunk_size: int | None = None, max_memory: int | None = None) -> tuple[int, int]:
+                chunk_size: int | None = None, max_memory: int | None = None,
+                moment: bool = False) -> tuple[int, int]:
     """Block shape of the posterior loop: data rows per chunk and query rows per block.
 
     Defaults: on the CPU 256-row float32 chunks (the float32 accumulation error of ``exp(l) @ y`` grows
@@ -144,6 +150,8 @@ def plan_blocks(n: int, n_queries: int, dim: int, work: torch.dtype, device: tor
         Data rows per chunk, instead of the default (still capped at ``n`` and shrunk to fit the budget).
     max_memory : int, optional
         Budget in bytes for :func:`working_bytes` (default :func:`default_max_memory` of ``device``).
+    moment : bool, default False
+        Plan for the moment-matched draw's extra buffers (:func:`working_bytes`).
 
     Returns
     -------
@@ -179,9 +187,9 @@ def plan_blocks(n: int, n_queries: int, dim: int, work: torch.dtype, device: tor
     data_rows = max(1, min(data_rows, n))
     max_queries = CUDA_MAX_QUERY_ROWS if device.type == "cuda" else MAX_QUERY_ROWS
     # shrink the chunk until at least one query row fits, then fill the budget with query rows
-    while data_rows > 1 and working_bytes(1, data_rows, dim, itemsize) > budget:
+    while data_rows > 1 and working_bytes(1, data_rows, dim, itemsize, moment) > budget:
         data_rows //= 2
-    per_query = itemsize * (data_rows + 3 * dim + 2)
+    per_query = working_bytes(1, data_rows, dim, itemsize, moment) - itemsize * data_rows * dim
     query_rows = (budget - itemsize * data_rows * dim) // per_query
     query_rows = max(1, min(max(n_queries, 1), max_queries, int(query_rows)))
     return data_rows, query_rows

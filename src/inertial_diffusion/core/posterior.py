@@ -30,8 +30,11 @@ float32 when their posterior is peaked enough to be certified
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +43,7 @@ from inertial_diffusion.core import precision
 from inertial_diffusion.core.blocks import (CPU_MEMORY_CAP, CUDA_CHUNK_ROWS, CUDA_MAX_QUERY_ROWS, FLOAT32_CHUNK_ROWS,
                                             FLOAT64_CHUNK_ROWS, MAX_QUERY_ROWS, available_memory,
                                             default_max_memory, plan_blocks, working_bytes)
+from inertial_diffusion.core.noise import KeyedNoise
 from inertial_diffusion.core.precision import bf16_supported, compute_dtype
 from inertial_diffusion.core.process import alpha, variance
 
@@ -50,6 +54,8 @@ __all__ = [
     "absorb_",
     "posterior_partial",
     "posterior_mean",
+    "posterior_moment",
+    "concat",
     "score",
     "log_density",
     "compute_dtype",
@@ -97,6 +103,12 @@ class Partial:
         Sum of the weights relative to that maximum (>= 1 for a non-empty subset).
     weighted : Tensor (q, D)
         The same weights times the data rows, summed.
+    noise_weighted : Tensor (q, D), optional
+        Only for a moment-matched draw (:func:`posterior_moment`): ``sum_{i in S} 2^((b_qi - max[q])/2) eps_qi y_i``,
+        the square roots of the same weights times keyed standard normals ``eps``
+        (:mod:`~inertial_diffusion.core.noise`) times the data rows.
+    noise_sum : Tensor (q,), optional
+        With ``noise_weighted``: ``sum_{i in S} 2^((b_qi - max[q])/2) eps_qi``.
 
     Examples
     --------
@@ -110,6 +122,13 @@ class Partial:
     max: torch.Tensor  # (q,)
     sumexp: torch.Tensor  # (q,)
     weighted: torch.Tensor  # (q, D)
+    noise_weighted: torch.Tensor | None = None  # (q, D), moment-matched draws only
+    noise_sum: torch.Tensor | None = None  # (q,)
+
+    @property
+    def has_noise(self) -> bool:
+        """Whether the partial carries the accumulators of a moment-matched draw."""
+        return self.noise_weighted is not None
 
     def mean(self) -> torch.Tensor:
         """The posterior mean ``weighted / sumexp`` of this partial, in float64.
@@ -134,6 +153,99 @@ class Partial:
             ``(max + log2(sumexp)) * ln 2``.
         """
         return (self.max.double() + torch.log2(self.sumexp.double())) * _LN2
+
+    def moment_draw(self) -> torch.Tensor:
+        """The moment-matched draw :math:`m + \\sum_i \\sqrt{w_i}\\,\\varepsilon_i (y_i - m)`, in float64.
+
+        With :math:`w_i = 2^{b_i - M}/S` the normalized weights,
+        :math:`\\sqrt{w_i} = 2^{(b_i - M)/2}/\\sqrt S`, so the draw is
+        ``m + (noise_weighted - m * noise_sum) / sqrt(sumexp)``: given the query, a draw of
+        :math:`N(m, \\operatorname{Cov}(y \\mid x))` under the posterior restricted to the subset.
+
+        Returns
+        -------
+        Tensor (q, D), float64
+
+        Raises
+        ------
+        ValueError
+            The partial was reduced without noise.
+        """
+        if self.noise_weighted is None or self.noise_sum is None:
+            raise ValueError("this partial carries no noise accumulators: reduce it with a KeyedNoise")
+        mean = self.mean()
+        root = self.sumexp.double().sqrt()[:, None]
+        return mean + (self.noise_weighted.double() - mean * self.noise_sum.double()[:, None]) / root
+
+    def select(self, index: torch.Tensor) -> "Partial":
+        """The partial of the queries ``index`` (a gather of every field).
+
+        Parameters
+        ----------
+        index : Tensor (k,) of int64
+            Query rows to keep.
+
+        Returns
+        -------
+        Partial
+        """
+        return Partial.from_fields(None if f is None else f.index_select(0, index) for f in self.fields())
+
+    @classmethod
+    def from_fields(cls, fields: Iterable[torch.Tensor | None]) -> "Partial":
+        """The partial of :meth:`fields` ``(max, sumexp, weighted, noise_weighted, noise_sum)``.
+
+        Parameters
+        ----------
+        fields : iterable
+            Five tensors, the last two None for a partial without noise.
+
+        Returns
+        -------
+        Partial
+        """
+        m, s, w, nw, ns = fields
+        return cls(cast(torch.Tensor, m), cast(torch.Tensor, s), cast(torch.Tensor, w), nw, ns)
+
+    def fields(self) -> tuple:
+        """The tensors of the partial in constructor order.
+
+        Returns
+        -------
+        tuple
+            ``(max, sumexp, weighted, noise_weighted, noise_sum)``, the last two None without noise.
+        """
+        return (self.max, self.sumexp, self.weighted, self.noise_weighted, self.noise_sum)
+
+    def assign_(self, index: torch.Tensor, other: "Partial") -> None:
+        """Overwrite the queries ``index`` of this partial with ``other`` (in place, field by field).
+
+        Parameters
+        ----------
+        index : Tensor (k,) of int64
+            Query rows to overwrite.
+        other : Partial
+            A partial of ``k`` queries with the same fields.
+        """
+        for mine, theirs in zip(self.fields(), other.fields()):
+            if mine is not None:
+                mine.index_copy_(0, index, theirs.to(mine.dtype))
+
+
+def concat(parts: list[Partial]) -> Partial:
+    """The partials of consecutive query blocks, as one partial (fields concatenated).
+
+    Parameters
+    ----------
+    parts : list of Partial
+        At least one partial; all with or all without noise accumulators.
+
+    Returns
+    -------
+    Partial
+    """
+    columns = list(zip(*(p.fields() for p in parts)))
+    return Partial.from_fields(None if col[0] is None else torch.cat(col) for col in columns)
 
 
 def combine(a: Partial, b: Partial) -> Partial:
@@ -170,14 +282,23 @@ def combine(a: Partial, b: Partial) -> Partial:
     safe_m = torch.where(torch.isfinite(m), m, torch.zeros_like(m))
     ea = torch.exp2(a.max - safe_m)
     eb = torch.exp2(b.max - safe_m)
+    if a.has_noise != b.has_noise:
+        raise ValueError("cannot combine a partial with noise accumulators and one without")
+    noise_weighted = noise_sum = None
+    if a.noise_weighted is not None and b.noise_weighted is not None:  # the square roots of the weights rescale
+        ha, hb = torch.exp2(0.5 * (a.max - safe_m)), torch.exp2(0.5 * (b.max - safe_m))
+        noise_weighted = a.noise_weighted * ha[:, None] + b.noise_weighted * hb[:, None]
+        noise_sum = a.noise_sum * ha + b.noise_sum * hb  # type: ignore[operator]
     return Partial(
         max=m,
         sumexp=a.sumexp * ea + b.sumexp * eb,
         weighted=a.weighted * ea[:, None] + b.weighted * eb[:, None],
+        noise_weighted=noise_weighted,
+        noise_sum=noise_sum,
     )
 
 
-def empty_partial(n_queries: int, n_features: int, like: torch.Tensor) -> Partial:
+def empty_partial(n_queries: int, n_features: int, like: torch.Tensor, noise: bool = False) -> Partial:
     """The identity of :func:`combine` (max = -inf), with the dtype and device of ``like``.
 
     Parameters
@@ -186,6 +307,8 @@ def empty_partial(n_queries: int, n_features: int, like: torch.Tensor) -> Partia
         Number of queries ``q`` and of features ``D``.
     like : Tensor
         Gives the dtype and device.
+    noise : bool, default False
+        Also carry the (zero) accumulators of a moment-matched draw.
 
     Returns
     -------
@@ -200,11 +323,14 @@ def empty_partial(n_queries: int, n_features: int, like: torch.Tensor) -> Partia
     ([-inf, -inf, -inf], torch.Size([3, 2]), torch.float64)
     """
     return Partial(max=like.new_full((n_queries,), -math.inf), sumexp=like.new_zeros(n_queries),
-                   weighted=like.new_zeros((n_queries, n_features)))
+                   weighted=like.new_zeros((n_queries, n_features)),
+                   noise_weighted=like.new_zeros((n_queries, n_features)) if noise else None,
+                   noise_sum=like.new_zeros(n_queries) if noise else None)
 
 
 def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torch.Tensor,
-            cutoff: float | None = None, sparse: bool | None = None, counts: torch.Tensor | None = None) -> None:
+            cutoff: float | None = None, sparse: bool | None = None, counts: torch.Tensor | None = None,
+            noise: torch.Tensor | None = None) -> None:
     """Fold one chunk's base-2 logits (q, b) for data rows ``y`` (b, D) into ``state``, in place.
 
     This is :func:`combine` of ``state`` with the chunk's partial, fused to avoid allocations.
@@ -241,6 +367,12 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
         the CPU, for blocks of at least ``SPARSE_MIN_ROWS`` queries).
     counts : Tensor (q,), optional
         Running number of nonzero weights per query, updated in place.
+    noise : Tensor (q, b), optional
+        Keyed standard normals of the chunk's (query, row) pairs, for a ``state`` with noise accumulators;
+        overwritten. The square roots of the kept weights times the noise fold into ``noise_weighted`` and
+        ``noise_sum``, rescaled by the square root of the weights' rescale factor. A weight dropped below the
+        cutoff drops its noise term too: together those terms carry a variance below ``n 2^-cutoff`` of the
+        posterior's spread, under the rounding unit.
 
     Examples
     --------
@@ -268,18 +400,34 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
     state_gap = state.max - new_max
     # 2^-inf = 0 for the first chunk; a state below the cutoff is dropped, never scaled to a subnormal
     rescale = torch.exp2(state_gap).masked_fill_(state_gap < -cutoff, 0.0)
+    gaps = logits.sub_(new_max[:, None])
+    roots = half_rescale = None
+    if noise is not None:
+        if state.noise_weighted is None:
+            raise ValueError("noise was given for a partial without noise accumulators "
+                             "(empty_partial(..., noise=True))")
+        # square roots of the weights, kept down to 2^-cutoff themselves: a draw moves by sqrt(w), so the
+        # noise terms need twice the weights' range for the same resolution
+        roots = F.threshold(gaps, -2.0 * cutoff, -math.inf).mul_(0.5).exp2_()
+        half_rescale = torch.exp2(0.5 * state_gap).masked_fill_(state_gap < -2.0 * cutoff, 0.0)
     # exact zeros below the sum's resolution: a subnormal product can cost x100 in the GEMM on some cores
-    weights = F.threshold_(logits.sub_(new_max[:, None]), -cutoff, -math.inf).exp2_()  # type: ignore[attr-defined]
+    weights = F.threshold_(gaps, -cutoff, -math.inf).exp2_()  # type: ignore[attr-defined]
     if sparse:
-        rows = (chunk_max - new_max > -cutoff).nonzero().squeeze(1)  # the rows with a weight left
+        reach = -2.0 * cutoff if noise is not None else -cutoff
+        rows = (chunk_max - new_max > reach).nonzero().squeeze(1)  # the rows with a weight (or a root) left
         if rows.numel() == 0:
             return  # no row reached: every maximum is unchanged and no weight survives
         if rows.numel() <= SPARSE_ROW_FRACTION * logits.shape[0]:
-            _absorb_rows_(state, weights.index_select(0, rows), y, rows, rescale.index_select(0, rows),
-                          new_max.index_select(0, rows), counts)
+            pick = functools.partial(torch.index_select, dim=0, index=rows)
+            noise_rows = None
+            if noise is not None and roots is not None and half_rescale is not None:
+                noise_rows = (pick(noise).mul_(pick(roots)), pick(half_rescale))
+            _absorb_rows_(state, pick(weights), y, rows, pick(rescale), pick(new_max), counts, noise_rows)
             return
     if counts is not None:  # a dropped state takes its nonzero weights with it
         counts.mul_(rescale > 0).add_((weights > 0).sum(dim=1))
+    if noise is not None and roots is not None and half_rescale is not None:
+        _absorb_noise_(state, noise.mul_(roots), y, half_rescale, None)
     torch.addcmul(weights.sum(dim=1, dtype=state.sumexp.dtype), state.sumexp, rescale.to(state.sumexp.dtype),
                   out=state.sumexp)
     torch.mm(weights, y, out=product)
@@ -287,11 +435,39 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
     state.max.copy_(new_max)
 
 
+def _absorb_noise_(state: Partial, root_noise: torch.Tensor, y: torch.Tensor, half_rescale: torch.Tensor,
+                   rows: torch.Tensor | None) -> None:
+    """Fold ``sqrt(weights) * eps`` (k, b) into the noise accumulators of ``rows`` (all rows when None);
+    the accumulated square roots rescale by ``half_rescale`` (the square root of the weights' factor)."""
+    assert state.noise_weighted is not None and state.noise_sum is not None, "checked by absorb_"
+    sums = torch.addcmul(root_noise.sum(dim=1, dtype=state.noise_sum.dtype),
+                         state.noise_sum if rows is None else state.noise_sum.index_select(0, rows),
+                         half_rescale.to(state.noise_sum.dtype))
+    previous = state.noise_weighted if rows is None else state.noise_weighted.index_select(0, rows)
+    weighted = torch.addcmul(root_noise @ y, previous, half_rescale[:, None])
+    if rows is None:
+        state.noise_sum.copy_(sums)
+        state.noise_weighted.copy_(weighted)
+    else:
+        state.noise_sum.index_copy_(0, rows, sums)
+        state.noise_weighted.index_copy_(0, rows, weighted)
+
+
 def _absorb_rows_(state: Partial, weights: torch.Tensor, y: torch.Tensor, rows: torch.Tensor,
-                  rescale: torch.Tensor, new_max: torch.Tensor, counts: torch.Tensor | None) -> None:
-    """:func:`absorb_` restricted to query ``rows`` (their weights (k, b)) and the data columns they touch."""
+                  rescale: torch.Tensor, new_max: torch.Tensor, counts: torch.Tensor | None,
+                  noise: tuple[torch.Tensor, torch.Tensor] | None = None) -> None:
+    """:func:`absorb_` restricted to query ``rows`` (their weights (k, b)) and the data columns they touch;
+    ``noise``: the rows' ``sqrt(weights) * eps`` and the square roots of their rescale factors."""
     if counts is not None:
         counts.index_copy_(0, rows, counts.index_select(0, rows).mul_(rescale > 0).add_((weights > 0).sum(dim=1)))
+    if noise is not None:  # the roots reach further than the weights: their own columns
+        root_noise, half_rescale = noise
+        root_cols = (root_noise != 0).any(dim=0).nonzero().squeeze(1)
+        if root_cols.numel() < root_noise.shape[1]:
+            _absorb_noise_(state, root_noise.index_select(1, root_cols), y.index_select(0, root_cols), half_rescale,
+                           rows)
+        else:
+            _absorb_noise_(state, root_noise, y, half_rescale, rows)
     cols = (weights > 0).any(dim=0).nonzero().squeeze(1)
     if cols.numel() < weights.shape[1]:
         weights, y = weights.index_select(1, cols), y.index_select(0, cols)
@@ -306,21 +482,27 @@ def _absorb_rows_(state: Partial, weights: torch.Tensor, y: torch.Tensor, rows: 
 def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.Tensor, work: torch.dtype,
                    data_rows: int, logits_buffer: torch.Tensor, product_buffer: torch.Tensor,
                    cutoff: float, sum_dtype: torch.dtype | None = None,
-                   counts: torch.Tensor | None = None) -> Partial:
+                   counts: torch.Tensor | None = None, noise: KeyedNoise | None = None,
+                   query_ids: torch.Tensor | None = None) -> Partial:
     """Reduce one block of queries over all data chunks (the hot loop); ``sum_dtype``: of ``sumexp``;
-    ``counts``: filled with each row's number of nonzero weights."""
+    ``counts``: filled with each row's number of nonzero weights; ``noise``: the keyed noise of the queries
+    ``query_ids`` (the moment-matched draw's accumulators)."""
     n, dim = data.shape
     xq = xq.to(work)
     a_t, v_t = alpha(t), variance(t)
-    state = empty_partial(xq.shape[0], dim, xq)
+    state = empty_partial(xq.shape[0], dim, xq, noise=noise is not None)
     if sum_dtype is not None:
-        state = Partial(state.max, state.sumexp.to(sum_dtype), state.weighted)
+        state = Partial(state.max, state.sumexp.to(sum_dtype), *state.fields()[2:])
     for c0 in range(0, n, data_rows):
         # a no-op for resident data; data kept on the host is streamed to the queries' device chunk by chunk
         y = data[c0:c0 + data_rows].to(device=xq.device, dtype=work, non_blocking=True)
         logits = logits_buffer[:xq.shape[0], :y.shape[0]]
         torch.addmm(bias[None, c0:c0 + data_rows], xq, y.T, beta=1.0, alpha=_LOG2E * a_t / v_t, out=logits)
-        absorb_(state, logits, y, product_buffer[:xq.shape[0]], cutoff, counts=counts)
+        eps = None
+        if noise is not None:
+            assert query_ids is not None, "keyed noise needs the queries' indices"
+            eps = noise.block(query_ids, c0, c0 + y.shape[0], work, xq.device)
+        absorb_(state, logits, y, product_buffer[:xq.shape[0]], cutoff, counts=counts, noise=eps)
     return state
 
 
@@ -329,10 +511,11 @@ class _Plan:
 
     def __init__(self, work: torch.dtype, data: torch.Tensor, x: torch.Tensor, t: float,
                  half_sq_norms: torch.Tensor, chunk_size: int | None, max_memory: int | None,
-                 cutoff_slack: float = 0.0, sum_dtype: torch.dtype | None = None) -> None:
+                 cutoff_slack: float = 0.0, sum_dtype: torch.dtype | None = None, moment: bool = False) -> None:
         n, dim = data.shape
         self.work = work
-        self.data_rows, self.query_rows = plan_blocks(n, x.shape[0], dim, work, x.device, chunk_size, max_memory)
+        self.data_rows, self.query_rows = plan_blocks(n, x.shape[0], dim, work, x.device, chunk_size, max_memory,
+                                                      moment=moment)
         a_t, v_t = alpha(t), variance(t)
         self.bias = half_sq_norms.to(device=x.device, dtype=work) * (-_LOG2E * a_t * a_t / v_t)
         # the slack keeps a weight that logit errors could lift above the cutoff; capped far above
@@ -342,13 +525,14 @@ class _Plan:
         self._buffers: tuple[torch.Tensor, torch.Tensor] | None = None
         self._device = x.device
 
-    def run(self, xq: torch.Tensor, data: torch.Tensor, t: float, counts: torch.Tensor | None = None) -> Partial:
+    def run(self, xq: torch.Tensor, data: torch.Tensor, t: float, counts: torch.Tensor | None = None,
+            noise: KeyedNoise | None = None, query_ids: torch.Tensor | None = None) -> Partial:
         rows = xq.shape[0]
         if self._buffers is None or self._buffers[0].shape[0] < rows:
             self._buffers = (torch.empty((rows, self.data_rows), dtype=self.work, device=self._device),
                              torch.empty((rows, data.shape[1]), dtype=self.work, device=self._device))
         return _block_partial(xq, data, t, self.bias, self.work, self.data_rows, *self._buffers, self.cutoff,
-                              self.sum_dtype, counts)
+                              self.sum_dtype, counts, noise, query_ids)
 
 
 #: Values of the ``precision`` keyword. "bf16" (bfloat16 GEMMs on AMX / AVX512-BF16 CPUs) is reserved: on
@@ -366,12 +550,14 @@ def _check_precision(precision: str) -> None:
 
 
 def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.Tensor | None,
-            chunk_size: int | None, max_memory: int | None, certify: bool = False):
+            chunk_size: int | None, max_memory: int | None, certify: bool = False,
+            noise: KeyedNoise | None = None):
     """Yield ``(q0, Partial)`` for consecutive query blocks; working memory follows ``max_memory``.
 
     With ``certify`` (posterior means), float32 queries past the accuracy guard are computed in
     float32, and only the rows :func:`~inertial_diffusion.core.precision.certified_rows` rejects are
-    redone in float64; the partials are then float64, their maxima carry the float32 logit error.
+    redone in float64 (with the same keyed ``noise``); the partials are then float64, their maxima carry the
+    float32 logit error. Query ``i`` of ``x`` draws the noise of index ``i``, whatever the block plan.
     """
     n, dim = data.shape
     if half_sq_norms is None:
@@ -384,23 +570,25 @@ def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.
         work = compute_dtype(x.dtype, t, float(x_norms.max()), y_max)
         tf32 = x.device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32
         if work == torch.float64 and certify and not tf32 and x.shape[0]:
-            yield from _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms, y_max)
+            yield from _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms, y_max, noise)
             return
-    plan = _Plan(work, data, x, t, half_sq_norms, chunk_size, max_memory)
+    plan = _Plan(work, data, x, t, half_sq_norms, chunk_size, max_memory, moment=noise is not None)
     for q0 in range(0, x.shape[0], plan.query_rows):
-        yield q0, plan.run(x[q0:q0 + plan.query_rows], data, t)
+        xq = x[q0:q0 + plan.query_rows]
+        yield q0, plan.run(xq, data, t, noise=noise, query_ids=torch.arange(q0, q0 + xq.shape[0]))
 
 
-def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms, y_max):
+def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms, y_max, noise=None):
     """float32 blocks, with the uncertified rows recomputed in float64 (see :func:`_blocks`)."""
     n = data.shape[0]
     error = precision.logit_error_bound(t, x_norms, y_max)
     budget = None if max_memory is None else max(1, int(max_memory) // 2)  # both plans' buffers may coexist
+    moment = noise is not None
     # a logit may be off by 2E relative to the row's maximum: keep what could reach the cutoff. The sum
     # of weights is kept in float64: the certificate reads the mass outside the maximum off S - 1
     plan32 = _Plan(torch.float32, data, x, t, half_sq_norms, chunk_size, budget,
-                   cutoff_slack=2.0 * float(error.max()) * _LOG2E, sum_dtype=torch.float64)
-    plan64 = _Plan(torch.float64, data, x, t, half_sq_norms, chunk_size, budget)
+                   cutoff_slack=2.0 * float(error.max()) * _LOG2E, sum_dtype=torch.float64, moment=moment)
+    plan64 = _Plan(torch.float64, data, x, t, half_sq_norms, chunk_size, budget, moment=moment)
     scale = float(torch.sqrt(2.0 * half_sq_norms.mean()))
     step = min(plan32.query_rows, plan64.query_rows)
     # a probe of the first rows: when most of them fail, the batch's posteriors are not peaked and a
@@ -410,23 +598,22 @@ def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms
     for q0, q1 in zip(bounds[:-1], bounds[1:]):
         if q1 <= q0:
             continue
-        xq = x[q0:q1]
+        xq, ids = x[q0:q1], torch.arange(q0, q1)
         if direct:
-            yield q0, plan64.run(xq, data, t)
+            yield q0, plan64.run(xq, data, t, noise=noise, query_ids=ids)
             continue
         counts = torch.zeros(xq.shape[0], dtype=torch.float64, device=xq.device)
-        p32 = plan32.run(xq, data, t, counts)
+        p32 = plan32.run(xq, data, t, counts, noise=noise, query_ids=ids)
         ok = precision.certified_rows(p32.sumexp, error[q0:q1].to(p32.sumexp.device), plan32.cutoff, n,
                                       y_max, max(scale, 1e-300), counts=counts)
         # rows that the a-priori guard alone would have kept (the batch failed it through its largest |x|)
         ok |= precision.within_guard(t, x_norms[q0:q1], y_max).to(ok.device)
-        part = Partial(p32.max.double(), p32.sumexp.double(), p32.weighted.double())
+        part = Partial.from_fields(None if f is None else f.double() for f in p32.fields())
         redo = (~ok).nonzero().squeeze(1)
         direct = q0 == 0 and redo.numel() > PROBE_FAIL_FRACTION * xq.shape[0]
         if redo.numel():
-            p64 = plan64.run(xq.index_select(0, redo), data, t)
-            for field in ("max", "sumexp", "weighted"):
-                getattr(part, field).index_copy_(0, redo, getattr(p64, field))
+            part.assign_(redo, plan64.run(xq.index_select(0, redo), data, t, noise=noise,
+                                          query_ids=ids.index_select(0, redo.cpu())))
         yield q0, part
 
 
@@ -439,6 +626,7 @@ def posterior_partial(
     chunk_size: int | None = None,
     max_memory: int | None = None,
     precision: str = "exact",
+    noise: KeyedNoise | None = None,
 ) -> Partial:
     """Exact streaming reduction of the posterior of queries ``x`` over all of ``data``.
 
@@ -461,6 +649,9 @@ def posterior_partial(
         The accuracy contract: "exact" (float64; float32 within ~2e-5 of the data scale, typically 1e-7,
         see :mod:`~inertial_diffusion.core.precision`). "bf16" is
         refused with a clear error (see :data:`PRECISIONS`).
+    noise : KeyedNoise, optional
+        Also carry the accumulators of the moment-matched draw (:meth:`Partial.moment_draw`), with the noise
+        of query ``i`` keyed by ``i`` and the data row (the same for every ``chunk_size`` and ``max_memory``).
 
     Returns
     -------
@@ -484,26 +675,88 @@ def posterior_partial(
     (torch.Size([1]), torch.Size([1, 2]))
     """
     _check_precision(precision)
-    parts = [p for _, p in _blocks(x, data, t, half_sq_norms, chunk_size, max_memory)]
+    parts = [p for _, p in _blocks(x, data, t, half_sq_norms, chunk_size, max_memory, noise=noise)]
     if not parts:
-        return empty_partial(0, data.shape[1], x.to(torch.float64 if x.dtype == torch.float64 else x.dtype))
-    return Partial(torch.cat([p.max for p in parts]), torch.cat([p.sumexp for p in parts]),
-                   torch.cat([p.weighted for p in parts]))
+        return empty_partial(0, data.shape[1], x.to(torch.float64 if x.dtype == torch.float64 else x.dtype),
+                             noise=noise is not None)
+    return concat(parts)
+
+
+def _certified_blocks_of(x: torch.Tensor, data: torch.Tensor, t: float, kwargs: dict,
+                         noise: KeyedNoise | None = None):
+    """The certified blocks of :func:`_blocks` under the keyword arguments of :func:`posterior_mean`."""
+    unknown = set(kwargs) - {"half_sq_norms", "chunk_size", "max_memory", "precision"}
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
+    _check_precision(kwargs.get("precision", "exact"))
+    return _blocks(x, data, t, kwargs.get("half_sq_norms"), kwargs.get("chunk_size"), kwargs.get("max_memory"),
+                   certify=True, noise=noise)
 
 
 def _assemble(x: torch.Tensor, data: torch.Tensor, t: float, finish, **kwargs) -> torch.Tensor:
     """Run the blocks and write ``finish(x_block, partial)`` into one output of ``x``'s dtype:
     the only allocation that grows with the number of queries."""
-    unknown = set(kwargs) - {"half_sq_norms", "chunk_size", "max_memory", "precision"}
-    if unknown:
-        raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
-    _check_precision(kwargs.get("precision", "exact"))
     out = torch.empty_like(x)
-    for q0, part in _blocks(x, data, t, kwargs.get("half_sq_norms"), kwargs.get("chunk_size"),
-                            kwargs.get("max_memory"), certify=True):
+    for q0, part in _certified_blocks_of(x, data, t, kwargs):
         rows = part.max.shape[0]
         out[q0:q0 + rows] = finish(x[q0:q0 + rows], part)
     return out
+
+
+def posterior_moment(x: torch.Tensor, data: torch.Tensor, t: float, noise: KeyedNoise,
+                     **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+    """Posterior mean and moment-matched draw of queries ``x``, in ``x.dtype``, from one streamed reduction.
+
+    The draw is :math:`m_t(x) + \\sum_i \\sqrt{w_i}\\,\\varepsilon_i (y_i - m_t(x))` with the posterior
+    weights :math:`w` and keyed standard normals :math:`\\varepsilon_i` (``noise``): given ``x``, a draw of
+    :math:`N(m_t(x), \\operatorname{Cov}_t(y \\mid x))`, the Gaussian with the posterior's mean and covariance
+    (:mod:`~inertial_diffusion.core.inertia`). The reduction carries two more accumulators than the mean's
+    (:meth:`Partial.moment_draw`): one more GEMM per chunk and the noise of every (query, row) pair.
+
+    Parameters
+    ----------
+    x : Tensor (m, D)
+        Queries at time ``t``.
+    data : Tensor (n, D)
+        Training points (standardized coordinates).
+    t : float
+        Diffusion time, ``t > 0``.
+    noise : KeyedNoise
+        The noise of query ``i`` against row ``j`` (the same for every block plan).
+    **kwargs
+        ``half_sq_norms``, ``chunk_size``, ``max_memory``, ``precision``: see :func:`posterior_partial`.
+
+    Returns
+    -------
+    mean : Tensor (m, D)
+        :math:`m_t(x)`, as :func:`posterior_mean` returns it.
+    draw : Tensor (m, D)
+        The moment-matched draw.
+
+    Raises
+    ------
+    TypeError
+        An unknown keyword argument.
+    ValueError
+        An unavailable ``precision``.
+
+    Examples
+    --------
+    One training point: the posterior is a point mass, the draw is that point.
+
+    >>> import torch
+    >>> from inertial_diffusion.core.noise import KeyedNoise
+    >>> data = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
+    >>> mean, draw = posterior_moment(torch.zeros(3, 2, dtype=torch.float64), data, 0.5, KeyedNoise(0))
+    >>> draw.tolist()
+    [[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]]
+    """
+    mean, draw = torch.empty_like(x), torch.empty_like(x)
+    for q0, part in _certified_blocks_of(x, data, t, kwargs, noise):
+        rows = part.max.shape[0]
+        mean[q0:q0 + rows] = part.mean()
+        draw[q0:q0 + rows] = part.moment_draw()
+    return mean, draw
 
 
 def posterior_mean(x: torch.Tensor, data: torch.Tensor, t: float, **kwargs) -> torch.Tensor:

@@ -46,8 +46,9 @@ import torch
 
 from inertial_diffusion.core.cluster_index import (GEOMETRY_SLACK, ClusterIndex, build_cluster_index,
                                                    cluster_index_from_labels)
-from inertial_diffusion.core.posterior import (Partial, absorb_, compute_dtype, default_max_memory, empty_partial,
-                                               plan_blocks)
+from inertial_diffusion.core.noise import KeyedNoise
+from inertial_diffusion.core.posterior import (Partial, absorb_, compute_dtype, concat, default_max_memory,
+                                               empty_partial, plan_blocks)
 from inertial_diffusion.core.process import alpha, variance
 
 __all__ = ["ClusterIndex", "PrunedResult", "build_cluster_index", "cluster_index_from_labels", "pruned_reduction",
@@ -131,9 +132,10 @@ def _gemm_unit_roundoff(work: torch.dtype, device: torch.device) -> float:
 
 def _reduce_pairs(state: Partial, xw: torch.Tensor, mask: torch.Tensor, index: ClusterIndex, offsets: list[int],
                   bias: torch.Tensor, scale: float, data_rows: int, query_rows: int, logits_buffer: torch.Tensor,
-                  product_buffer: torch.Tensor) -> None:
+                  product_buffer: torch.Tensor, noise: KeyedNoise | None = None, q_offset: int = 0) -> None:
     """Fold into ``state`` (in place) every (query, cluster) pair of ``mask`` (b, K), cluster by cluster:
-    one GEMM per cluster chunk for all the queries that keep it (the posterior's hot loop)."""
+    one GEMM per cluster chunk for all the queries that keep it (the posterior's hot loop); ``noise`` is keyed
+    by the query's index (``q_offset`` + its row in the block) and the row's position in the clustered order."""
     pairs = mask.T.nonzero()  # (cluster, query), sorted by cluster
     if pairs.shape[0] == 0:
         return
@@ -142,21 +144,21 @@ def _reduce_pairs(state: Partial, xw: torch.Tensor, mask: torch.Tensor, index: C
         o0, o1 = offsets[c], offsets[c + 1]
         for s in range(0, queries.numel(), query_rows):
             q = queries[s:s + query_rows]
-            sub = Partial(*(field.index_select(0, q) for field in (state.max, state.sumexp, state.weighted)))
+            sub = state.select(q)
             xq = xw.index_select(0, q)
             for r0 in range(o0, o1, data_rows):
                 r1 = min(r0 + data_rows, o1)
                 y = index.data[r0:r1].to(xw.dtype)
                 logits = logits_buffer[:q.numel(), :r1 - r0]
                 torch.addmm(bias[None, r0:r1], xq, y.T, beta=1.0, alpha=scale, out=logits)
-                absorb_(sub, logits, y, product_buffer[:q.numel()])
-            for field, value in ((state.max, sub.max), (state.sumexp, sub.sumexp), (state.weighted, sub.weighted)):
-                field.index_copy_(0, q, value)
+                eps = None if noise is None else noise.block(q.cpu() + q_offset, r0, r1, xw.dtype, xw.device)
+                absorb_(sub, logits, y, product_buffer[:q.numel()], noise=eps)
+            state.assign_(q, sub)
 
 
 def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: float = 1e-6,
                      chunk_size: int | None = None, max_memory: int | None = None,
-                     return_mask: bool = False) -> PrunedResult:
+                     return_mask: bool = False, noise: KeyedNoise | None = None) -> PrunedResult:
     """Posterior partial of queries ``x`` over the clusters that carry all but ``tol`` of the mass.
 
     Parameters
@@ -174,6 +176,10 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
         the query blocks of the bounds (a few (block x K (k + 1)) float64 arrays).
     return_mask : bool
         Also return the (m, K) mask of kept clusters.
+    noise : KeyedNoise, optional
+        Also reduce the moment-matched draw's accumulators (noise keyed by the query and the row's position in
+        the clustered order). The skipped rows' share of the draw's conditional variance is at most
+        ``bound`` times the squared diameter of the data.
 
     Returns
     -------
@@ -220,7 +226,7 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
     budget = default_max_memory(x.device) if max_memory is None else int(max_memory)
     if budget <= 0:
         raise ValueError(f"max_memory must be a positive number of bytes, got {max_memory!r}")
-    data_rows, query_rows = plan_blocks(n, m, dim, work, x.device, chunk_size, budget)
+    data_rows, query_rows = plan_blocks(n, m, dim, work, x.device, chunk_size, budget, moment=noise is not None)
     offsets = index.offsets.tolist()
     n_chunks = sum(-(-(offsets[c + 1] - offsets[c]) // data_rows) for c in range(n_clusters))
     # relative rounding of a kept mass: <= R - 1 terms per chunk sum; per chunk a rescale and an add whose
@@ -248,9 +254,9 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
         if tol > 0:
             ratio, by_size = torch.exp(log_b - log_j_all[:, None]).sort(dim=1)
             skip.scatter_(1, by_size, ratio.cumsum(dim=1) <= tol * (1 - 1e-6))
-        state = empty_partial(xb.shape[0], dim, xw)
+        state = empty_partial(xb.shape[0], dim, xw, noise=noise is not None)
         _reduce_pairs(state, xw, ~skip, index, offsets, bias, scale, data_rows, query_rows, logits_buffer,
-                      product_buffer)
+                      product_buffer, noise, q0)
         # natural log of the true kept mass >= computed - logit rounding (D + 8) u L (base 2) + log(1 - rel)
         logit_err = (dim + 8) * gemm_unit * (scale * xb64.norm(dim=1) * y_norm + bias_max) * 1.01
         log_kept = (state.log_normalizer() - (xb64 * xb64).sum(dim=1) / (2 * v_t) - logit_err * math.log(2.0)
@@ -263,11 +269,11 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
         if return_mask:
             masks.append(~skip)
     if not parts:
-        return PrunedResult(empty_partial(0, dim, x.to(work)), x.new_zeros(0, dtype=torch.float64),
+        return PrunedResult(empty_partial(0, dim, x.to(work), noise=noise is not None),
+                            x.new_zeros(0, dtype=torch.float64),
                             x.new_zeros(0, dtype=torch.float64),
                             torch.zeros((0, n_clusters), dtype=torch.bool, device=x.device) if return_mask else None)
-    partial = Partial(torch.cat([p.max for p in parts]), torch.cat([p.sumexp for p in parts]),
-                      torch.cat([p.weighted for p in parts]))
+    partial = concat(parts)
     return PrunedResult(partial, torch.cat(bounds), torch.cat(kept_points), torch.cat(masks) if return_mask else None)
 
 

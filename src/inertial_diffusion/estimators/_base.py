@@ -320,7 +320,7 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         return None if dask else self.backend_.rows
 
     # ---------------------------------------------------------- sampling
-    def _final_map(self, z: torch.Tensor) -> torch.Tensor:
+    def _final_map(self, z: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         raise NotImplementedError
 
     def _draw(self, n_samples: int, generator: torch.Generator, callback: Callback) -> torch.Tensor:
@@ -343,7 +343,7 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
             empty = torch.empty((0, self.n_features_in_), dtype=self.backend_.dtype, device=self.device_)
             return empty, torch.zeros(0, dtype=torch.float64)
         z = self._draw(n_samples, generator, callback)
-        x_hat = self._final_map(z)
+        x_hat = self._final_map(z, generator)
         return x_hat, (self.backend_.neglected_mass(z, self.h_) if with_bound else None)
 
     @overload

@@ -28,6 +28,12 @@ Two criteria choose ``c``:
   :math:`\\tau_m = \\tau\\,(n/m)^{1/d}` stands for the ``n``-row model. The threshold
   :math:`\\tau` of the ``n`` rows is measured (subsample against all rows) when they are all given.
 
+Every posterior the search evaluates comes from a backend built by ``posterior_factory`` (the estimator passes
+one made by :func:`~inertial_diffusion.backends.factory.make_backend` with its own ``dtype``, ``device`` and
+``max_memory``): the search computes what the fitted model will compute. The record keeps, beside W1 and
+DupRate, the *variance kept* at every ``c`` (total variance of the samples over that of the rows), so that a
+novelty target met by collapse (the posterior-mean step at a large ``c``) shows in ``bandwidth_search_``.
+
 Why W1 and not the energy distance or MMD: on spheres those (unbiased) criteria kept decreasing down
 to the memorizing end of the grid (they barely see the gaps between training points), while the W1
 to the population — the quantity the paper bounds — has an interior minimum; the held-out W1
@@ -45,13 +51,14 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 
-from inertial_diffusion.core import posterior
+from inertial_diffusion.backends.base import PosteriorBackend
 from inertial_diffusion.core.inertia import inertia_step
 from inertial_diffusion.core.process import alpha, variance
 from inertial_diffusion.core.validation import check_positive, check_positive_int
 
 __all__ = ["BandwidthSearch", "search_bandwidth_scale", "DupRateCurve", "DEFAULT_SCALES", "MAX_SEARCH_ROWS",
-           "MAX_DUP_ROWS", "MIN_SEARCH_ROWS", "SCALE_BRACKET"]
+           "MAX_DUP_ROWS", "MIN_SEARCH_ROWS", "SCALE_BRACKET", "default_posterior_factory",
+           "PosteriorFactory"]
 
 #: Grid of ``c`` for the W1 criterion: 0.1 to 2.26 in steps of sqrt(2) (a factor 1.41 between neighbours).
 DEFAULT_SCALES: tuple[float, ...] = tuple(0.1 * 2 ** (k / 2) for k in range(10))
@@ -62,6 +69,28 @@ MAX_DUP_ROWS = 4000
 MIN_SEARCH_ROWS = 20
 #: Bracket of ``c`` searched for a novelty target.
 SCALE_BRACKET: tuple[float, float] = (0.01, 10.0)
+
+#: Builds the posterior of a tensor of standardized rows (float64): a backend.
+PosteriorFactory = Callable[[torch.Tensor], PosteriorBackend]
+
+
+def default_posterior_factory(rows: torch.Tensor) -> PosteriorBackend:
+    """The exact float64 CPU backend of ``rows`` (what a search without an estimator uses).
+
+    Parameters
+    ----------
+    rows : Tensor (n, D)
+        Standardized rows.
+
+    Returns
+    -------
+    LocalBackend
+    """
+    from inertial_diffusion.backends.factory import resolve_max_memory
+    from inertial_diffusion.backends.local import LocalBackend
+
+    cpu = torch.device("cpu")
+    return LocalBackend(rows.to(torch.float64), cpu, resolve_max_memory(None, cpu))
 
 
 @dataclass(frozen=True)
@@ -100,6 +129,11 @@ class BandwidthSearch:
         False when even the largest ``c`` of the bracket leaves DupRate above the target.
     n_fit : int
         Rows of the model the chosen ``c`` is for.
+    variance_kept : ndarray (k,)
+        Total variance of the samples at each ``c`` over that of the rows: near 1 for the moment-matched step,
+        falling towards 0 as the posterior-mean step collapses onto averages.
+    inertia : str
+        The inertia step the samples took.
     """
 
     scales: np.ndarray
@@ -115,13 +149,21 @@ class BandwidthSearch:
     dup_rate: float
     target_met: bool
     n_fit: int
+    variance_kept: np.ndarray
+    inertia: str = "posterior_mean"
+
+    @property
+    def variance_kept_at_best(self) -> float:
+        """Variance kept at the chosen ``c``."""
+        return float(self.variance_kept[list(self.scales).index(self.best_scale)])
 
     def __str__(self) -> str:
-        lines = [f"bandwidth search: {self.criterion}, d = {self.intrinsic_dim:.2f}, {self.n_rows} rows "
-                 f"(model of {self.n_fit} rows)", f"{'c':>8} {'W1':>10} {'DupRate':>8}"]
-        for c, w, r in zip(self.scales, self.w1, self.dup_rates):
+        lines = [f"bandwidth search ({self.inertia} step): {self.criterion}, d = {self.intrinsic_dim:.2f}, "
+                 f"{self.n_rows} rows (model of {self.n_fit} rows)",
+                 f"{'c':>8} {'W1':>10} {'DupRate':>8} {'var kept':>8}"]
+        for c, w, r, v in zip(self.scales, self.w1, self.dup_rates, self.variance_kept):
             mark = "  <- chosen" if c == self.best_scale else ""
-            lines.append(f"{c:8.4f} {w:10.5f} {r:8.4f}{mark}")
+            lines.append(f"{c:8.4f} {w:10.5f} {r:8.4f} {v:8.3f}{mark}")
         if not self.target_met:
             lines.append(f"target DupRate <= {self.max_dup_rate} not reached at the largest c")
         return "\n".join(lines)
@@ -144,13 +186,15 @@ class DupRateCurve:
         Standardized training rows.
     n_samples : int
         ``m``, samples per evaluation.
-    inertia : {"posterior_mean", "paper"}
+    inertia : {"posterior_mean", "paper", "moment"}
         Form of the inertia step (see :mod:`inertial_diffusion.core.inertia`).
     generator : torch.Generator
-        Draws the indices ``I`` and the noise :math:`\\xi`, once, at construction.
+        Draws the indices ``I``, the noise :math:`\\xi` and the moment step's noise key, once, at construction.
     tau : float, optional
         The near-duplicate threshold; default: the 1st percentile of the rows' nearest-neighbour
         distances, as in DupRate.
+    posterior_factory : callable, optional
+        Builds the posterior of the rows (default :func:`default_posterior_factory`).
 
     Attributes
     ----------
@@ -162,6 +206,8 @@ class DupRateCurve:
         The mixture indices ``I``.
     noise : Tensor (m, D)
         The Gaussian noise :math:`\\xi`.
+    variance_kept : dict
+        Variance kept of the samples at every σ evaluated.
 
     Examples
     --------
@@ -174,22 +220,25 @@ class DupRateCurve:
     """
 
     def __init__(self, rows: np.ndarray, n_samples: int, inertia: str, generator: torch.Generator,
-                 tau: float | None = None) -> None:
+                 tau: float | None = None, posterior_factory: PosteriorFactory | None = None) -> None:
         self.rows = torch.as_tensor(rows, dtype=torch.float64)
-        self.half_sq = 0.5 * (self.rows**2).sum(dim=1)
         self.inertia = inertia
         self.tau = _tau(self.rows, self.rows) if tau is None else float(tau)
         self.index = torch.randint(self.rows.shape[0], (n_samples,), generator=generator)
         self.noise = torch.randn((n_samples, self.rows.shape[1]), generator=generator, dtype=torch.float64)
+        self._step_seed = int(torch.randint(0, 2**62, (1,), generator=generator))
+        self.posterior = (posterior_factory or default_posterior_factory)(self.rows)
+        self._total_variance = float(self.rows.var(dim=0).sum())
+        self.variance_kept: dict[float, float] = {}
 
     def __call__(self, sigma: float) -> float:
         h = sigma**2
         z = alpha(h) * self.rows[self.index] + math.sqrt(variance(h)) * self.noise
-
-        def denoiser(x: torch.Tensor, t: float) -> torch.Tensor:
-            return posterior.posterior_mean(x, self.rows, t, half_sq_norms=self.half_sq)
-
-        x_hat = inertia_step(denoiser, z, h, self.inertia)
+        # the same step noise at every sigma too (common random numbers)
+        z = z.to(dtype=self.posterior.dtype, device=self.posterior.device)
+        x_hat = inertia_step(self.posterior, z, h, self.inertia,
+                             torch.Generator().manual_seed(self._step_seed)).cpu().double()
+        self.variance_kept[sigma] = float(x_hat.var(dim=0).sum()) / max(self._total_variance, 1e-300)
         # strict <, as memorization_report: an exact copy (distance 0) counts even when tau = 0
         return float((_nearest(x_hat, self.rows) < self.tau).double().mean())
 
@@ -237,7 +286,7 @@ def _subsample(Z: np.ndarray, max_rows: int, rng: np.random.Generator) -> np.nda
 
 
 def _dup_rate_curve(Z: np.ndarray, d: float, max_rows: int, n_samples: int, inertia: str,
-                    rng: np.random.Generator) -> DupRateCurve:
+                    rng: np.random.Generator, posterior_factory: PosteriorFactory | None = None) -> DupRateCurve:
     """The DupRate curve on at most ``max_rows`` rows of ``Z``, with the threshold of all of ``Z``.
 
     Subsampled, the curve keeps the threshold of the ``n`` rows (all their nearest-neighbour
@@ -249,15 +298,15 @@ def _dup_rate_curve(Z: np.ndarray, d: float, max_rows: int, n_samples: int, iner
     n = Z.shape[0]
     gen = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
     if n <= max_rows:
-        return DupRateCurve(Z, n_samples, inertia, gen)
+        return DupRateCurve(Z, n_samples, inertia, gen, posterior_factory=posterior_factory)
     shuffled = torch.as_tensor(Z[rng.permutation(n)], dtype=torch.float64)
     rows = shuffled[:max_rows]
     tau = _tau(shuffled, shuffled) * (n / max_rows) ** (1.0 / d)
-    return DupRateCurve(rows.numpy(), n_samples, inertia, gen, tau=tau)
+    return DupRateCurve(rows.numpy(), n_samples, inertia, gen, tau=tau, posterior_factory=posterior_factory)
 
 
 def _w1_grid(rows: np.ndarray, d: float, scales: np.ndarray, n_folds: int, inertia: str,
-             rng: np.random.Generator) -> np.ndarray:
+             rng: np.random.Generator, posterior_factory: PosteriorFactory | None = None) -> np.ndarray:
     """Held-out exact W1 (k, n_folds) of the IDM fitted on half of ``rows``, common random numbers per fold."""
     from inertial_diffusion.evaluation.metrics import wasserstein1
 
@@ -267,18 +316,17 @@ def _w1_grid(rows: np.ndarray, d: float, scales: np.ndarray, n_folds: int, inert
         perm = rng.permutation(rows.shape[0])
         train = torch.as_tensor(rows[perm[:half]], dtype=torch.float64)
         held_out = rows[perm[half:]]
-        half_sq = 0.5 * (train**2).sum(dim=1)
         gen = torch.Generator().manual_seed(int(rng.integers(2**63 - 1)))
         index = torch.randint(half, (held_out.shape[0],), generator=gen)
         noise = torch.randn(held_out.shape, generator=gen, dtype=torch.float64)
-
-        def denoiser(x: torch.Tensor, t: float) -> torch.Tensor:
-            return posterior.posterior_mean(x, train, t, half_sq_norms=half_sq)
-
+        step_seed = int(torch.randint(0, 2**62, (1,), generator=gen))
+        posterior = (posterior_factory or default_posterior_factory)(train)
         for k, c in enumerate(scales):
             h = (c * half ** (-1.0 / (d + 4.0))) ** 2
-            z = alpha(h) * train[index] + math.sqrt(variance(h)) * noise
-            fold_scores[k, fold] = wasserstein1(inertia_step(denoiser, z, h, inertia).numpy(), held_out)
+            z = (alpha(h) * train[index] + math.sqrt(variance(h)) * noise).to(dtype=posterior.dtype,
+                                                                                device=posterior.device)
+            x_hat = inertia_step(posterior, z, h, inertia, torch.Generator().manual_seed(step_seed))
+            fold_scores[k, fold] = wasserstein1(x_hat.cpu().double().numpy(), held_out)
     return fold_scores
 
 
@@ -329,7 +377,8 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
                            max_rows: int = MAX_SEARCH_ROWS, max_dup_rows: int = MAX_DUP_ROWS,
                            n_dup_samples: int = 4000, scale_bracket: tuple[float, float] = SCALE_BRACKET,
                            rel_tol: float = 0.01, w1_rel_tol: float = 0.01, inertia: str = "posterior_mean",
-                           random_state: int | np.random.Generator = 0) -> BandwidthSearch:
+                           random_state: int | np.random.Generator = 0,
+                           posterior_factory: PosteriorFactory | None = None) -> BandwidthSearch:
     """Choose ``c`` in :math:`\\sigma = c\\,n_{fit}^{-1/(d+4)}` (see the module docstring).
 
     Parameters
@@ -364,10 +413,14 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
     w1_rel_tol : float, default=0.01
         W1 criterion: the chosen ``c`` is the largest grid value whose mean W1 is within a factor
         ``1 + w1_rel_tol`` of the minimum (0: the argmin).
-    inertia : {"posterior_mean", "paper"}, default="posterior_mean"
+    inertia : {"posterior_mean", "paper", "moment"}, default="posterior_mean"
         Form of the inertia step of the generated samples.
     random_state : int or Generator, default=0
         Splits, subsamples and the generated samples. Same seed, same choice.
+    posterior_factory : callable, optional
+        ``factory(rows) -> posterior`` for a float64 tensor of standardized rows (a backend with ``mean`` and
+        ``moment``); default :func:`default_posterior_factory` (exact, float64, CPU). The estimator passes its
+        own backend factory (same dtype, device and memory budget as the fitted model).
 
     Returns
     -------
@@ -421,7 +474,7 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
     rng = np.random.default_rng(random_state)
     # the W1 criterion only reports DupRate: a quarter of the samples (binomial error <= 0.016)
     m = n_dup_samples if novelty else max(1, n_dup_samples // 4)
-    curve = _dup_rate_curve(Z, d, max_dup_rows, m, inertia, rng)
+    curve = _dup_rate_curve(Z, d, max_dup_rows, m, inertia, rng, posterior_factory)
     dup_rows = curve.rows
 
     def to_sigma(c: float) -> float:
@@ -436,21 +489,24 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
                           RuntimeWarning, stacklevel=2)
         scales = np.asarray(path_c)
         dup_rates = np.asarray(path_r)
+        kept = np.array([curve.variance_kept[to_sigma(c)] for c in path_c])
         return BandwidthSearch(scales=scales, scores=dup_rates, fold_scores=np.empty((scales.size, 0)),
                                best_scale=float(best), intrinsic_dim=d, n_rows=int(dup_rows.shape[0]),
                                criterion=f"smallest c with DupRate <= {max_dup_rate:g}",
                                w1=np.full(scales.size, np.nan),
                                dup_rates=dup_rates, max_dup_rate=float(max_dup_rate),
-                               dup_rate=float(dup_rates[path_c.index(best)]), target_met=met, n_fit=n_fit)
+                               dup_rate=float(dup_rates[path_c.index(best)]), target_met=met, n_fit=n_fit,
+                               variance_kept=kept, inertia=inertia)
     rows = _subsample(Z, max_rows, rng)
-    fold_scores = _w1_grid(rows, d, scales, n_folds, inertia, rng)
+    fold_scores = _w1_grid(rows, d, scales, n_folds, inertia, rng, posterior_factory)
     scores = fold_scores.mean(axis=1)
     # the curve is flat on the memorizing side (held-out W1 barely sees copies): take the largest c
     # within w1_rel_tol of the minimum rather than an argmin that sampling noise can move there
     k_best = int(np.flatnonzero(scores <= (1.0 + w1_rel_tol) * scores.min())[-1])
     dup_rates = np.array([curve(to_sigma(float(c))) for c in scales])
+    kept = np.array([curve.variance_kept[to_sigma(float(c))] for c in scales])
     criterion = f"held-out exact W1, largest c within {w1_rel_tol:.0%} of the minimum"
     return BandwidthSearch(scales=scales, scores=scores, fold_scores=fold_scores, best_scale=float(scales[k_best]),
                            intrinsic_dim=d, n_rows=int(rows.shape[0]), criterion=criterion, w1=scores,
                            dup_rates=dup_rates, max_dup_rate=None, dup_rate=float(dup_rates[k_best]),
-                           target_met=True, n_fit=n_fit)
+                           target_met=True, n_fit=n_fit, variance_kept=kept, inertia=inertia)

@@ -114,5 +114,5 @@ class EmpiricalDiffusion(DiffusionBase):
         self._fit_backend(X, standardizer)
         self.h_ = float(self.t_min)
 
-    def _final_map(self, z: torch.Tensor) -> torch.Tensor:
+    def _final_map(self, z: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         return self.backend_.mean(z, self.h_) if self.denoise else z / alpha(self.h_)
