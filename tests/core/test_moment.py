@@ -73,7 +73,7 @@ def test_moment_draw_equals_the_dense_formula(t):
     data = _data(700, 5)
     x = _queries(data, t, 70)
     noise = KeyedNoise(11)
-    mean, draw = posterior_moment(x, data, t, noise, chunk_size=97)
+    mean, draw, _ = posterior_moment(x, data, t, noise, chunk_size=97)
     ref_mean, ref_draw = dense_moment(x, data, t, noise)
     scale = float(data.norm(dim=1).max())
     assert (mean - ref_mean).abs().max() <= 1e-12 * scale
@@ -89,8 +89,8 @@ def test_moment_draw_is_the_same_for_every_block_plan(n, m, chunk, memory, log10
     data = _data(n, 4, seed)
     x = _queries(data, t, m, seed + 1)
     noise = KeyedNoise(seed)
-    _, base = posterior_moment(x, data, t, noise)
-    _, other = posterior_moment(x, data, t, noise, chunk_size=chunk, max_memory=memory)
+    base = posterior_moment(x, data, t, noise).draw
+    other = posterior_moment(x, data, t, noise, chunk_size=chunk, max_memory=memory).draw
     assert torch.isfinite(other).all()
     assert (other - base).abs().max() <= 1e-11 * max(float(data.norm(dim=1).max()), 1e-300)
 
@@ -99,7 +99,7 @@ def test_single_training_point_draw_is_that_point():
     data = torch.tensor([[3.0, -1.0, 2.0]], dtype=torch.float64)
     x = _data(20, 3, seed=4) * 10
     for t in (1e-8, 0.3, 50.0):
-        mean, draw = posterior_moment(x, data, t, KeyedNoise(1))
+        mean, draw, _ = posterior_moment(x, data, t, KeyedNoise(1))
         assert torch.equal(mean, data.expand(20, 3)) and torch.allclose(draw, data.expand(20, 3), atol=1e-14)
 
 
@@ -112,7 +112,7 @@ def test_conditional_mean_and_covariance_of_the_draw_are_the_posteriors():
     m = w @ data
     cov = (w[:, None] * (data - m)).T @ (data - m)
     k = 6000
-    draws = torch.cat([posterior_moment(z, data, t, KeyedNoise(key))[1] for key in range(k)])
+    draws = torch.cat([posterior_moment(z, data, t, KeyedNoise(key)).draw for key in range(k)])
     se = (cov.diagonal() / k).sqrt()
     assert ((draws.mean(0) - m).abs() <= 4.5 * se).all()
     emp = torch.cov(draws.T)
@@ -130,8 +130,8 @@ def test_float32_moment_draw_is_close_to_float64():
     noise = KeyedNoise(3)
     for t in (0.003, 0.05, 0.5):
         x = _queries(data, t, 100)
-        _, d64 = posterior_moment(x, data, t, noise)
-        _, d32 = posterior_moment(x.float(), data.float(), t, noise)
+        d64 = posterior_moment(x, data, t, noise).draw
+        d32 = posterior_moment(x.float(), data.float(), t, noise).draw
         assert d32.dtype == torch.float32
         assert (d32.double() - d64).abs().max() < 2e-4
 
@@ -207,3 +207,51 @@ def test_moment_step_of_an_isolated_point_stays_near_it():
     z = alpha(0.01) * data[-1:].expand(50, 2) + 0.1 * _data(50, 2, seed=3)
     x = inertia_step(LocalBackend(data, CPU, 2**24), z, 0.01, "moment", torch.Generator().manual_seed(0))
     assert (x - data[-1]).norm(dim=1).max() < 1e-8
+
+
+# ------------------------------------------------------------------------------------------------ the row choice
+def test_chosen_row_is_a_draw_of_the_posterior():
+    """Gumbel-max on the keyed noise: P(choice = i) = w_i, for one z over many keys."""
+    data = _data(12, 3, seed=5)
+    t = 0.3
+    z = _queries(data, t, 1, seed=6)
+    w = dense_weights(z, data, t)[0]
+    k = 20000
+    zs = z.expand(k, 3).contiguous()  # k queries of one z: k independent keyed noise rows
+    choice = posterior_moment(zs, data, t, KeyedNoise(1, choose=True)).choice
+    freq = torch.bincount(choice, minlength=12).double() / k
+    assert ((freq - w).abs() <= 4.5 * (w * (1 - w) / k).sqrt() + 1e-4).all(), (freq, w)
+
+
+def test_chosen_row_is_the_same_for_every_block_plan_and_combines():
+    data = _data(900, 4, seed=1)
+    t = 0.05
+    x = _queries(data, t, 60)
+    noise = KeyedNoise(9, choose=True)
+    base = posterior_moment(x, data, t, noise).choice
+    assert torch.equal(posterior_moment(x, data, t, noise, chunk_size=33, max_memory=2**14).choice, base)
+    halves = combine(posterior_partial(x, data[:400], t, noise=noise),
+                     posterior_partial(x, data[400:], t, noise=noise.shifted(400)))
+    assert torch.equal(halves.choice, base)
+    assert torch.equal(posterior_moment(x.float(), data.float(), t, noise).choice, base)  # float32 too
+
+
+def test_discrete_coordinates_take_one_posterior_row():
+    """A table's codes (here: the last two coordinates, a one-hot pair) come from one real row, jointly."""
+    g = torch.Generator().manual_seed(0)
+    cont = torch.randn(500, 2, generator=g, dtype=torch.float64)
+    code = (cont[:, :1] > 0).double()
+    data = torch.cat([cont, code, 1 - code], dim=1)
+    discrete = torch.tensor([False, False, True, True])
+    backend = LocalBackend(data, CPU, 2**24)
+    h = 0.3
+    z = _queries(data, h, 4000)
+    for form in ("posterior_mean", "moment", "paper"):
+        x = inertia_step(backend, z, h, form, torch.Generator().manual_seed(1), discrete=discrete)
+        codes = x[:, 2:]
+        assert set(codes.sum(1).tolist()) == {1.0} and set(codes.flatten().tolist()) <= {0.0, 1.0}
+        plain = inertia_step(backend, z, h, form, torch.Generator().manual_seed(1))
+        assert torch.equal(x[:, :2], plain[:, :2])
+    # the code's frequency is the data's (the chosen row is a posterior draw of a one-shot z)
+    share = float(x[:, 2].mean())
+    assert abs(share - float(code.mean())) < 4 * math.sqrt(0.25 / 4000) + 0.02

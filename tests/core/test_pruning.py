@@ -262,7 +262,7 @@ def test_pruned_moment_draw_is_the_exact_draw_of_the_clustered_order_up_to_the_c
     x = _queries(data, t, 200)
     result = pruned_reduction(x, index, t, tol=1e-6, noise=noise)
     assert (result.kept_points < data.shape[0]).float().mean() > 0.5  # pruning happened
-    _, exact = posterior_moment(x, index.data, t, noise)  # the same noise: keyed by position in index.data
+    exact = posterior_moment(x, index.data, t, noise).draw  # the same noise: keyed by position in index.data
     diam = 2 * float(index.data.norm(dim=1).max())
     # a skipped term sqrt(w) eps (y - m): sum of w <= bound, |eps| < 6, Cauchy-Schwarz over <= n terms
     limit = 6 * torch.sqrt(result.bound * data.shape[0]) * diam + 1e-9

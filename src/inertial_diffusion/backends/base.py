@@ -32,7 +32,7 @@ from typing import Any
 import torch
 
 from inertial_diffusion.core.noise import KeyedNoise
-from inertial_diffusion.core.posterior import Partial
+from inertial_diffusion.core.posterior import Moment, Partial
 from inertial_diffusion.core.process import alpha, variance
 
 __all__ = ["PosteriorBackend"]
@@ -134,13 +134,14 @@ class PosteriorBackend(ABC):
         """
         return self.partial(x, t).mean().to(x.dtype)
 
-    def moment(self, x: torch.Tensor, t: float, noise: KeyedNoise) -> tuple[torch.Tensor, torch.Tensor]:
+    def moment(self, x: torch.Tensor, t: float, noise: KeyedNoise) -> Moment:
         """Posterior mean and moment-matched draw :math:`m + \\sum_i \\sqrt{w_i}\\,\\varepsilon_i (y_i - m)`.
 
         Given ``x``, the draw has the posterior's mean :math:`m_t(x)` and covariance
         :math:`\\operatorname{Cov}_t(y \\mid x) = \\sum_i w_i (y_i - m)(y_i - m)^T`, and is Gaussian (the
         :math:`\\varepsilon_i` are standard normals). The noise of query ``i`` against training row ``j`` is
-        keyed by ``(noise.key, i, j)``: an exact backend gives the same draws for every block plan.
+        keyed by ``(noise.key, i, j)``: an exact backend gives the same draws for every block plan. With
+        ``noise.choose`` it also draws one training row per query from the posterior (Gumbel-max on the same noise).
 
         Parameters
         ----------
@@ -153,13 +154,11 @@ class PosteriorBackend(ABC):
 
         Returns
         -------
-        mean : Tensor (m, D)
-            :math:`m_t(x)`, in ``x.dtype``.
-        draw : Tensor (m, D)
-            The moment-matched draw, in ``x.dtype``.
+        Moment
+            ``mean`` and ``draw`` in ``x.dtype``; ``choice``, the chosen rows (indices into :attr:`rows`), or None.
         """
         part = self.partial(x, t, noise=noise)
-        return part.mean().to(x.dtype), part.moment_draw().to(x.dtype)
+        return Moment(part.mean().to(x.dtype), part.moment_draw().to(x.dtype), part.choice)
 
     def score(self, x: torch.Tensor, t: float) -> torch.Tensor:
         """Score of the empirical density, :math:`\\nabla\\log\\hat p_t(x) = (\\alpha_t m_t(x) - x)/v_t`.

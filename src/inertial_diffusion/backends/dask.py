@@ -174,7 +174,7 @@ def _shard_partial(block: np.ndarray, x: np.ndarray, t: float, mean: np.ndarray,
     data = torch.as_tensor((np.asarray(block, dtype=np.float64) - mean) / scale)
     part = posterior_partial(torch.as_tensor(x).to(getattr(torch, dtype)), data.to(getattr(torch, dtype)), t,
                              half_sq_norms=0.5 * (data**2).sum(dim=1), chunk_size=chunk_size, noise=noise)
-    return tuple(None if f is None else f.double().numpy() for f in part.fields())
+    return tuple(None if f is None else f.numpy() for f in part.to_float64().fields())
 
 
 def _combine_arrays(a: tuple, b: tuple) -> tuple:
@@ -236,7 +236,8 @@ def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, cl
     import dask
 
     if x.shape[0] == 0:
-        return empty_partial(0, x.shape[1], x.double(), noise=noise is not None)
+        return empty_partial(0, x.shape[1], x.double(), noise=noise is not None,
+                             choose=noise is not None and noise.choose)
     blocks = X.to_delayed().ravel()
     queries = x.detach().cpu().numpy()
     dtype = str(x.dtype).removeprefix("torch.")

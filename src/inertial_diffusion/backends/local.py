@@ -139,7 +139,7 @@ class LocalBackend(PosteriorBackend):
         with tf32_matmul(self.tf32):
             return posterior.posterior_partial(x, self.rows, t, noise=noise, **self._kwargs)
 
-    def moment(self, x: torch.Tensor, t: float, noise: KeyedNoise) -> tuple[torch.Tensor, torch.Tensor]:
+    def moment(self, x: torch.Tensor, t: float, noise: KeyedNoise) -> posterior.Moment:
         """Exact posterior mean and moment-matched draw (:func:`~inertial_diffusion.core.posterior.posterior_moment`).
 
         Under the same dtype policy as :meth:`mean` (certified float32 rows, the others redone in float64 with
@@ -156,8 +156,8 @@ class LocalBackend(PosteriorBackend):
 
         Returns
         -------
-        mean, draw : Tensor (m, D)
-            In ``x.dtype``.
+        Moment
+            ``mean`` and ``draw`` in ``x.dtype``, and the chosen rows with ``noise.choose``.
         """
         with tf32_matmul(self.tf32):
             return posterior.posterior_moment(x, self.rows, t, noise, **self._kwargs)

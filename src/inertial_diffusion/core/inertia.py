@@ -76,7 +76,7 @@ def paper_step(m: torch.Tensor, z: torch.Tensor, h: float) -> torch.Tensor:
 
 
 def inertia_step(posterior: "PosteriorBackend", z: torch.Tensor, h: float, form: str = "posterior_mean",
-                 generator: torch.Generator | None = None) -> torch.Tensor:
+                 generator: torch.Generator | None = None, discrete: torch.Tensor | None = None) -> torch.Tensor:
     """Apply the inertia step at time ``h`` to points ``z`` (standardized coordinates).
 
     IDM (Lyu, Nguyen, Qian & Tong, arXiv 2505.02508) stops the reverse process at ``h = sigma^2`` and
@@ -95,8 +95,13 @@ def inertia_step(posterior: "PosteriorBackend", z: torch.Tensor, h: float, form:
     form : {"posterior_mean", "paper", "moment"}
         Which form of the step (default: the posterior mean).
     generator : torch.Generator, optional
-        Source of the moment-matched step's noise key (:meth:`KeyedNoise.from_generator`); the other forms draw
-        nothing.
+        Source of the noise key (:meth:`KeyedNoise.from_generator`) of the moment-matched step and of the
+        ``discrete`` coordinates; the other forms draw nothing.
+    discrete : Tensor (D,) of bool, optional
+        Coordinates that take the values of one training row drawn from the posterior, :math:`y_J`,
+        :math:`P(J = i) = w_i` (the exact conditional law of those coordinates, jointly), whatever the form: a
+        table's one-hot blocks and missing-value indicators, which must stay codes of a real row. With the moment
+        step ``J`` is drawn from the same noise (Gumbel-max), so it leans towards the rows that the draw leans to.
 
     Returns
     -------
@@ -122,9 +127,19 @@ def inertia_step(posterior: "PosteriorBackend", z: torch.Tensor, h: float, form:
     >>> inertia_step(posterior, z, 0.01, form="moment", generator=torch.Generator().manual_seed(0)).tolist()
     [[1.0, 0.0]]
     """
-    if form == "moment":
-        return posterior.moment(z, h, KeyedNoise.from_generator(generator))[1]
     if form not in INERTIA_FORMS:
         raise ValueError(f"unknown inertia form {form!r}; expected one of {INERTIA_FORMS}")
-    m = posterior.mean(z, h)
-    return m if form == "posterior_mean" else paper_step(m, z, h)
+    choose = discrete is not None and bool(discrete.any())
+    if form == "moment" or choose:
+        mean, draw, choice = posterior.moment(z, h, KeyedNoise.from_generator(generator, choose=choose))
+        x = draw if form == "moment" else mean
+    else:
+        x = mean = posterior.mean(z, h)
+    if form == "paper":
+        x = paper_step(mean, z, h)
+    if choose:
+        assert discrete is not None and choice is not None, "the noise chose a row"
+        rows = posterior.rows[choice].to(device=x.device, dtype=x.dtype)
+        mask = discrete.to(x.device)
+        x = torch.where(mask[None, :], rows, x)
+    return x

@@ -56,6 +56,9 @@ class KeyedNoise:
         Added to the row indices of :meth:`block` (a shard of a Dask array starts at its global offset).
     device : str, default "cpu"
         Device type of the generators that draw the tiles (the blocks are moved to the caller's device).
+    choose : bool, default False
+        Also choose one training row per query from the posterior, by the Gumbel-max trick on the same noise
+        (:class:`~inertial_diffusion.core.posterior.Partial`): what a table's discrete columns are drawn from.
 
     Examples
     --------
@@ -75,15 +78,18 @@ class KeyedNoise:
     key: int
     row_offset: int = 0
     device: str = "cpu"
+    choose: bool = False
 
     @classmethod
-    def from_generator(cls, generator: torch.Generator | None) -> "KeyedNoise":
+    def from_generator(cls, generator: torch.Generator | None, choose: bool = False) -> "KeyedNoise":
         """A stream keyed by one 62-bit integer drawn from ``generator``.
 
         Parameters
         ----------
         generator : torch.Generator or None
             The caller's generator (None: torch's default generator).
+        choose : bool, default False
+            Also choose a posterior row per query (see the class).
 
         Returns
         -------
@@ -92,7 +98,7 @@ class KeyedNoise:
         """
         device = generator.device if generator is not None else torch.device("cpu")
         key = int(torch.randint(0, 2**62, (1,), generator=generator, device=device).item())
-        return cls(key, 0, device.type)
+        return cls(key, 0, device.type, choose)
 
     def shifted(self, rows: int) -> "KeyedNoise":
         """The same stream with the row indices shifted by ``rows`` (a shard starting at row ``rows``).
@@ -106,7 +112,7 @@ class KeyedNoise:
         -------
         KeyedNoise
         """
-        return KeyedNoise(self.key, self.row_offset + int(rows), self.device)
+        return KeyedNoise(self.key, self.row_offset + int(rows), self.device, self.choose)
 
     def _seed(self, query_tile: int, row_tile: int) -> int:
         return _splitmix64(self.key ^ _splitmix64((query_tile << 32) ^ row_tile)) & ((1 << 63) - 1)

@@ -34,7 +34,7 @@ import functools
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import cast
+from typing import NamedTuple, cast
 
 import torch
 import torch.nn.functional as F
@@ -55,6 +55,7 @@ __all__ = [
     "posterior_partial",
     "posterior_mean",
     "posterior_moment",
+    "Moment",
     "concat",
     "score",
     "log_density",
@@ -109,6 +110,12 @@ class Partial:
         (:mod:`~inertial_diffusion.core.noise`) times the data rows.
     noise_sum : Tensor (q,), optional
         With ``noise_weighted``: ``sum_{i in S} 2^((b_qi - max[q])/2) eps_qi``.
+    choice_score : Tensor (q,), optional
+        Only when the noise also chooses a row (``KeyedNoise(choose=True)``): ``max_{i in S} (l_qi + G_qi)`` minus
+        ``max[q] ln 2``, with the Gumbel variables ``G_qi = -log(-log Phi(eps_qi))`` of the same noise (natural log).
+    choice : Tensor (q,) of int64, optional
+        The row attaining ``choice_score`` (a global row index): by the Gumbel-max trick a draw of the posterior,
+        ``P(choice = i) = w_i``.
 
     Examples
     --------
@@ -124,6 +131,8 @@ class Partial:
     weighted: torch.Tensor  # (q, D)
     noise_weighted: torch.Tensor | None = None  # (q, D), moment-matched draws only
     noise_sum: torch.Tensor | None = None  # (q,)
+    choice_score: torch.Tensor | None = None  # (q,), a posterior-drawn row (Gumbel-max), on request
+    choice: torch.Tensor | None = None  # (q,) int64
 
     @property
     def has_noise(self) -> bool:
@@ -193,19 +202,19 @@ class Partial:
 
     @classmethod
     def from_fields(cls, fields: Iterable[torch.Tensor | None]) -> "Partial":
-        """The partial of :meth:`fields` ``(max, sumexp, weighted, noise_weighted, noise_sum)``.
+        """The partial of :meth:`fields`.
 
         Parameters
         ----------
         fields : iterable
-            Five tensors, the last two None for a partial without noise.
+            Seven tensors, as :meth:`fields` gives them (None for the absent optional ones).
 
         Returns
         -------
         Partial
         """
-        m, s, w, nw, ns = fields
-        return cls(cast(torch.Tensor, m), cast(torch.Tensor, s), cast(torch.Tensor, w), nw, ns)
+        m, s, w, nw, ns, cs, c = fields
+        return cls(cast(torch.Tensor, m), cast(torch.Tensor, s), cast(torch.Tensor, w), nw, ns, cs, c)
 
     def fields(self) -> tuple:
         """The tensors of the partial in constructor order.
@@ -213,9 +222,20 @@ class Partial:
         Returns
         -------
         tuple
-            ``(max, sumexp, weighted, noise_weighted, noise_sum)``, the last two None without noise.
+            ``(max, sumexp, weighted, noise_weighted, noise_sum, choice_score, choice)``, None for the absent ones.
         """
-        return (self.max, self.sumexp, self.weighted, self.noise_weighted, self.noise_sum)
+        return (self.max, self.sumexp, self.weighted, self.noise_weighted, self.noise_sum, self.choice_score,
+                self.choice)
+
+    def to_float64(self) -> "Partial":
+        """The partial with its floating-point fields in float64 (the row choice stays int64).
+
+        Returns
+        -------
+        Partial
+        """
+        return Partial.from_fields(None if f is None else (f if not f.is_floating_point() else f.double())
+                                   for f in self.fields())
 
     def assign_(self, index: torch.Tensor, other: "Partial") -> None:
         """Overwrite the queries ``index`` of this partial with ``other`` (in place, field by field).
@@ -284,21 +304,29 @@ def combine(a: Partial, b: Partial) -> Partial:
     eb = torch.exp2(b.max - safe_m)
     if a.has_noise != b.has_noise:
         raise ValueError("cannot combine a partial with noise accumulators and one without")
-    noise_weighted = noise_sum = None
+    noise_weighted = noise_sum = choice_score = choice = None
     if a.noise_weighted is not None and b.noise_weighted is not None:  # the square roots of the weights rescale
         ha, hb = torch.exp2(0.5 * (a.max - safe_m)), torch.exp2(0.5 * (b.max - safe_m))
         noise_weighted = a.noise_weighted * ha[:, None] + b.noise_weighted * hb[:, None]
         noise_sum = a.noise_sum * ha + b.noise_sum * hb  # type: ignore[operator]
+    if a.choice is not None and b.choice is not None:  # the larger Gumbel-perturbed logit, relative to the new max
+        sa = a.choice_score + _LN2 * (a.max - safe_m)  # type: ignore[operator]
+        sb = b.choice_score + _LN2 * (b.max - safe_m)  # type: ignore[operator]
+        take_b = sb > sa
+        choice_score, choice = torch.where(take_b, sb, sa), torch.where(take_b, b.choice, a.choice)
     return Partial(
         max=m,
         sumexp=a.sumexp * ea + b.sumexp * eb,
         weighted=a.weighted * ea[:, None] + b.weighted * eb[:, None],
         noise_weighted=noise_weighted,
         noise_sum=noise_sum,
+        choice_score=choice_score,
+        choice=choice,
     )
 
 
-def empty_partial(n_queries: int, n_features: int, like: torch.Tensor, noise: bool = False) -> Partial:
+def empty_partial(n_queries: int, n_features: int, like: torch.Tensor, noise: bool = False,
+                  choose: bool = False) -> Partial:
     """The identity of :func:`combine` (max = -inf), with the dtype and device of ``like``.
 
     Parameters
@@ -309,6 +337,8 @@ def empty_partial(n_queries: int, n_features: int, like: torch.Tensor, noise: bo
         Gives the dtype and device.
     noise : bool, default False
         Also carry the (zero) accumulators of a moment-matched draw.
+    choose : bool, default False
+        Also carry a row choice (score -inf, row -1).
 
     Returns
     -------
@@ -325,12 +355,14 @@ def empty_partial(n_queries: int, n_features: int, like: torch.Tensor, noise: bo
     return Partial(max=like.new_full((n_queries,), -math.inf), sumexp=like.new_zeros(n_queries),
                    weighted=like.new_zeros((n_queries, n_features)),
                    noise_weighted=like.new_zeros((n_queries, n_features)) if noise else None,
-                   noise_sum=like.new_zeros(n_queries) if noise else None)
+                   noise_sum=like.new_zeros(n_queries) if noise else None,
+                   choice_score=like.new_full((n_queries,), -math.inf, dtype=torch.float64) if choose else None,
+                   choice=torch.full((n_queries,), -1, dtype=torch.int64, device=like.device) if choose else None)
 
 
 def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torch.Tensor,
             cutoff: float | None = None, sparse: bool | None = None, counts: torch.Tensor | None = None,
-            noise: torch.Tensor | None = None) -> None:
+            noise: torch.Tensor | None = None, row_ids: torch.Tensor | None = None) -> None:
     """Fold one chunk's base-2 logits (q, b) for data rows ``y`` (b, D) into ``state``, in place.
 
     This is :func:`combine` of ``state`` with the chunk's partial, fused to avoid allocations.
@@ -373,6 +405,10 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
         ``noise_sum``, rescaled by the square root of the weights' rescale factor. A weight dropped below the
         cutoff drops its noise term too: together those terms carry a variance below ``n 2^-cutoff`` of the
         posterior's spread, under the rounding unit.
+    row_ids : Tensor (b,) of int64, optional
+        Global indices of the chunk's rows, for a ``state`` that chooses a row: the Gumbel-perturbed logits
+        ``l + G``, ``G = -log(-log Phi(eps))`` from the same noise, update the running argmax (a row whose weight is
+        below the roots' cutoff cannot win it: ``G`` of a float32 normal is below 18 nats).
 
     Examples
     --------
@@ -406,6 +442,10 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
         if state.noise_weighted is None:
             raise ValueError("noise was given for a partial without noise accumulators "
                              "(empty_partial(..., noise=True))")
+        if state.choice is not None:
+            if row_ids is None:
+                raise ValueError("a partial that chooses a row needs the chunk's row_ids")
+            _absorb_choice_(state, gaps, noise, row_ids, new_max)
         # square roots of the weights, kept down to 2^-cutoff themselves: a draw moves by sqrt(w), so the
         # noise terms need twice the weights' range for the same resolution
         roots = F.threshold(gaps, -2.0 * cutoff, -math.inf).mul_(0.5).exp2_()
@@ -433,6 +473,19 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
     torch.mm(weights, y, out=product)
     torch.addcmul(product, state.weighted, rescale[:, None], out=state.weighted)  # one pass over (q, D)
     state.max.copy_(new_max)
+
+
+def _absorb_choice_(state: Partial, gaps: torch.Tensor, noise: torch.Tensor, row_ids: torch.Tensor,
+                    new_max: torch.Tensor) -> None:
+    """The Gumbel-max row choice over one more chunk: ``gaps`` (q, b) base-2 logits minus the new maximum."""
+    assert state.choice is not None and state.choice_score is not None, "checked by absorb_"
+    gumbel = torch.special.log_ndtr(noise.double()).neg_().log_().neg_()  # -log(-log Phi(eps))
+    scores = torch.addcmul(gumbel, gaps.double(), gumbel.new_tensor(_LN2))
+    best, where = scores.max(dim=1)
+    shifted = state.choice_score + _LN2 * (state.max.double() - new_max.double())  # relative to the new max
+    take = best > shifted
+    state.choice_score.copy_(torch.where(take, best, shifted))
+    state.choice.copy_(torch.where(take, row_ids.to(where.device)[where], state.choice))
 
 
 def _absorb_noise_(state: Partial, root_noise: torch.Tensor, y: torch.Tensor, half_rescale: torch.Tensor,
@@ -490,7 +543,7 @@ def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.T
     n, dim = data.shape
     xq = xq.to(work)
     a_t, v_t = alpha(t), variance(t)
-    state = empty_partial(xq.shape[0], dim, xq, noise=noise is not None)
+    state = empty_partial(xq.shape[0], dim, xq, noise=noise is not None, choose=noise is not None and noise.choose)
     if sum_dtype is not None:
         state = Partial(state.max, state.sumexp.to(sum_dtype), *state.fields()[2:])
     for c0 in range(0, n, data_rows):
@@ -498,11 +551,13 @@ def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.T
         y = data[c0:c0 + data_rows].to(device=xq.device, dtype=work, non_blocking=True)
         logits = logits_buffer[:xq.shape[0], :y.shape[0]]
         torch.addmm(bias[None, c0:c0 + data_rows], xq, y.T, beta=1.0, alpha=_LOG2E * a_t / v_t, out=logits)
-        eps = None
+        eps = row_ids = None
         if noise is not None:
             assert query_ids is not None, "keyed noise needs the queries' indices"
             eps = noise.block(query_ids, c0, c0 + y.shape[0], work, xq.device)
-        absorb_(state, logits, y, product_buffer[:xq.shape[0]], cutoff, counts=counts, noise=eps)
+            if noise.choose:
+                row_ids = torch.arange(c0, c0 + y.shape[0], device=xq.device) + noise.row_offset
+        absorb_(state, logits, y, product_buffer[:xq.shape[0]], cutoff, counts=counts, noise=eps, row_ids=row_ids)
     return state
 
 
@@ -608,7 +663,7 @@ def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms
                                       y_max, max(scale, 1e-300), counts=counts)
         # rows that the a-priori guard alone would have kept (the batch failed it through its largest |x|)
         ok |= precision.within_guard(t, x_norms[q0:q1], y_max).to(ok.device)
-        part = Partial.from_fields(None if f is None else f.double() for f in p32.fields())
+        part = p32.to_float64()
         redo = (~ok).nonzero().squeeze(1)
         direct = q0 == 0 and redo.numel() > PROBE_FAIL_FRACTION * xq.shape[0]
         if redo.numel():
@@ -678,7 +733,7 @@ def posterior_partial(
     parts = [p for _, p in _blocks(x, data, t, half_sq_norms, chunk_size, max_memory, noise=noise)]
     if not parts:
         return empty_partial(0, data.shape[1], x.to(torch.float64 if x.dtype == torch.float64 else x.dtype),
-                             noise=noise is not None)
+                             noise=noise is not None, choose=noise is not None and noise.choose)
     return concat(parts)
 
 
@@ -703,8 +758,25 @@ def _assemble(x: torch.Tensor, data: torch.Tensor, t: float, finish, **kwargs) -
     return out
 
 
-def posterior_moment(x: torch.Tensor, data: torch.Tensor, t: float, noise: KeyedNoise,
-                     **kwargs) -> tuple[torch.Tensor, torch.Tensor]:
+class Moment(NamedTuple):
+    """What the moment-matched reduction gives per query (:func:`posterior_moment`, ``PosteriorBackend.moment``).
+
+    Parameters
+    ----------
+    mean : Tensor (m, D)
+        The posterior mean :math:`m_t(x)`.
+    draw : Tensor (m, D)
+        The moment-matched draw :math:`m + \\sum_i \\sqrt{w_i}\\,\\varepsilon_i (y_i - m)`.
+    choice : Tensor (m,) of int64 or None
+        With ``KeyedNoise(choose=True)``: one training row drawn from the posterior (``P(i) = w_i``), else None.
+    """
+
+    mean: torch.Tensor
+    draw: torch.Tensor
+    choice: torch.Tensor | None
+
+
+def posterior_moment(x: torch.Tensor, data: torch.Tensor, t: float, noise: KeyedNoise, **kwargs) -> Moment:
     """Posterior mean and moment-matched draw of queries ``x``, in ``x.dtype``, from one streamed reduction.
 
     The draw is :math:`m_t(x) + \\sum_i \\sqrt{w_i}\\,\\varepsilon_i (y_i - m_t(x))` with the posterior
@@ -728,10 +800,9 @@ def posterior_moment(x: torch.Tensor, data: torch.Tensor, t: float, noise: Keyed
 
     Returns
     -------
-    mean : Tensor (m, D)
-        :math:`m_t(x)`, as :func:`posterior_mean` returns it.
-    draw : Tensor (m, D)
-        The moment-matched draw.
+    Moment
+        ``mean`` (:math:`m_t(x)`, as :func:`posterior_mean` returns it), ``draw`` (the moment-matched draw), both in
+        ``x.dtype``, and ``choice`` (a posterior-drawn row per query, with ``noise.choose``).
 
     Raises
     ------
@@ -747,16 +818,19 @@ def posterior_moment(x: torch.Tensor, data: torch.Tensor, t: float, noise: Keyed
     >>> import torch
     >>> from inertial_diffusion.core.noise import KeyedNoise
     >>> data = torch.tensor([[1.0, 2.0]], dtype=torch.float64)
-    >>> mean, draw = posterior_moment(torch.zeros(3, 2, dtype=torch.float64), data, 0.5, KeyedNoise(0))
-    >>> draw.tolist()
-    [[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]]
+    >>> result = posterior_moment(torch.zeros(3, 2, dtype=torch.float64), data, 0.5, KeyedNoise(0, choose=True))
+    >>> result.draw.tolist(), result.choice.tolist()
+    ([[1.0, 2.0], [1.0, 2.0], [1.0, 2.0]], [0, 0, 0])
     """
     mean, draw = torch.empty_like(x), torch.empty_like(x)
+    choice = torch.empty(x.shape[0], dtype=torch.int64, device=x.device) if noise.choose else None
     for q0, part in _certified_blocks_of(x, data, t, kwargs, noise):
         rows = part.max.shape[0]
         mean[q0:q0 + rows] = part.mean()
         draw[q0:q0 + rows] = part.moment_draw()
-    return mean, draw
+        if choice is not None and part.choice is not None:
+            choice[q0:q0 + rows] = part.choice
+    return Moment(mean, draw, choice)
 
 
 def posterior_mean(x: torch.Tensor, data: torch.Tensor, t: float, **kwargs) -> torch.Tensor:

@@ -152,7 +152,8 @@ def _reduce_pairs(state: Partial, xw: torch.Tensor, mask: torch.Tensor, index: C
                 logits = logits_buffer[:q.numel(), :r1 - r0]
                 torch.addmm(bias[None, r0:r1], xq, y.T, beta=1.0, alpha=scale, out=logits)
                 eps = None if noise is None else noise.block(q.cpu() + q_offset, r0, r1, xw.dtype, xw.device)
-                absorb_(sub, logits, y, product_buffer[:q.numel()], noise=eps)
+                rows = index.order[r0:r1] if noise is not None and noise.choose else None  # original row indices
+                absorb_(sub, logits, y, product_buffer[:q.numel()], noise=eps, row_ids=rows)
             state.assign_(q, sub)
 
 
@@ -254,7 +255,8 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
         if tol > 0:
             ratio, by_size = torch.exp(log_b - log_j_all[:, None]).sort(dim=1)
             skip.scatter_(1, by_size, ratio.cumsum(dim=1) <= tol * (1 - 1e-6))
-        state = empty_partial(xb.shape[0], dim, xw, noise=noise is not None)
+        state = empty_partial(xb.shape[0], dim, xw, noise=noise is not None,
+                              choose=noise is not None and noise.choose)
         _reduce_pairs(state, xw, ~skip, index, offsets, bias, scale, data_rows, query_rows, logits_buffer,
                       product_buffer, noise, q0)
         # natural log of the true kept mass >= computed - logit rounding (D + 8) u L (base 2) + log(1 - rel)
@@ -269,7 +271,8 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
         if return_mask:
             masks.append(~skip)
     if not parts:
-        return PrunedResult(empty_partial(0, dim, x.to(work), noise=noise is not None),
+        return PrunedResult(empty_partial(0, dim, x.to(work), noise=noise is not None,
+                                          choose=noise is not None and noise.choose),
                             x.new_zeros(0, dtype=torch.float64),
                             x.new_zeros(0, dtype=torch.float64),
                             torch.zeros((0, n_clusters), dtype=torch.bool, device=x.device) if return_mask else None)

@@ -28,6 +28,7 @@ from inertial_diffusion.core.samplers import SIMULATORS, Callback, sample_one_sh
 from inertial_diffusion.core.standardize import STANDARDIZE_MODES, Standardizer, resolve_mode
 from inertial_diffusion.core.validation import check_data, check_n_samples, check_queries, check_time
 from inertial_diffusion.estimators.conditional import ClassConditionalMixin
+from inertial_diffusion.tables.encoder import is_dataframe
 
 __all__ = ["parameters_doc", "PARAMETER_DOCS", "DiffusionBase", "GeneratorMixin", "validate_fit_input", "SAMPLERS",
            "PRIORS", "COMMON_CONSTRAINTS", "COMMON_PARAMETERS_DOC"]
@@ -279,6 +280,10 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
     client_: Any
     device_: torch.device
     n_features_in_: int
+    feature_names_in_: np.ndarray
+    encoder_: Any
+    discrete_dims_: np.ndarray | None
+    n_dims_: int
     max_memory_: int
     backend_: PosteriorBackend
     data_resident_: bool
@@ -287,12 +292,32 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
     # ----------------------------------------------------------------- fitting
     def _validate_fit_input(self, X: Any) -> Any:
         self.client_ = None  # a refit resolves its client again (set_params(client=...) must take effect)
-        return validate_fit_input(self, X)
+        self.encoder_ = None
+        self.discrete_dims_ = None
+        if not is_dataframe(X):
+            self.__dict__.pop("feature_names_in_", None)  # a refit on an array forgets a table's names
+            return validate_fit_input(self, X)
+        # a table: its typed columns are encoded for the posterior (tables.encoder), and samples decoded alike
+        from inertial_diffusion.tables.encoder import TableEncoder
+
+        if len(X) < 2:
+            raise ValueError(f"X has {len(X)} row(s); at least 2 are needed")
+        encoder = TableEncoder(column_types=getattr(self, "column_types", None),
+                               categorical_weight=getattr(self, "categorical_weight", 1.0),
+                               scale_numeric=resolve_mode(self.standardize) == "per_feature").fit(X)
+        encoded = validate_fit_input(self, encoder.transform(X))
+        self.encoder_ = encoder
+        self.discrete_dims_ = encoder.discrete_mask_ if encoder.discrete_mask_.any() else None
+        self.n_features_in_ = int(X.shape[1])
+        self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
+        return encoded
 
     def _fit_standardizer(self, X: Any) -> Standardizer:
         from inertial_diffusion.backends.dask import dask_statistics
 
         mode = resolve_mode(self.standardize)
+        if getattr(self, "encoder_", None) is not None and mode == "per_feature":
+            mode = "global"  # the encoder scaled the numeric columns; one global scale keeps the one-hot weights
         return dask_statistics(X, self._client(), mode) if is_dask_array(X) else Standardizer.fit(X, mode)
 
     def _client(self) -> Any:
@@ -309,7 +334,9 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         self.device_ = resolve_device(self.device)
         check_dtype_for_device(self.dtype, self.device_)
         self.standardizer_ = standardizer
-        self.n_samples_fit_, self.n_features_in_ = (int(s) for s in X.shape)
+        self.n_samples_fit_, self.n_dims_ = (int(s) for s in X.shape)
+        if getattr(self, "encoder_", None) is None:  # a table has n_features_in_ columns and n_dims_ codes
+            self.n_features_in_ = self.n_dims_
         self.max_memory_ = resolve_max_memory(self.max_memory, self.device_)
         dask = is_dask_array(X)
         self.backend_ = make_backend(
@@ -332,7 +359,7 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         if self.prior == "mixture":  # the exact law at the grid's first time
             x = sample_one_shot(backend.rows, float(times[0]), n_samples, generator)
         else:
-            x = sample_stationary(n_samples, self.n_features_in_, dtype=backend.dtype, device=self.device_,
+            x = sample_stationary(n_samples, self.n_dims_, dtype=backend.dtype, device=self.device_,
                                   generator=generator)
         return SIMULATORS[self.sampler](backend.denoiser, x, times, generator=generator, callback=callback)
 
@@ -340,7 +367,7 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
                              with_bound: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
         """``n_samples`` final samples in standardized units (and the neglected-mass bound if asked)."""
         if n_samples == 0:
-            empty = torch.empty((0, self.n_features_in_), dtype=self.backend_.dtype, device=self.device_)
+            empty = torch.empty((0, self.n_dims_), dtype=self.backend_.dtype, device=self.device_)
             return empty, torch.zeros(0, dtype=torch.float64)
         z = self._draw(n_samples, generator, callback)
         x_hat = self._final_map(z, generator)
@@ -413,6 +440,11 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         check_is_fitted(self, "backend_")
         n_samples = check_n_samples(n_samples)
         rs = self.random_state if random_state is None else random_state
+        return self._decode(self._sample_array(n_samples, rs, callback, y, return_neglected_mass), rs)
+
+    def _sample_array(self, n_samples: int, rs: Any, callback: Callback, y: Any,
+                      return_neglected_mass: bool) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """:meth:`sample` before a table's decoding: float64 samples in the (encoded) data units."""
         if self.class_models_ is not None:
             if return_neglected_mass:
                 raise ValueError("return_neglected_mass is not available for class-conditional sampling")
@@ -431,11 +463,25 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         assert bound is not None, "with_bound=True gives the bound"
         return samples, bound.cpu().numpy()
 
+    def _decode(self, out: Any, random_state: Any) -> Any:
+        """A table's samples as a DataFrame (:class:`~inertial_diffusion.tables.encoder.TableEncoder`); arrays as
+        they are. The categories and missing values are drawn from a stream of their own, seeded from
+        ``random_state`` (same seed, same table)."""
+        encoder = getattr(self, "encoder_", None)
+        if encoder is None:
+            return out
+        samples, rest = (out[0], out[1:]) if isinstance(out, tuple) else (out, ())
+        table = encoder.inverse_transform(samples, decode_rng(random_state))
+        return (table, *rest) if rest else table
+
     # ------------------------------------------------------------ queries
     def _queries(self, x: Any, t: Any) -> tuple[torch.Tensor, float]:
         check_is_fitted(self, "backend_")
         t = check_time(t)
-        x = check_queries(x, self.n_features_in_)
+        encoder = getattr(self, "encoder_", None)
+        if encoder is not None and is_dataframe(x):
+            x = encoder.transform(x)
+        x = check_queries(x, self.n_dims_)
         z = self.standardizer_.transform(x)
         return torch.as_tensor(z, dtype=self.backend_.dtype, device=self.device_), t
 
@@ -562,7 +608,44 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         """
         z, t = self._queries(x, t)
         logp = self.backend_.log_density(z, t).cpu().numpy()
-        return logp - self.standardizer_.log_abs_det(self.n_features_in_)
+        return logp - self.standardizer_.log_abs_det(self.n_dims_)
+
+
+#: Salt of the decoding stream: a table's draws never reuse the sampler's random numbers.
+_DECODE_SALT = 0x7AB1E5
+
+
+def decode_rng(random_state: Any) -> np.random.Generator:
+    """The numpy generator of a table's decoding draws, from the ``random_state`` of a ``sample`` call.
+
+    An int gives a stream of its own (salted: not the sampler's), a numpy generator or ``RandomState`` is
+    advanced, a ``torch.Generator`` gives a seed, None a fresh stream.
+
+    Parameters
+    ----------
+    random_state : None, int, numpy Generator or RandomState, or torch.Generator
+        The ``random_state`` of the ``sample`` call.
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Examples
+    --------
+    >>> a, b = decode_rng(3).random(), decode_rng(3).random()
+    >>> a == b, a == np.random.default_rng(3).random()
+    (True, False)
+    """
+    if random_state is None:
+        return np.random.default_rng()
+    if isinstance(random_state, np.random.Generator):
+        return np.random.default_rng([int(random_state.integers(2**63 - 1)), _DECODE_SALT])
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng([int(random_state.randint(2**31 - 1)), _DECODE_SALT])
+    if isinstance(random_state, torch.Generator):
+        seed = int(torch.randint(0, 2**62, (1,), generator=random_state, device=random_state.device).item())
+        return np.random.default_rng([seed, _DECODE_SALT])
+    return np.random.default_rng([int(random_state), _DECODE_SALT])
 
 
 def _pandas_to_float(X: Any) -> np.ndarray:

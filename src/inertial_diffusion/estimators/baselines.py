@@ -175,7 +175,7 @@ class AmbientKDE(GeneratorMixin, BaseEstimator):
         n_samples = check_n_samples(n_samples)
         rng = np.random.default_rng(self.random_state if random_state is None else random_state)
         index = rng.integers(self.n_samples_fit_, size=n_samples)
-        z = self.data_[index] + self.bandwidth_ * rng.standard_normal((n_samples, self.n_features_in_))
+        z = self.data_[index] + self.bandwidth_ * rng.standard_normal((n_samples, self.data_.shape[1]))
         return self.standardizer_.inverse_transform(z)
 
 
@@ -296,7 +296,7 @@ class SmoothedCFDM(DiffusionBase):
             t0, scale = flow_matching_time(tau0)
             z = sample_one_shot(self.backend_.rows, t0, n_samples, generator) / scale
         else:
-            z = torch.randn((n_samples, self.n_features_in_), generator=generator, dtype=self.backend_.dtype,
+            z = torch.randn((n_samples, self.n_dims_), generator=generator, dtype=self.backend_.dtype,
                             device=self.device_)
         if n_samples:
             z = sample_cfdm_euler(flow_matching_denoiser(self.backend_.denoiser), z, cfdm_times(self.n_steps, tau0),

@@ -167,6 +167,7 @@ class ClassConditionalMixin:
         for label in self.classes_[counts >= 2]:
             model = clone(self).set_params(**overrides)
             model.class_models_ = None
+            model.discrete_dims_ = getattr(self, "discrete_dims_", None)  # a table's codes, drawn from one row
             model._fit_one(X[labels == label], self.standardizer_)
             self.class_models_[plain_label(label)] = model
 

@@ -75,6 +75,13 @@ class InertialDiffusion(DiffusionBase):
         on all rows, has a near-duplicate rate (the DupRate of ``memorization_report``: samples closer to a
         training row than the 1 % quantile of the rows' nearest-neighbour distances) of at most this, by
         bisection on ``log c``; ``bandwidth_search_`` records c, W1 and DupRate along the path.
+    column_types : dict, optional
+        For a pandas DataFrame ``X``: column name -> ``"continuous"``, ``"integer"``, ``"boolean"``,
+        ``"categorical"`` or ``"datetime"``, overriding the type read off its dtype (see
+        :mod:`inertial_diffusion.tables`); e.g. ``{{"zip": "categorical"}}``.
+    categorical_weight : float, default=1.0
+        For a DataFrame: the distance between two categories of a column, in typical standard deviations of
+        the numeric columns (:mod:`inertial_diffusion.tables.encoder`).
     components : {{"auto", "none"}}, default="auto"
         "auto": find the well-separated parts of the data at the kernel's scale
         (:func:`inertial_diffusion.core.components.find_components`, at the rule's scale c = 1) and, when
@@ -130,6 +137,8 @@ class InertialDiffusion(DiffusionBase):
         "dim_method": [StrOptions(set(DIM_METHODS))],
         "max_dup_rate": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "components": [StrOptions(set(choices.COMPONENTS))],
+        "column_types": [dict, None],
+        "categorical_weight": [Interval(numbers.Real, 0, None, closed="neither")],
     }
 
     # fitted attributes (set by ``fit``; the component ones are absent on the class models of ``fit(X, y)``)
@@ -143,7 +152,9 @@ class InertialDiffusion(DiffusionBase):
 
     def __init__(self, *, bandwidth: float | str | None = None, intrinsic_dim: float | None = None,
                  bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", dim_method: str = "scale",
-                 max_dup_rate: float | None = None, components: str = "auto", sampler: str = "one_shot",
+                 max_dup_rate: float | None = None, components: str = "auto",
+                 column_types: dict[str, str] | None = None, categorical_weight: float = 1.0,
+                 sampler: str = "one_shot",
                  n_steps: int = DEFAULT_N_STEPS,
                  standardize: bool | str = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, max_memory: int | None = None, random_state: Any = None,
@@ -156,6 +167,8 @@ class InertialDiffusion(DiffusionBase):
         self.dim_method = dim_method
         self.max_dup_rate = max_dup_rate
         self.components = components
+        self.column_types = column_types
+        self.categorical_weight = categorical_weight
         self.sampler = sampler
         self.n_steps = n_steps
         self.standardize = standardize
@@ -297,6 +310,8 @@ class InertialDiffusion(DiffusionBase):
         self.component_labels_ = labels
         self.component_models_ = [clone(self).set_params(components="none").fit(X[labels == k])
                                   for k in range(int(labels.max()) + 1)]
+        for part in self.component_models_:  # fitted on the encoded rows: a table's codes stay codes
+            part.discrete_dims_ = getattr(self, "discrete_dims_", None)
         # sigma in data units: the part's standardized sigma times its scale (the mean scale if per feature)
         self.components_ = [{"size": int((labels == k).sum()), "intrinsic_dim": m.intrinsic_dim_,
                              "bandwidth": float(m.bandwidth_ * np.mean(m.scale_))}
@@ -350,7 +365,9 @@ class InertialDiffusion(DiffusionBase):
         return estimate
 
     def _final_map(self, z: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        return inertia_step(self.backend_, z, self.h_, self.inertia, generator)
+        dims = getattr(self, "discrete_dims_", None)  # a table's codes: from one posterior-drawn row
+        discrete = None if dims is None else torch.as_tensor(dims, device=z.device)
+        return inertia_step(self.backend_, z, self.h_, self.inertia, generator, discrete=discrete)
 
     @overload
     def sample(self, n_samples: int = ..., random_state: Any = ..., callback: Callback = ..., y: Any = ...,
@@ -423,6 +440,12 @@ class InertialDiffusion(DiffusionBase):
         >>> copies(model.sample(200)) > 0, copies(model.sample(200, exclude_copies=True))
         (True, 0)
         """
+        rs = self.random_state if random_state is None else random_state
+        return self._decode(self._sample_idm(n_samples, rs, callback, y, return_neglected_mass, exclude_copies), rs)
+
+    def _sample_idm(self, n_samples: int, rs: Any, callback: Callback, y: Any, return_neglected_mass: bool,
+                    exclude_copies: bool) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+        """:meth:`sample` before a table's decoding (``rs``: the call's random state)."""
         # getattr: the class models of fit(X, y) are fitted without the component search
         parts: list[InertialDiffusion] | None = getattr(self, "component_models_", None)
         if parts is not None and y is None:
@@ -430,11 +453,11 @@ class InertialDiffusion(DiffusionBase):
                 raise ValueError("return_neglected_mass is not available for a model of several components")
             check_n_samples(n_samples)
             assert self.components_ is not None, "set with component_models_"
-            return sample_mixture(parts, [c["size"] for c in self.components_], n_samples,
-                                  self.random_state if random_state is None else random_state, callback,
+            return sample_mixture(parts, [c["size"] for c in self.components_], n_samples, rs, callback,
                                   exclude_copies=exclude_copies)
         if not exclude_copies:
-            return super().sample(n_samples, random_state, callback, y, return_neglected_mass)
+            check_is_fitted(self, "backend_")
+            return self._sample_array(check_n_samples(n_samples), rs, callback, y, return_neglected_mass)
         if return_neglected_mass:
             raise ValueError("exclude_copies and return_neglected_mass cannot be combined")
         check_is_fitted(self, "backend_")
@@ -443,9 +466,8 @@ class InertialDiffusion(DiffusionBase):
             raise ValueError("y was given to sample() but the model was fitted without labels; "
                              "call fit(X, y) for class-conditional sampling")
         if self.class_models_ is not None:  # each class model redraws its own copies
-            return self._sample_classes(check_n_samples(n_samples), self.random_state if random_state is None
-                                        else random_state, callback, y, exclude_copies=True)
-        gen = torch_generator(self.random_state if random_state is None else random_state, self.device_)
+            return self._sample_classes(check_n_samples(n_samples), rs, callback, y, exclude_copies=True)
+        gen = torch_generator(rs, self.device_)
         x_hat, _ = self._sample_standardized(n_samples, gen, callback)
         for _ in range(100):
             copies = torch.nonzero(self._nearest_distance(x_hat) < COPY_DISTANCE).flatten()
