@@ -187,7 +187,7 @@ def test_bad_inputs_give_one_line_errors(tmp_path, sphere_npy, labelled_csv):
     (tmp_path / "binary.csv").write_bytes(b"\xff\xfe\x00\x81garbage")
     cases["unreadable csv"] = (["sample", tmp_path / "binary.csv", "-o", out], "binary.csv")
     (tmp_path / "text.csv").write_text("a,b\n1,x\n2,y\n")
-    cases["non-numeric column"] = (["sample", tmp_path / "text.csv", "-o", out], "column 'b' is not numeric")
+    cases["text table to .npy"] = (["sample", tmp_path / "text.csv", "-o", out], "write its samples as .csv")
     np.save(tmp_path / "nan.npy", np.array([[1.0, np.nan], [2.0, 3.0]]))
     cases["NaN"] = (["sample", tmp_path / "nan.npy", "-o", out], "NaN")
     np.save(tmp_path / "inf.npy", np.array([[1.0, np.inf], [2.0, 3.0]]))
@@ -248,3 +248,42 @@ def test_installed_console_script(sphere_npy, tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2
     assert bad.stderr.strip().startswith("error:") and "Traceback" not in bad.stderr
+
+
+# ---------------------------------------------------------------- tables with typed columns (issue 19)
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_typed_table_round_trip(tmp_path, suffix):
+    """Text, integer, boolean, date and missing values go through `sample` and back with their columns and types."""
+    pd = pytest.importorskip("pandas")
+    rng = np.random.default_rng(0)
+    n = 120
+    frame = pd.DataFrame({"city": rng.choice(["Oslo", "Rome, IT", "Lima"], n), "kids": rng.integers(0, 4, n),
+                          "smoker": rng.random(n) < 0.3, "income": np.where(rng.random(n) < 0.2, np.nan,
+                                                                           rng.normal(50, 10, n)),
+                          "joined": pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 900, n), "D"),
+                          "species": rng.choice(["a", "b"], n)})
+    src, out = tmp_path / f"t{suffix}", tmp_path / f"s{suffix}"
+    frame.to_csv(src, index=False) if suffix == ".csv" else frame.to_parquet(src, index=False)
+    result = invoke("sample", src, "-n", 400, "-o", out, "--seed", 1, "--labels", "species", "--per-class",
+                    "--inertia", "moment", "--standardize", "per_feature")
+    assert result.exit_code == 0, result.output
+    from inertial_diffusion.io import load_data
+
+    back, orig = load_data(out, labels="species"), load_data(src, labels="species")
+    assert list(back.frame.columns) == list(orig.frame.columns)
+    assert (back.frame.dtypes == orig.frame.dtypes).all(), (back.frame.dtypes, orig.frame.dtypes)
+    assert set(back.frame.city) <= set(frame.city) and sorted(set(back.y)) == ["a", "b"]
+    assert back.frame.kids.between(0, 3).all() and 0.05 < back.frame.income.isna().mean() < 0.35
+    assert back.frame.joined.between(orig.frame.joined.min(), orig.frame.joined.max()).all()
+
+
+def test_categorical_option_and_decimal_commas(tmp_path):
+    p = tmp_path / "codes.csv"
+    p.write_text("zip,x\n" + "".join(f"{z},{x}\n" for z, x in zip([1000, 2000, 3000] * 10, np.linspace(0, 1, 30))))
+    out = tmp_path / "o.csv"
+    assert invoke("sample", p, "-n", 50, "-o", out, "--categorical", "zip", "-q").exit_code == 0
+    assert set(np.loadtxt(out, delimiter=",", skiprows=1)[:, 0]) <= {1000, 2000, 3000}
+    q = tmp_path / "comma.csv"
+    q.write_text("a;b\n1,5;2\n2,5;3\n3,5;4\n")
+    line = _one_line_error(invoke("sample", q, "-n", 5, "-o", tmp_path / "c.csv"))
+    assert "decimal commas" in line and "'a'" in line

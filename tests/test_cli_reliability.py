@@ -262,9 +262,10 @@ def test_wrong_width_held_out_is_named(sphere_npy, tmp_path):
     assert "held.npy has 3 features" in line
 
 
-def test_labelled_sample_file_hint_names_an_existing_option(labelled_csv, tmp_path):
-    line = one_line_error(invoke("evaluate", labelled_csv, labelled_csv))
-    assert "--labels" in line
+def test_labelled_sample_file_is_a_table_and_labels_can_be_left_out(labelled_csv, tmp_path):
+    """A text column is a categorical column of the table (issue 19): evaluate compares it, or leaves it out."""
+    result = invoke("evaluate", labelled_csv, labelled_csv)
+    assert result.exit_code == 0 and "encoded columns" in result.output, result.output
     assert invoke("evaluate", labelled_csv, labelled_csv, "--labels", "species", "-q").exit_code == 0
 
 

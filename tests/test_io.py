@@ -160,16 +160,28 @@ def test_numeric_header_needs_header_true(tmp_path):
     d = load_data(p, header=True)
     assert d.columns == ["2020", "2021"] and d.X.tolist() == [[1, 2], [3, 4]]
     q = tmp_path / "named.csv"
-    q.write_text("a,b\n1,2\n")
-    with pytest.raises(DataFileError, match="column 'x0' is not numeric"):
-        load_data(q, header=False)
+    q.write_text("a,b\n1,2\n3,4\n")
+    table = load_data(q, header=False)  # a header read as data: text beside numbers in every column ...
+    assert table.X is None and list(table.frame.x0) == ["a", "1", "3"]
+    from inertial_diffusion import InertialDiffusion
+
+    with pytest.raises(ValueError, match="column 'x0' mixes numbers"):  # ... refused at fit, by name
+        InertialDiffusion().fit(table.frame)
 
 
-def test_missing_cells_are_named_by_column_and_row(tmp_path):
+def test_missing_cells_are_missing_values_of_a_table_and_infinities_are_named(tmp_path):
     p = tmp_path / "n.csv"
     p.write_text("a,b\n1,2\n3,\n5,6\n")
-    with pytest.raises(DataFileError, match=r"missing or NaN value in column 'b', data row 2"):
-        load_data(p)
+    table = load_data(p)  # a table keeps its missing values (the model samples them at their rate)
+    assert table.X is None and table.frame.b.isna().tolist() == [False, True, False]
+    q = tmp_path / "inf.csv"
+    q.write_text("a,b\n1,2.5\n3,inf\n5,6\n")
+    with pytest.raises(DataFileError, match=r"infinite value in column 'b', data row 2"):
+        load_data(q)
+    r = tmp_path / "empty.csv"
+    r.write_text("a,b\n1,\n3,\n")
+    with pytest.raises(DataFileError, match=r"column 'b' has no values"):
+        load_data(r)
 
 
 # ------------------------------------------------------------------ item 14: messages name the real problem

@@ -23,6 +23,7 @@ from inertial_diffusion.cli.errors import OneLineErrors
 from inertial_diffusion.cli.errors import fail as _fail
 from inertial_diffusion.cli.errors import run as _run
 from inertial_diffusion.cli.sampling import (BLOCK_ROWS, evaluation_figure, find_label, fit, grid_path, image_grid,
+                                             numeric_views,
                                              load_maybe_labelled, precheck_output, progress, summary,
                                              unit_spread_note, write_samples)
 
@@ -96,12 +97,16 @@ def sample(
     bandwidth_scale: float = typer.Option(1.0, help="c in sigma = c * n^(-1/(d+4))."),
     intrinsic_dim: Optional[float] = typer.Option(None, help="Manifold dimension d (estimated if omitted)."),
     dim_method: DimMethod = typer.Option(DIM_METHODS[0], help="Estimator of d when --intrinsic-dim is omitted."),
-    inertia: Inertia = typer.Option(INERTIA_FORMS[0], help="Form of the inertia step."),
+    inertia: Inertia = typer.Option(INERTIA_FORMS[0], help="Inertia step: posterior_mean (IDM's map, the paper's "
+                                    "step), paper (as printed), moment (a draw with the posterior's mean and "
+                                    "covariance: keeps the data's spread)."),
     sampler: Sampler = typer.Option(SAMPLERS[0], help="How z ~ p̂_h is drawn."),
     seed: Optional[int] = typer.Option(None, help=f"Random seed: same seed, same samples (drawn in blocks of "
                                        f"{BLOCK_ROWS})."),
     key: Optional[str] = typer.Option(None, help="Array name in an .npz input."),
     labels: Optional[str] = typer.Option(None, help="Label column (csv/tsv/parquet) or label array (npz)."),
+    categorical: Optional[list[str]] = typer.Option(None, "--categorical", help="csv/tsv/parquet: model this column "
+                                                    "as categories (e.g. integer codes); repeat for several."),
     header: Optional[bool] = typer.Option(None, "--header/--no-header", help="csv/tsv: the first line is (not) a "
                                           "header [default: a header unless all its fields are numbers]."),
     class_: Optional[str] = typer.Option(None, "--class", help="Sample this class only (needs --labels)."),
@@ -142,14 +147,17 @@ def sample(
 
     from inertial_diffusion.estimators.inertial import InertialDiffusion
 
+    if categorical and data.frame is None:
+        _fail("--categorical applies to csv/tsv/parquet tables")
     if standardize.value == "global" and data.kind != "images":
-        note = _run(unit_spread_note, data.X)
+        note = _run(unit_spread_note, data.training)
         if note and not quiet:
             typer.echo(note, err=True)
     model = _run(InertialDiffusion, bandwidth=sigma, bandwidth_scale=bandwidth_scale, intrinsic_dim=intrinsic_dim,
                  dim_method=dim_method.value, inertia=inertia.value, sampler=sampler.value, dtype=dtype.value,
                  device=device.value, max_dup_rate=max_dup_rate, standardize=standardize.value,
-                 components=components.value, prune_tol=prune_tol)
+                 components=components.value, prune_tol=prune_tol,
+                 column_types={c: "categorical" for c in categorical} if categorical else None)
     _run(fit, model, data, intrinsic_dim, input)
     classes = list(model.class_models_) if per_class else [label]
     first: list = []  # the first rows, for the image preview
@@ -187,6 +195,9 @@ def evaluate(
     S = _run(load_maybe_labelled, samples, key, labels, header)
     T = _run(load_maybe_labelled, train, key, labels, header)
     H = _run(load_maybe_labelled, held_out, key, labels, header) if held_out is not None else None
+    note = _run(numeric_views, T, S, H)
+    if note and not quiet:
+        typer.echo(note, err=True)
     for other, path in ((S, samples), (H, held_out)):
         if other is not None and other.X.shape[1] != T.X.shape[1]:
             _fail(f"{path} has {other.X.shape[1]} features but {train} has {T.X.shape[1]}")
@@ -228,6 +239,7 @@ def estimate_dim(
     from inertial_diffusion.io import load_data
 
     data = _run(load_data, input, key=key, labels=labels, header=header)
+    _run(numeric_views, data)
     d = _run(estimate_intrinsic_dim, data.X, method=method.value, random_state=0)
     if not math.isfinite(d):
         _fail(f"the intrinsic dimension of {input} could not be estimated (result {d}): tied distances between "

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-__all__ = ["UNIT_SPREAD_RATIO", "unit_spread_note",
+__all__ = ["UNIT_SPREAD_RATIO", "unit_spread_note", "numeric_views",
            "BLOCK_ROWS", "precheck_output", "write_samples", "stream_samples", "fit", "summary", "image_grid",
            "load_maybe_labelled", "evaluation_figure", "find_label", "grid_path", "progress"]
 
@@ -223,7 +223,7 @@ def write_samples(model, output: Path, data, classes: list, n: int, seed: Any, l
 
     seeds = [seed] if len(classes) == 1 else [int(s) for s in np.random.default_rng(seed).integers(2**31,
                                                                                                  size=len(classes))]
-    with open_writer(output, n * len(classes), data.X.shape[1], labelled=labelled, like=data,
+    with open_writer(output, n * len(classes), data.n_columns, labelled=labelled, like=data,
                      force=force) as writer:
         for c, s in zip(classes, seeds):
             stream_samples(model, writer, n, s, progress, c, labelled, first, exclude_copies)
@@ -256,7 +256,7 @@ def fit(model, data, intrinsic_dim: Optional[float], input: Path) -> None:
     from inertial_diffusion.core.bandwidth import DimensionEstimateError
 
     try:
-        model.fit(data.X, data.y)
+        model.fit(data.training, data.y)
     except DimensionEstimateError as exc:
         raise ValueError(f"the intrinsic dimension could not be estimated from {input}: {exc.reason}; pass "
                          "--intrinsic-dim D (e.g. the number of free parameters of the data)") from None
@@ -440,9 +440,50 @@ def unit_spread_note(X) -> str:
     """
     import numpy as np
 
-    std = np.asarray(X, dtype=np.float64).std(axis=0)
+    if hasattr(X, "select_dtypes"):  # a table: its numeric columns (codes are scaled by the encoder)
+        X = X.select_dtypes("number").to_numpy(dtype=np.float64, na_value=np.nan)
+    std = np.nanstd(np.asarray(X, dtype=np.float64), axis=0) if np.size(X) else np.zeros(0)
     std = std[std > 0]
     if std.size < 2 or std.max() <= UNIT_SPREAD_RATIO * std.min():
         return ""
     return (f"note: column spreads differ by {std.max() / std.min():.3g}x (mixed units?); one global scale lets the "
             "widest columns set sigma: consider --standardize per_feature")
+
+
+def numeric_views(train, *others) -> str:
+    """Give tables with text, boolean, date or missing values a numeric ``X``, encoded alike from ``train``.
+
+    ``evaluate`` and ``estimate-dim`` measure distances: a table whose columns are not all numbers is encoded by a
+    :class:`~inertial_diffusion.tables.encoder.TableEncoder` fitted on ``train`` (numbers in units of their
+    training standard deviation, categories one-hot at weight 1, missing values as indicators), and the other
+    files with the same encoder. All-numeric data keep their own ``X``.
+
+    Parameters
+    ----------
+    train : Dataset
+        The reference data (the training file); its ``X`` is set in place when encoded.
+    *others : Dataset or None
+        Files compared with it (samples, held-out rows); set in place too.
+
+    Returns
+    -------
+    str
+        A note saying the comparison ran in encoded columns, or ``""``.
+
+    Raises
+    ------
+    ValueError
+        A file lacks one of the training table's columns, or holds a category the training table has not.
+    """
+    from inertial_diffusion.tables.encoder import TableEncoder
+
+    files = [d for d in (train, *others) if d is not None]
+    if train.frame is None or all(d.X is not None for d in files):
+        return ""
+    if any(d.frame is None for d in files):
+        raise ValueError("a table with text, boolean, date or missing values is compared with a table only")
+    encoder = TableEncoder(scale_numeric=True).fit(train.frame)
+    for d in files:
+        d.X = encoder.transform(d.frame)
+    return ("note: compared in encoded columns (numbers in units of their training standard deviation, categories "
+            "one-hot, missing values as indicators)")

@@ -41,6 +41,10 @@ class Dataset:
         samples are written back.
     names : list of str
         File names of the images, in the order of the rows.
+    frame : pandas.DataFrame, optional
+        A table's feature columns with their types (csv/tsv/parquet): what the model is fitted on
+        (:mod:`inertial_diffusion.tables`). ``X`` is then the numeric matrix when every column is numeric and no
+        value is missing, else None.
 
     Examples
     --------
@@ -58,3 +62,14 @@ class Dataset:
     image_shape: tuple[int, ...] | None = None
     image_mode: str | None = None
     names: list[str] = field(default_factory=list)
+    frame: Any = None
+
+    @property
+    def n_columns(self) -> int:
+        """Feature columns: of the table, or of ``X``."""
+        return len(self.frame.columns) if self.frame is not None else int(self.X.shape[1])
+
+    @property
+    def training(self) -> Any:
+        """What a model is fitted on: the typed table when there is one, else ``X``."""
+        return self.frame if self.frame is not None else self.X

@@ -8,7 +8,12 @@ CSV rules (the README documents them):
 * Header: the first line is a header unless every field on it is a number; a header of numbers (years, say)
   needs ``header=True`` (``--header``), and ``header=False`` (``--no-header``) reads a first line as data.
 * Blank and whitespace-only lines are ignored; a line with the wrong number of fields is an error naming it.
-* Empty cells and ``NA``/``NaN``/``null`` are missing values: an error naming the column and row.
+* Empty cells and ``NA``/``NaN``/``null`` are missing values.
+
+csv/tsv/parquet files are tables: each column keeps its type (numbers, integers, ``true``/``false``, text,
+dates and times, missing values), read into a pandas DataFrame (``Dataset.frame``) that the model encodes
+(:mod:`inertial_diffusion.tables`); ``Dataset.X`` is the numeric matrix when every column is numeric and none has
+a missing value. The reader decides nothing about the encoding.
 """
 
 from __future__ import annotations
@@ -100,11 +105,62 @@ def load_data(path: str | os.PathLike, key: str | None = None, labels: str | Non
         if header is not None and suffix not in (".csv", ".tsv"):
             raise DataFileError(f"{path}: --header/--no-header apply to csv/tsv files only")
         data = readers[suffix](path, key=key, labels=labels, header=header)
-    if data.X.ndim != 2 or data.X.shape[0] == 0 or data.X.shape[1] == 0:
-        raise DataFileError(f"{path}: no data (array of shape {data.X.shape})")
-    _check_finite(path, data)
+    if data.frame is not None:
+        if data.frame.shape[1] == 0:
+            raise DataFileError(f"{path}: no feature columns (only the label {data.label_name!r})")
+        _check_table(path, data)
+    else:
+        if data.X.ndim != 2 or data.X.shape[0] == 0 or data.X.shape[1] == 0:
+            raise DataFileError(f"{path}: no data (array of shape {data.X.shape})")
+        _check_finite(path, data)
     _check_labels(path, data)
     return data
+
+
+def _check_table(path: Path, data: Dataset) -> None:
+    """A table's numbers must be finite (missing values are allowed: the model keeps them at their rate)."""
+    frame = data.frame
+    for name in frame.columns:
+        col = frame[name]
+        if col.dtype.kind == "f" or str(col.dtype).startswith("Float"):
+            values = col.to_numpy(dtype=np.float64, na_value=np.nan)
+            bad = np.isinf(values)
+            if bad.any():
+                raise DataFileError(f"{path}: an infinite value in column {str(name)!r}, data row "
+                                    f"{int(np.argmax(bad)) + 1} ({int(bad.sum())} in all); fix or drop those rows")
+        if col.isna().all():
+            raise DataFileError(f"{path}: column {str(name)!r} has no values (all missing); drop it")
+
+
+def _frame_of(table: Any, names: list[str]) -> Any:
+    """The typed pandas columns of an arrow table: integers and booleans with missing values stay nullable."""
+    import pandas as pd
+    import pyarrow as pa
+
+    columns = {}
+    for name in names:
+        col = table.column(name)
+        if pa.types.is_integer(col.type) and col.null_count:
+            columns[name] = pd.Series(col.to_pandas(), dtype="Int64")
+        elif pa.types.is_boolean(col.type) and col.null_count:
+            columns[name] = pd.Series(col.to_pylist(), dtype="boolean")
+        elif pa.types.is_null(col.type):
+            columns[name] = pd.Series([None] * len(col), dtype=object)
+        elif pa.types.is_decimal(col.type):
+            columns[name] = pd.Series(col.cast(pa.float64()).to_pandas())
+        else:
+            columns[name] = col.to_pandas()
+    return pd.DataFrame(columns, columns=names)
+
+
+def _numeric_matrix(frame: Any) -> np.ndarray | None:
+    """The table as a float matrix when every column is numeric (or boolean) and none has a missing value."""
+    from pandas.api import types as pdt
+
+    if all((pdt.is_numeric_dtype(frame[c].dtype) or pdt.is_bool_dtype(frame[c].dtype))
+           and not pdt.is_complex_dtype(frame[c].dtype) for c in frame.columns) and not frame.isna().any().any():
+        return frame.to_numpy(dtype=np.float64)
+    return None
 
 
 def _check_finite(path: Path, data: Dataset) -> None:
@@ -276,28 +332,28 @@ def _load_csv(path: Path, key: str | None = None, labels: str | None = None, hea
     if table.num_rows == 0:
         raise DataFileError(f"{path}: a header but no data rows")
     feature_names = [n for i, n in enumerate(names) if i != label_index]
-    X = np.empty((table.num_rows, len(feature_names)))
-    for j, name in enumerate(feature_names):
-        X[:, j] = _numeric_column(table.column(name), name, path, delimiter)
+    _check_decimal_commas(table, feature_names, path, delimiter)
+    frame = _frame_of(table, feature_names)
     y = None
     if label_index is not None:
         y = _maybe_numeric_labels(np.array(table.column(names[label_index]).to_pylist(), dtype=object))
-    return Dataset(X, y, columns=feature_names, label_name=names[label_index] if label_index is not None else None)
+    return Dataset(_numeric_matrix(frame), y, columns=feature_names,
+                   label_name=names[label_index] if label_index is not None else None, frame=frame)
 
 
-def _numeric_column(column: Any, name: str, path: Path, delimiter: str) -> np.ndarray:
+def _check_decimal_commas(table: Any, names: list[str], path: Path, delimiter: str) -> None:
+    """A ';'-separated column of numbers written with decimal commas would be read as text (categories): refuse."""
     import pyarrow as pa
 
-    kind = column.type
-    if pa.types.is_integer(kind) or pa.types.is_floating(kind) or pa.types.is_boolean(kind) \
-            or pa.types.is_null(kind):
-        return column.to_numpy(zero_copy_only=False).astype(np.float64) if not pa.types.is_null(kind) \
-            else np.full(len(column), np.nan)
-    values = column.to_pylist()
-    bad = next((v for v in values if v is not None and not _is_number(v)), None)
-    hint = " (decimal commas are not read: use '.' for decimals)" if delimiter == ";" and bad and \
-        _is_number(str(bad).replace(",", ".")) else "; drop it or name it with --labels"
-    raise DataFileError(f"{path}: column {name!r} is not numeric (value {bad!r}){hint}")
+    if delimiter != ";":
+        return
+    for name in names:
+        col = table.column(name)
+        if pa.types.is_string(col.type):
+            values = [v for v in col.to_pylist() if v is not None]
+            if values and all(_is_number(v.replace(",", ".")) for v in values) and any("," in v for v in values):
+                raise DataFileError(f"{path}: column {name!r} holds numbers with decimal commas ({values[0]!r}); "
+                                    "decimal commas are not read: use '.' for decimals")
 
 
 def _maybe_numeric_labels(y: np.ndarray) -> np.ndarray:
@@ -327,16 +383,10 @@ def _load_parquet(path: Path, key: str | None = None, labels: str | None = None,
     if labels is not None and labels not in names:
         raise DataFileError(f"{path}: no label column {labels!r}; columns are {names}")
     feature_names = [n for n in names if n != labels]
-    X = np.empty((table.num_rows, len(feature_names)))
-    for j, name in enumerate(feature_names):
-        col = table.column(name)
-        if not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type) or pa.types.is_boolean(col.type)):
-            raise DataFileError(f"{path}: column {name!r} is not numeric ({col.type}); drop it or name it "
-                                "with --labels")
-        X[:, j] = col.to_numpy(zero_copy_only=False).astype(np.float64)
+    frame = _frame_of(table, feature_names)
     y = None
     if labels is not None:
         col = table.column(labels)
         y = np.array(col.to_pylist(), dtype=object) if col.null_count else col.to_numpy(zero_copy_only=False)
-    return Dataset(X, y, columns=feature_names, label_name=labels)
+    return Dataset(_numeric_matrix(frame), y, columns=feature_names, label_name=labels, frame=frame)
 

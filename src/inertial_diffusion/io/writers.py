@@ -74,6 +74,9 @@ def check_output(path: str | os.PathLike, force: bool = False, *, like: Dataset 
     if labelled and path.suffix.lower() == ".npy":
         raise DataFileError(f"{path}: a .npy file cannot hold the labels; write .npz (X and y), .csv, .tsv or "
                             ".parquet")
+    if like is not None and like.frame is not None and like.X is None and path.suffix.lower() in (".npy", ".npz"):
+        raise DataFileError(f"{path}: the input is a table with text, boolean, date or missing values; write its "
+                            "samples as .csv, .tsv or .parquet (the same columns and types)")
     return check_output_path(path, force, folder=images)
 
 
@@ -217,8 +220,9 @@ class SampleWriter:
 
         Parameters
         ----------
-        X : array-like (k, n_features)
-            The rows, converted to float64.
+        X : array-like (k, n_features) or pandas.DataFrame
+            The rows, converted to float64; a table's samples (a DataFrame with the input's columns) are written
+            with their types to csv/tsv/parquet (missing values as empty cells / nulls).
         y : array-like (k,), optional
             Their labels; required when the writer is labelled, ignored otherwise.
 
@@ -229,6 +233,11 @@ class SampleWriter:
         ValueError
             A block of the wrong width, more rows than announced, or missing labels.
         """
+        if hasattr(X, "to_numpy") and hasattr(X, "dtypes"):  # a table's samples
+            if self.suffix in (".csv", ".tsv", ".parquet"):
+                self._write_table(X, y)
+                return
+            X = X.to_numpy(dtype=np.float64)
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != self.n_features:
             raise ValueError(f"block of shape {X.shape}, expected (k, {self.n_features})")
@@ -259,6 +268,26 @@ class SampleWriter:
                 image_from_row(row, shape, mode).save(tmp / f"sample_{i:0{width}d}.png")
         self.written += len(X)
 
+    def _write_table(self, frame: Any, y: np.ndarray | None) -> None:
+        """A table's block: its typed columns through arrow (text, booleans, dates, nulls as they are)."""
+        import pyarrow as pa
+
+        if frame.shape[1] != self.n_features:
+            raise ValueError(f"block of {frame.shape[1]} columns, expected {self.n_features}")
+        if self.written + len(frame) > self.n_rows:
+            raise ValueError(f"more than the {self.n_rows} announced rows for {self.path}")
+        if self.labelled and (y is None or len(y) != len(frame)):
+            raise ValueError("a labelled writer needs one label per row")
+        if self.suffix != ".parquet":  # csv has no categorical type: the categories' text
+            frame = frame.astype({c: "object" for c in frame.columns if str(frame[c].dtype) == "category"})
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self.labelled:
+            labels = np.asarray(y)
+            table = table.append_column(self.label_name, pa.array(labels if labels.dtype.kind in "iub"
+                                                                  else labels.astype(str)))
+        self._write_arrow_table(table)
+        self.written += len(frame)
+
     def _write_arrow(self, X: np.ndarray, y: np.ndarray | None) -> None:
         import pyarrow as pa
 
@@ -266,19 +295,25 @@ class SampleWriter:
         if self.labelled:
             labels = np.asarray(y)
             columns[self.label_name] = labels if labels.dtype.kind in "iub" else labels.astype(str)
-        table = pa.table(columns)
+        self._write_arrow_table(pa.table(columns))
+
+    def _write_arrow_table(self, table: Any) -> None:
+        import pyarrow as pa
+
         if self.suffix == ".parquet":
             import pyarrow.parquet as pq
 
             if self._arrow is None:
                 self._arrow = pq.ParquetWriter(self.tmp, table.schema)
-            self._arrow.write_table(table)
+            # a later block keeps the first one's types (a column all missing in a block is read as 'null')
+            self._arrow.write_table(table.cast(self._arrow.schema) if table.schema != self._arrow.schema else table)
             return
         import pyarrow.csv as pacsv
 
-        text_labels = self.labelled and table.schema.field(self.label_name).type == pa.string()
-        plain = not text_labels or not any(set(v) & {self._delimiter, '"', "\n", "\r"}
-                                           for v in table.column(self.label_name).to_pylist())
+        text = [f.name for f in table.schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+                or pa.types.is_dictionary(f.type)]
+        plain = not any(v is not None and set(str(v)) & {self._delimiter, '"', "\n", "\r"}
+                        for name in text for v in table.column(name).to_pylist())
         options = pacsv.WriteOptions(include_header=False, delimiter=self._delimiter,
                                      quoting_style="none" if plain else "needed")
         buffer = _io.BytesIO()
