@@ -372,7 +372,6 @@ def _maybe_numeric_labels(y: np.ndarray) -> np.ndarray:
 
 def _load_parquet(path: Path, key: str | None = None, labels: str | None = None,
                   header: bool | None = None) -> Dataset:
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
