@@ -22,8 +22,8 @@ What is refused, by name: a column with no values at all; a text column that loo
 than half of its rows distinct, and more than :data:`ID_MIN_DISTINCT` values) unless typed ``categorical``; a
 text column holding numbers beside text (``"3"``, ``"n/a"``, ``"4.5"``: usually a numeric column with a stray
 marker for missing values), unless typed ``categorical``; a column of other Python objects. A text column of
-numbers only (zip codes read as text) is categorical. Categories seen in only one row are kept, with a warning (a sample that draws
-one copies that row's value).
+numbers only (zip codes read as text) is categorical. Categories seen in only one row are kept, with a warning
+(a sample that draws one copies that row's value).
 """
 
 from __future__ import annotations
