@@ -3,6 +3,7 @@ the report (slope rule, lower-bound flags, local slopes, the convention's step) 
 
 import csv
 import dataclasses
+import json
 import math
 import re
 import subprocess
@@ -17,9 +18,11 @@ from inertial_diffusion.evaluation.experiments import EXPERIMENTS, QUICK
 from inertial_diffusion.evaluation.experiments.asymptote import local_slopes
 from inertial_diffusion.evaluation.experiments.common import Table
 from inertial_diffusion.evaluation.experiments.convention import printed_step
-from inertial_diffusion.evaluation.experiments.rate import LOWER_BOUND, RULE_FLOOR_MULTIPLE, fit_slopes, rule_ns
+from inertial_diffusion.evaluation.experiments.rate import (LOWER_BOUND, RULE_FLOOR_MULTIPLE, fit_slopes,
+                                                            lower_bound_name, rule_ns)
 
-SECTIONS = ("## Acceptance checks", "## 1. Memorization", "## 2. Ambient dimension", "## 3. Rate",
+SECTIONS = ("## Acceptance checks", "## Default inertia step", "## 1. Memorization", "## 2. Ambient dimension",
+            "## 3. Rate",
             "### 3b. The lower bound to large n", "## 4. Inertia form", "## 5. The convention (our inference)",
             "## 6. Failure modes", "### 6.1 Ambient noise", "### 6.2 Separated components", "### 6.3 Curved manifolds",
             "### 6.4 Boundaries", "### 6.5 Non-uniform density", "### 6.6 Isolated points", "### 6.7 Small n",
@@ -68,6 +71,8 @@ def test_quick_report_numbers_show_the_claims(quick_report):
     # law of total variance: a posterior mean has less variance than the data; a KDE adds sigma^2
     var = {r["model"]: float(r["variance"]) for r in _csv(out, "density")}
     assert var["IDM"] < var["training set"] < var["ambient KDE"]
+    # law of total covariance: the moment step adds E Var(y | z) back, keeping the data's variance in expectation
+    assert var["IDM"] < var["IDM (moment)"] and var["IDM (moment)"] == pytest.approx(var["training set"], rel=0.1)
 
 
 def test_corrected_w1_below_its_lower_bound_is_flagged_in_every_csv(quick_report):
@@ -80,6 +85,60 @@ def test_corrected_w1_below_its_lower_bound_is_flagged_in_every_csv(quick_report
     flagged = sum(r["below_lower_bound"] == "True" for name in ("rate", "ambient") for r in _csv(out, name)
                   if r.get("model") != "empirical measure")
     assert f"{flagged} of " in text
+
+
+#: Tables whose ``model`` column has a moment-step row beside the posterior mean's.
+MOMENT_TABLES = ("memorization", "ambient", "rate", "inertia_form", "noise", "components", "curved", "boundary",
+                 "density", "isolated")
+
+
+def test_quick_run_measures_the_moment_step_beside_the_posterior_mean(quick_report):
+    out, _ = quick_report
+    for name in MOMENT_TABLES:
+        assert "IDM (moment)" in {r["model"] for r in _csv(out, name)}, name
+    for name, case in (("rate", ("d", "D", "n", "seed")), ("noise", ("variant", "D", "noise")),
+                       ("components", ("variant", "separation")), ("curved", ("data_set", "c"))):
+        rows = _csv(out, name)  # the same cases (data, seeds) for both steps
+        cases = {m: sorted(tuple(r[k] for k in case) for r in rows if r["model"] == m) for m in ("IDM", "IDM (moment)")}
+        assert cases["IDM"] == cases["IDM (moment)"] and cases["IDM"], name
+    assert {"IDM (moment)", "IDM (moment, exclude_copies=True)"} <= {r["model"] for r in _csv(out, "isolated")}
+    assert all(float(r["w1_idm_moment"]) >= 0 for r in _csv(out, "small_n"))
+    assert "IDM (c=1, moment)" in {r["generator"] for r in _csv(out, "real_data_tabular")}
+    images = _csv(out, "real_data_images")  # empty without Fashion-MNIST
+    assert not images or {("IDM moment (c=0.5)", "IDM moment")} <= {(r["generator"], r["family"]) for r in images}
+    text = (out / "report.md").read_text()
+    assert "| IDM (moment) W1 at D = 300 within 10 % of D = 3 |" in text
+    assert re.search(r"\| IDM \(moment\) W1 rate slope, d = 1, D = 2: ", text)
+    decision = text.split("## Default inertia step")[1].split("## 1. Memorization")[0]
+    assert "rate, per (d, D, n): max " in decision and "inertia_form, per D: max " in decision
+    assert re.search(r"- Verdict: (\*\*moment becomes the default\*\*|\*\*posterior_mean stays the default\*\*"
+                     r"|undecided: )", decision)
+
+
+def test_report_of_a_run_before_the_moment_step_still_renders(quick_report, tmp_path):
+    """A run folder written before the moment step (no moment rows, no step column, no ``w1_idm_moment``)."""
+    from inertial_diffusion.evaluation.experiments import write_report
+
+    out, _ = quick_report
+    old = tmp_path / "old"
+    old.mkdir()
+    info = json.loads((out / "run.json").read_text())
+    (old / "run.json").write_text(json.dumps(info))
+    for name in info["tables"]:
+        rows = [r for r in _csv(out, name) if "moment" not in r.get("model", "") + r.get("generator", "")]
+        drop = {"w1_idm_moment"} | ({"model"} if name in ("noise", "components", "curved") else set())
+        fields = [k for k in (rows[0] if rows else {}) if k not in drop]
+        with open(old / f"{name}.csv", "w", newline="") as fh:
+            writer = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+    write_report(old)
+    text = (old / "report.md").read_text()
+    assert "IDM (moment)" not in text.split("## Default inertia step")[0]  # no moment acceptance lines
+    assert "undecided: no 'IDM (moment)' rows in rate (a run before the moment step)" in text
+    assert "w1_idm_moment" not in text and "### 6.7 Small n" in text
+    for name in FIGURES:
+        assert (old / f"{name}.png").stat().st_size > 10_000, name
 
 
 def test_reproduce_refuses_a_non_empty_folder(tmp_path):
@@ -169,8 +228,11 @@ def test_noise_sweep_takes_the_dimension_methods_from_the_preset():
     tiny = dataclasses.replace(QUICK, noise_n=120, noise_levels=(0.0,), noise_dims=(3,), noise_samples=60,
                                noise_dim_methods=("mle", "twonn"), floor_reps=1)
     table = run_noise(tiny, lambda message: None, 0)
-    assert [r["variant"] for r in table.rows] == ["d given (2)", "d estimated (mle)", "d estimated (twonn)"]
+    variants = ["d given (2)", "d estimated (mle)", "d estimated (twonn)"]
+    assert [(r["variant"], r["model"]) for r in table.rows] == [(v, m) for v in variants
+                                                                  for m in ("IDM", "IDM (moment)")]
     assert table.rows[0]["intrinsic_dim"] == 2.0 and table.meta["floor"] > 0
+    assert table.rows[1]["intrinsic_dim"] == 2.0 and table.rows[1]["sigma"] == table.rows[0]["sigma"]
 
 
 def test_report_is_rebuilt_from_the_csv_files(quick_report):
@@ -181,7 +243,8 @@ def test_report_is_rebuilt_from_the_csv_files(quick_report):
     write_report(out)
     assert (out / "report.md").read_text() == first
     tables = load_tables(out)
-    assert {r["model"] for r in tables["rate_fit"].rows} == {"IDM", "empirical measure", LOWER_BOUND}
+    assert {r["model"] for r in tables["rate_fit"].rows} == {"IDM", "IDM (moment)", "empirical measure", LOWER_BOUND,
+                                                             lower_bound_name("IDM (moment)")}
 
 
 def test_seed_changes_every_draw_of_the_small_n_experiment():

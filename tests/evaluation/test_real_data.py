@@ -12,8 +12,8 @@ from inertial_diffusion.evaluation.experiments.real_data import (QUICK_REAL, rea
 
 TINY = dataclasses.replace(
     QUICK_REAL, name="tiny", tabular_sets=("wine",), tabular_seeds=(0,),
-    tabular_generators=("real (train split)", "noise", "IDM (c=1)", "empirical DM", "SMOTE"), forest_trees=30,
-    image_classes=())
+    tabular_generators=("real (train split)", "noise", "IDM (c=1)", "IDM (c=1, moment)", "empirical DM", "SMOTE"),
+    forest_trees=30, image_classes=())
 
 
 def _fashion_available() -> bool:
@@ -95,6 +95,9 @@ def test_tstr_table_structure_and_known_properties(tiny_tabular):
     # the empirical DM returns training rows: every sample is a near-duplicate
     assert table.select(generator="empirical DM")[0]["dup_rate"] > 0.99
     assert real["dup_rate"] == 1.0 and real["nn_ratio"] == 0.0
+    # the moment step draws around the posterior mean: further from the training rows than the posterior mean
+    idm, moment = table.select(generator="IDM (c=1)")[0], table.select(generator="IDM (c=1, moment)")[0]
+    assert moment["family"] == "IDM moment" and moment["nn_ratio"] > idm["nn_ratio"]
     assert noise["dup_rate"] < 0.05 and noise["nn_ratio"] > 1.0
 
 
@@ -118,6 +121,7 @@ def test_image_table_on_two_tiny_classes(tmp_path):
     table = run_images(preset, say=lambda m: None)
     names = list(dict.fromkeys(r["generator"] for r in table.rows))
     assert names[0] == "real (fresh images)" and "IDM (c=1)" in names and "SMOTE" in names
+    assert "IDM moment (c=0.5)" in names and table.select(generator="IDM moment (c=0.5)")[0]["family"] == "IDM moment"
     row = {n: table.select(generator=n, cls=1)[0] for n in names}
     # trousers (1) and ankle boots (9) are easy: fresh real images are recognised
     assert row["real (fresh images)"]["fidelity"] > 0.8
@@ -127,3 +131,18 @@ def test_image_table_on_two_tiny_classes(tmp_path):
     real_data_figure(table, tmp_path / "frontier.png")
     assert (tmp_path / "frontier.png").stat().st_size > 10_000
     assert "Fashion-MNIST per class" in render_real_data({"real_data_images": table})
+
+
+def test_frontier_figure_draws_the_moment_step_as_its_own_line(tmp_path):
+    from inertial_diffusion.evaluation.experiments.common import Table
+
+    table = Table("real_data_images")
+    rows = (("IDM (c=0.3)", "IDM", 0.3, 0.5), ("IDM (c=1)", "IDM", 1.0, 0.7),
+            ("IDM moment (c=0.5)", "IDM moment", 0.5, 0.9), ("IDM moment (c=1)", "IDM moment", 1.0, 1.0),
+            ("IDM moment (auto)", "IDM moment auto", math.nan, 0.95), ("KDE (CV)", "KDE", 1.0, 1.1))
+    for name, family, param, nn in rows:
+        for cls in (0, 7):
+            table.add(generator=name, family=family, param=param, cls=cls, status="ok", fd=10 * nn, precision=0.9,
+                      recall=nn / 2, dup_rate=0.1, nn_ratio=nn)
+    real_data_figure(table, tmp_path / "frontier.png")
+    assert (tmp_path / "frontier.png").stat().st_size > 10_000

@@ -37,9 +37,9 @@ def load_data(path: str | os.PathLike, key: str | None = None, labels: str | Non
               header: bool | None = None) -> Dataset:
     """Read a data set: a numeric matrix, optional labels, and what is needed to write samples alike.
 
-    The file type follows the suffix; csv/tsv files follow the rules of the module docstring. Every
-    value must be a finite number and every label present: a model fitted to NaN or to a stray text
-    column would fail later, with a message far less clear than one naming the row and column.
+    The file type follows the suffix; csv/tsv files follow the rules of the module docstring. Arrays must be
+    finite numbers; a table's columns keep their types and missing values (infinite numbers are refused), and
+    every label must be present.
 
     Parameters
     ----------
@@ -58,7 +58,8 @@ def load_data(path: str | os.PathLike, key: str | None = None, labels: str | Non
     Returns
     -------
     Dataset
-        ``X`` (n, D) float64 (3-D arrays and images flattened per row), ``y`` when ``labels`` is given,
+        ``X`` (n, D) float64 (3-D arrays and images flattened per row; for a table, only when every column is
+        numeric and none has a missing value), ``frame`` (a table's typed columns), ``y`` when ``labels`` is given,
         and the column names, label name, image shape and mode.
 
     Raises
@@ -82,10 +83,9 @@ def load_data(path: str | os.PathLike, key: str | None = None, labels: str | Non
     >>> data.X.tolist(), data.y.tolist(), data.columns
     ([[5.1, 1.4], [7.0, 4.7]], ['setosa', 'versicolor'], ['sepal', 'petal'])
     >>> _ = path.write_text("a,b\\n1,\\n2,3\\n")
-    >>> load_data(path)
-    Traceback (most recent call last):
-    ...
-    inertial_diffusion.io.dataset.DataFileError: ...iris.csv: a missing or NaN value in column 'b', data row 1 ...
+    >>> table = load_data(path)  # a missing value: a table, kept for the model to sample at its rate
+    >>> table.X is None, table.frame["b"].isna().tolist()
+    (True, [True, False])
     >>> tmp.cleanup()
     """
     path = Path(path)

@@ -5,9 +5,11 @@ Experiments (each a function ``run(preset, say, seed) -> Table``, registered in 
 memorization, ambient dimension, rate (with slope fits by a rule fixed in advance), the floor-free lower
 bound to large n, inertia form, the OU convention, and the failure modes (ambient noise, separated
 components, curved manifolds, boundaries, non-uniform density, isolated points, small n); plus real data
-when ``real_data.py`` is present. :func:`run_experiments` runs them all and writes ``report.md``, one CSV
-per table, ``run.json`` and PNG figures to a folder. Presets: ``quick`` (every section, about a minute on
-2 cores; run by the test suite) and ``full`` (the report in the README).
+when ``real_data.py`` is present. Where IDM is compared, the moment inertia step (``inertia="moment"``) is
+measured beside the posterior mean, and the report applies the default-step rule written before the full run
+(:mod:`~inertial_diffusion.evaluation.experiments.default_step`). :func:`run_experiments` runs them all and
+writes ``report.md``, one CSV per table, ``run.json`` and PNG figures to a folder. Presets: ``quick`` (every
+section, about a minute on 2 cores; run by the test suite) and ``full`` (the report in the README).
 
 Command line: ``inertial-diffusion reproduce --full --out DIR`` or
 ``python -m inertial_diffusion.evaluation.experiments --quick --out DIR`` (both call
@@ -77,7 +79,22 @@ def _experiments(folder: Path) -> list[tuple[str, str, Run]]:
         real_data = importlib.import_module(_REAL_DATA)
         steps.append(("real_data", "real data",
                       lambda preset, say, seed: real_data.run_real_data(preset.name, folder, say)))
+    steps.append(("tabular", "tables: IDM against the generators tabular users pick", _run_tabular))
     return steps
+
+
+def _run_tabular(preset: Preset, say: Say, seed: int) -> Table:
+    """The tabular benchmark at the preset's size, without ForestDiffusion (hundreds of seconds per table:
+    ``benchmarks/tabular.py`` runs it); peers and tables that are not installed are reported as skipped."""
+    from dataclasses import replace
+
+    from inertial_diffusion.evaluation.experiments.tabular import TABULAR_PRESETS, run_tabular_benchmark
+    from inertial_diffusion.evaluation.experiments.tabular_generators import tabular_generators
+
+    chosen = TABULAR_PRESETS[preset.name]
+    if chosen.generators is None:
+        chosen = replace(chosen, generators=tuple(g.name for g in tabular_generators() if g.name != "ForestDiffusion"))
+    return run_tabular_benchmark(chosen, say)
 
 
 def _prepare(out: str | Path, force: bool) -> Path:
@@ -225,5 +242,12 @@ def write_report(folder: str | Path) -> Path:
 
         atomic_write(folder / "real_data_frontier.png", lambda p: real_data_figure(tables["real_data_images"], p))
     report = render_report(PRESETS[info["preset"]], tables, info["seconds"], info.get("note", ""))
+    if tables.get("tabular") is not None and tables["tabular"].rows:
+        from inertial_diffusion.evaluation.experiments.tabular_report import render_tabular, tabular_figure
+
+        atomic_write(folder / "tabular.png", lambda p: tabular_figure(tables["tabular"], p))
+        report += ("\n## Tables: IDM against the generators tabular users pick\n\n"
+                   "(`evaluation/experiments/tabular.py`: protocol and metrics; ForestDiffusion runs in "
+                   "`benchmarks/tabular.py`.)\n\n" + render_tabular(tables["tabular"]) + "\n![tabular](tabular.png)\n")
     atomic_write(folder / "report.md", lambda p: p.write_text(report))
     return folder / "report.md"

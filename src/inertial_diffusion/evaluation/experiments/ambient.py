@@ -10,16 +10,17 @@ from inertial_diffusion.evaluation.experiments.presets import Preset
 __all__ = ["run_ambient", "AMBIENT_MODELS"]
 
 #: Models compared (keys of :func:`~inertial_diffusion.evaluation.experiments.common.models`).
-AMBIENT_MODELS = ("IDM (posterior mean)", "ambient KDE", "σ-CFDM")
+AMBIENT_MODELS = ("IDM (posterior mean)", "IDM (moment)", "ambient KDE", "σ-CFDM")
 
 
 def run_ambient(preset: Preset, say: Say, seed: int = 0) -> Table:
     """W1 to the population (floor-corrected) and mean distance to the sphere, for every D.
 
     The paper's claim under test: IDM's error does not grow with the ambient dimension D, since the
-    bandwidth rule and the inertia step only see distances, which an isometric embedding keeps. The same
-    training set (up to the embedding) is used at every D, so the rows differ by D alone; the ambient KDE
-    (noise in all D directions) is the contrast.
+    bandwidth rule and the inertia step only see distances, which an isometric embedding keeps. Both
+    D-free inertia steps run (the posterior mean and the moment-matched draw). The same training set (up to
+    the embedding) is used at every D, so the rows differ by D alone; the ambient KDE (noise in all D
+    directions) is the contrast.
 
     Parameters
     ----------

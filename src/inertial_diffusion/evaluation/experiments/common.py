@@ -20,11 +20,16 @@ from inertial_diffusion import EmpiricalDiffusion, InertialDiffusion
 from inertial_diffusion.evaluation.metrics import floor_corrected, wasserstein1
 
 __all__ = ["Say", "Table", "models", "w1_floor", "corrected_w1", "timed", "mean_sd", "below_lower_bound",
-           "sigma_in_data_units", "SEED_STRIDE"]
+           "sigma_in_data_units", "SEED_STRIDE", "IDM_STEPS"]
 
 #: Added per unit of ``--seed`` to seeds built from fixed offsets, so that every draw follows ``--seed``
 #: (0 leaves them as they were; larger than any offset + repetition + n used).
 SEED_STRIDE = 1_000_003
+
+#: The inertia steps measured side by side where an experiment runs IDM itself (rate, failure modes): row
+#: label to ``inertia``. ``"IDM"`` keeps the name it had before the moment step, so that older CSV files stay
+#: comparable; both steps run on the same data with the same seeds.
+IDM_STEPS = {"IDM": "posterior_mean", "IDM (moment)": "moment"}
 
 #: Progress callback of the experiments: called with one line of text per step (``print``, or a no-op).
 Say = Callable[[str], None]
@@ -111,14 +116,14 @@ def models(intrinsic_dim: float | None, seed: int, cfdm_steps: int, cfdm_noise: 
     cfdm_noise : int
         Noise perturbations per step of σ-CFDM (``n_noise``).
     names : tuple of str, optional
-        Keep only these models (keys below); None (default) keeps all five.
+        Keep only these models (keys below); None (default) keeps all six.
 
     Returns
     -------
     dict of str to estimator
         Unfitted estimators by display name, in this order: ``"EmpiricalDiffusion"``,
-        ``"IDM (posterior mean)"``, ``"IDM (paper form)"`` (``inertia="paper"``), ``"ambient KDE"``,
-        ``"σ-CFDM"``.
+        ``"IDM (posterior mean)"``, ``"IDM (paper form)"`` (``inertia="paper"``), ``"IDM (moment)"``
+        (``inertia="moment"``), ``"ambient KDE"``, ``"σ-CFDM"``.
 
     See Also
     --------
@@ -128,7 +133,7 @@ def models(intrinsic_dim: float | None, seed: int, cfdm_steps: int, cfdm_noise: 
     Examples
     --------
     >>> list(models(2, seed=0, cfdm_steps=20, cfdm_noise=4))
-    ['EmpiricalDiffusion', 'IDM (posterior mean)', 'IDM (paper form)', 'ambient KDE', 'σ-CFDM']
+    ['EmpiricalDiffusion', 'IDM (posterior mean)', 'IDM (paper form)', 'IDM (moment)', 'ambient KDE', 'σ-CFDM']
     >>> sorted(models(2, 0, 20, 4, names=("ambient KDE", "IDM (paper form)")))
     ['IDM (paper form)', 'ambient KDE']
     """
@@ -136,6 +141,7 @@ def models(intrinsic_dim: float | None, seed: int, cfdm_steps: int, cfdm_noise: 
         "EmpiricalDiffusion": lambda: EmpiricalDiffusion(random_state=seed),
         "IDM (posterior mean)": lambda: InertialDiffusion(intrinsic_dim=intrinsic_dim, random_state=seed),
         "IDM (paper form)": lambda: InertialDiffusion(intrinsic_dim=intrinsic_dim, inertia="paper", random_state=seed),
+        "IDM (moment)": lambda: InertialDiffusion(intrinsic_dim=intrinsic_dim, inertia="moment", random_state=seed),
         "ambient KDE": lambda: AmbientKDE(intrinsic_dim=intrinsic_dim, random_state=seed),
         "σ-CFDM": lambda: SmoothedCFDM(intrinsic_dim=intrinsic_dim, n_steps=cfdm_steps, n_noise=cfdm_noise,
                                        random_state=seed),

@@ -59,7 +59,7 @@ def printed_step(data: np.ndarray, h: float, noise_variance: float, m: int,
 
     See Also
     --------
-    inertial_diffusion.core.inertia.inertia_step : The package's two inertia forms.
+    inertial_diffusion.core.inertia.inertia_step : The package's inertia forms.
 
     Examples
     --------

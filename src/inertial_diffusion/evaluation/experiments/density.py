@@ -1,12 +1,15 @@
 """Failure modes of the data law: non-uniform density, isolated points, small n.
 
-All run against the public estimator API.
+All run against the public estimator API. Every IDM row is measured with both inertia steps (``"IDM"``, the
+posterior mean, and ``"IDM (moment)"``, :data:`~inertial_diffusion.evaluation.experiments.common.IDM_STEPS`),
+on the same data and seeds.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
+from typing import Any
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -14,7 +17,7 @@ from scipy.spatial import cKDTree
 from inertial_diffusion import InertialDiffusion
 from inertial_diffusion.estimators.baselines import AmbientKDE
 from inertial_diffusion.evaluation.datasets import Sphere
-from inertial_diffusion.evaluation.experiments.common import (SEED_STRIDE, Say, Table, corrected_w1,
+from inertial_diffusion.evaluation.experiments.common import (IDM_STEPS, SEED_STRIDE, Say, Table, corrected_w1,
                                                              sigma_in_data_units, timed, w1_floor)
 from inertial_diffusion.evaluation.experiments.geometry import rms_scale, unit_sphere
 from inertial_diffusion.evaluation.metrics import floor_corrected, wasserstein1
@@ -38,7 +41,9 @@ def run_density(preset: Preset, say: Say, seed: int = 0) -> Table:
 
     Mechanism: IDM's sample is a posterior mean :math:`E[y \\mid z]`; by the law of total variance
     :math:`\\mathrm{Var}\\,E[y\\mid z] = \\mathrm{Var}\\,y - E\\,\\mathrm{Var}(y \\mid z) < \\mathrm{Var}\\,y`, and the
-    shrinkage is largest where the data are sparse, the tails. The KDE adds σ² instead.
+    shrinkage is largest where the data are sparse, the tails. The KDE adds σ² instead. The moment step adds
+    back :math:`E\\,\\mathrm{Var}(y \\mid z)` by drawing from the posterior's covariance: its variance is the
+    training set's in expectation.
 
     Parameters
     ----------
@@ -52,7 +57,8 @@ def run_density(preset: Preset, say: Say, seed: int = 0) -> Table:
     Returns
     -------
     Table
-        ``"density"``, rows ``truth`` (exact values), ``training set``, ``IDM`` and ``ambient KDE``:
+        ``"density"``, rows ``truth`` (exact values), ``training set``, ``IDM``, ``IDM (moment)`` and
+        ``ambient KDE``:
         ``model``, ``n_train``, ``sigma_data_units``, ``variance`` (per coordinate, averaged over the two),
         ``tail_mass_r2`` and ``tail_mass_r2.5`` (share with ``|x| > r``, one column per :data:`TAIL_RADII`),
         ``seconds``.
@@ -68,8 +74,9 @@ def run_density(preset: Preset, say: Say, seed: int = 0) -> Table:
     table.add(model="truth", n_train=len(train), sigma_data_units=0.0, variance=1.0,
               **{f"tail_mass_r{r:g}": math.exp(-r * r / 2) for r in TAIL_RADII}, seconds=0.0)
     row("training set", train, 0.0, 0.0)
-    for name, model in (("IDM", InertialDiffusion(intrinsic_dim=2, random_state=seed)),
-                        ("ambient KDE", AmbientKDE(intrinsic_dim=2, random_state=seed))):
+    idm: list[tuple[str, Any]] = [(label, InertialDiffusion(intrinsic_dim=2, inertia=step, random_state=seed))
+                                  for label, step in IDM_STEPS.items()]
+    for name, model in idm + [("ambient KDE", AmbientKDE(intrinsic_dim=2, random_state=seed))]:
         say(f"  non-uniform density: {name}")
         samples, seconds = timed(lambda: model.fit(train).sample(preset.density_samples))
         row(name, samples, sigma_in_data_units(model), seconds)
@@ -80,8 +87,9 @@ def run_isolated(preset: Preset, say: Say, seed: int = 0) -> Table:
     """Unit S^2 in R^3 plus ``isolated_outliers`` points at radius 3 (2 from the sphere, far beyond σ).
 
     Mechanism: an isolated point's Gaussian component does not overlap any other, so for a z drawn
-    from it the posterior weight is 1 and :math:`m_h(z) = y` exactly: IDM returns the outlier itself.
-    The second row samples with ``exclude_copies=True``, the estimator's remedy.
+    from it the posterior weight is 1 and :math:`m_h(z) = y` exactly: IDM returns the outlier itself. The
+    moment step draws with the posterior's covariance, near 0 there, so its samples land near the outlier
+    too. The ``exclude_copies=True`` rows sample with the estimator's remedy.
 
     Parameters
     ----------
@@ -95,7 +103,8 @@ def run_isolated(preset: Preset, say: Say, seed: int = 0) -> Table:
     Returns
     -------
     Table
-        ``"isolated"``, rows ``IDM`` and ``IDM (exclude_copies=True)``. A sample is *near an outlier* when
+        ``"isolated"``, rows ``IDM``, ``IDM (exclude_copies=True)``, ``IDM (moment)`` and
+        ``IDM (moment, exclude_copies=True)``. A sample is *near an outlier* when
         its nearest training point is one. Columns: ``model``, ``n_train``, ``outliers``,
         ``outlier_share_of_training``, ``outlier_share_of_samples``, ``copy_rate_near_outliers`` (within
         :data:`COPY_TOLERANCE` x RMS scale), ``copy_rate_elsewhere``, ``near_copy_rate_near_outliers``
@@ -109,9 +118,11 @@ def run_isolated(preset: Preset, say: Say, seed: int = 0) -> Table:
     train = np.vstack([unit_sphere(preset.isolated_n, rng), outliers])
     is_outlier = np.arange(len(train)) >= preset.isolated_n
     tolerance = COPY_TOLERANCE * rms_scale(train)
-    for name, exclude in (("IDM", False), ("IDM (exclude_copies=True)", True)):
+    variants = (("IDM", "posterior_mean", False), ("IDM (exclude_copies=True)", "posterior_mean", True),
+                ("IDM (moment)", "moment", False), ("IDM (moment, exclude_copies=True)", "moment", True))
+    for name, step, exclude in variants:
         say(f"  isolated points: {name}")
-        model = InertialDiffusion(intrinsic_dim=2, random_state=seed)
+        model = InertialDiffusion(intrinsic_dim=2, inertia=step, random_state=seed)
         with warnings.catch_warnings(record=True) as caught:  # the estimator may warn about isolated points
             warnings.simplefilter("always")
             model.fit(train)
@@ -137,11 +148,12 @@ def run_isolated(preset: Preset, say: Say, seed: int = 0) -> Table:
 
 
 def run_small_n(preset: Preset, say: Say, seed: int = 0) -> Table:
-    """Uniform S^2 in R^3 with very few training points: IDM's W1 to the population against the
-    training set's own (both floor-corrected; the training set's floor taken as F/sqrt(2)).
+    """Uniform S^2 in R^3 with very few training points: IDM's W1 to the population (each inertia step)
+    against the training set's own (all floor-corrected; the training set's floor taken as F/sqrt(2)).
 
     Mechanism: the rule's σ = n^(-1/6) is large at small n (0.71 at n = 8), and the inertia step pulls
-    every sample into the convex hull of a few points, far inside the sphere.
+    every sample into the convex hull of a few points, far inside the sphere; the moment step spreads its draws
+    with the posterior's covariance around that mean instead.
 
     Parameters
     ----------
@@ -157,8 +169,10 @@ def run_small_n(preset: Preset, say: Say, seed: int = 0) -> Table:
     -------
     Table
         ``"small_n"``, one row per (n, repetition): ``n``, ``seed`` (the repetition), ``sigma``
-        (standardized units), ``w1_idm``, ``w1_training_set`` (both floor-corrected), ``w1_floor``,
-        ``idm_below_training``, ``mean_distance_to_manifold`` (IDM's samples), ``seconds``.
+        (standardized units), ``w1_idm``, ``w1_idm_moment`` (the moment step's, same seed),
+        ``w1_training_set`` (all floor-corrected), ``w1_floor``, ``idm_below_training`` (the posterior
+        mean's), ``mean_distance_to_manifold`` (the posterior mean's samples), ``seconds`` (its fit and
+        sampling).
         ``meta["floor"]``: the W1 floor at ``m = small_samples``.
     """
     table = Table("small_n")
@@ -173,8 +187,11 @@ def run_small_n(preset: Preset, say: Say, seed: int = 0) -> Table:
             model = InertialDiffusion(intrinsic_dim=2, random_state=seed + s)
             samples, seconds = timed(lambda: model.fit(train).sample(m))
             _, w1 = corrected_w1(samples, population, floor)
+            moment = InertialDiffusion(intrinsic_dim=2, inertia="moment", random_state=seed + s).fit(train).sample(m)
+            _, w1_moment = corrected_w1(moment, population, floor)
             own = floor_corrected(wasserstein1(train, population), floor / math.sqrt(2))
-            table.add(n=n, seed=s, sigma=model.bandwidth_, w1_idm=w1, w1_training_set=own, w1_floor=floor,
+            table.add(n=n, seed=s, sigma=model.bandwidth_, w1_idm=w1, w1_idm_moment=w1_moment,
+                      w1_training_set=own, w1_floor=floor,
                       idm_below_training=bool(w1 < own),
                       mean_distance_to_manifold=float(sphere.distance(samples).mean()), seconds=seconds)
     table.meta["floor"] = floor

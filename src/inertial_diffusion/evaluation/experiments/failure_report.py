@@ -1,7 +1,8 @@
 """Report sections: the lower bound to large n, the convention, the failure modes, real data.
 
 Each section names the mechanism and states the measured headline; a section whose table is absent
-(an older run folder) is left out.
+(an older run folder) is left out. The failure modes show the moment inertia step (``"IDM (moment)"``) beside
+the posterior mean (``"IDM"``) where the table has it; tables of runs before the moment step render as before.
 """
 
 from __future__ import annotations
@@ -19,6 +20,20 @@ __all__ = ["render_more"]
 
 def _section(title: str, text: str, table_md: str, figure: str) -> list[str]:
     return [title, "", text, "", table_md, "", f"![{figure}]({figure}.png)", ""]
+
+
+#: Row label of the moment inertia step in the failure-mode tables.
+MOMENT = "IDM (moment)"
+
+
+def _step(t: Table) -> list[str]:
+    """``["model"]`` when the table has the inertia step's column (noise, components, curved), else ``[]``:
+    runs before the moment step wrote one step and no such column."""
+    return ["model"] if any("model" in r for r in t.rows) else []
+
+
+def _label(r: dict, steps: list[str]) -> str:
+    return f"{r['variant']}, {r['model']}" if steps else r["variant"]
 
 
 def _asymptote(preset: Preset, t: Table) -> list[str]:
@@ -60,54 +75,61 @@ def _convention(preset: Preset, t: Table) -> list[str]:
 
 def _noise(preset: Preset, t: Table) -> list[str]:
     D, level = max(r["D"] for r in t.rows), max(r["noise"] for r in t.rows)
-    worst = t.select(D=D, noise=level)
+    worst, steps = t.select(D=D, noise=level), _step(t)
     text = (f"Uniform S^2, n = {preset.noise_n}, isotropic Gaussian noise of per-coordinate sd `noise` (sphere "
             f"radius 1) added to the training points in R^D; W1 to the clean population (m = {preset.noise_samples}, "
             f"floor {t.meta['floor']:.4f}). Variants: d given, and d estimated by each `dim_method` in "
-            f"{list(preset.noise_dim_methods)}. Mechanisms: (1) samples are convex combinations of noisy points, so "
-            "the noise is averaged over the kernel's neighbours, not removed; (2) at small scales the noise is "
+            f"{list(preset.noise_dim_methods)}" + (", each with both inertia steps (`model`)" if steps else "") +
+            ". Mechanisms: (1) samples are convex combinations of noisy points, so the noise is averaged over the "
+            "kernel's neighbours by the posterior mean, not removed" +
+            (" (the moment step keeps the noisy points' covariance)" if steps else "") +
+            "; (2) at small scales the noise is "
             "D-dimensional, so a nearest-neighbour dimension estimate rises towards D and sigma = n^(-1/(d+4)) "
             f"with it. At D = {D}, noise {level:g}: " +
-            "; ".join(f"{r['variant']}: d = {r['intrinsic_dim']:.2f}, W1 {r['w1']:.3f}, distance "
+            "; ".join(f"{_label(r, steps)}: d = {r['intrinsic_dim']:.2f}, W1 {r['w1']:.3f}, distance "
                       f"{r['mean_distance_to_manifold']:.3f}" for r in worst) +
             f" (noisy training points: {worst[0]['train_distance_to_manifold']:.3f} from the sphere).")
     return _section("### 6.1 Ambient noise", text,
-                    markdown(t.rows, ["variant", "D", "noise", "intrinsic_dim", "sigma", "w1", "w1_raw",
+                    markdown(t.rows, steps + ["variant", "D", "noise", "intrinsic_dim", "sigma", "w1", "w1_raw",
                                       "mean_distance_to_manifold", "train_distance_to_manifold",
                                       "below_lower_bound"]), "noise")
 
 
 def _components(preset: Preset, t: Table) -> list[str]:
     L = max(r["separation"] for r in t.rows)
-    far = t.select(separation=L)
-    single = [r for r in t.rows if r["separation"] == 0]
+    far, steps = t.select(separation=L), _step(t)
+    single = [r for r in t.rows if r["separation"] == 0 and r.get("model", "IDM") == "IDM"]
     text = (f"Two unit spheres S^2 in R^3, {preset.components_n} points each, centres `separation` radii apart. "
             "Mechanism: with one global scale (RMS distance to the mean, inflated by the gap to sqrt(1 + L²/4)) "
             "sigma outgrows each component in data units and the posterior mean averages across it, pulling "
             "samples inside; the estimator's default (components='auto') finds the separated parts and models "
             f"each on its own. At separation {L:g}: " +
-            "; ".join(f"{r['variant']}: {r['parts_found']} part(s), sigma {r['sigma_data_units']:.3f} (data units), "
-                      f"mean distance {r['mean_distance_to_manifold']:.3f}" for r in far) +
+            "; ".join(f"{_label(r, steps)}: {r['parts_found']} part(s), sigma {r['sigma_data_units']:.3f} (data "
+                      f"units), mean distance {r['mean_distance_to_manifold']:.3f}" for r in far) +
             (f"; one sphere alone: {single[0]['mean_distance_to_manifold']:.3f}." if single else "."))
     return _section("### 6.2 Separated components", text,
-                    markdown(t.rows, ["variant", "separation", "parts_found", "sigma_data_units",
-                                      "mean_distance_to_manifold", "share_first_component"]), "components")
+                    markdown(t.rows, steps + ["variant", "separation", "parts_found", "sigma_data_units",
+                                              "mean_distance_to_manifold", "share_first_component"]), "components")
 
 
 def _curved(preset: Preset, t: Table) -> list[str]:
-    parts = []
-    for name in dict.fromkeys(r["data_set"] for r in t.rows):
-        rows = t.select(data_set=name)
-        parts.append(f"{name}: mean distance / RMS scale {rows[0]['relative_mean_distance']:.3f} at c = "
-                     f"{rows[0]['c']:g} to {rows[-1]['relative_mean_distance']:.3f} at c = {rows[-1]['c']:g}")
+    parts, steps = [], _step(t)
+    for name, step in ((n, m) for n in dict.fromkeys(r["data_set"] for r in t.rows) for m in ("IDM", MOMENT)):
+        rows = [r for r in t.select(data_set=name) if r.get("model", "IDM") == step]
+        if rows:
+            parts.append(f"{name}{f' ({step})' if steps else ''}: mean distance / RMS scale "
+                         f"{rows[0]['relative_mean_distance']:.3f} at c = {rows[0]['c']:g} to "
+                         f"{rows[-1]['relative_mean_distance']:.3f} at c = {rows[-1]['c']:g}")
     text = (f"Swiss roll (d = 2; arms 2π apart) and trefoil knot (d = 1) in R^3, n = {preset.curved_n}, "
             f"m = {preset.curved_samples}, against bandwidth_scale c. Mechanism: the posterior mean averages a "
             "kernel-sized neighbourhood, a chord inside a curved manifold (~ curvature x sigma² / 2); once sigma "
             "reaches the gap between the roll's arms it averages across them and samples fall between the "
-            "sheets. " + "; ".join(parts) + ".")
+            "sheets. " + ("Both inertia steps (`model`); the moment step draws around the posterior mean. " if steps
+                          else "") + "; ".join(parts) + ".")
     return _section("### 6.3 Curved manifolds", text,
-                    markdown(t.rows, ["data_set", "c", "parts_found", "sigma_data_units", "mean_distance_to_manifold",
-                                      "p90_distance_to_manifold", "relative_mean_distance"]), "curved")
+                    markdown(t.rows, steps + ["data_set", "c", "parts_found", "sigma_data_units",
+                                              "mean_distance_to_manifold", "p90_distance_to_manifold",
+                                              "relative_mean_distance"]), "curved")
 
 
 def _boundary(preset: Preset, t: Table) -> list[str]:
@@ -116,7 +138,8 @@ def _boundary(preset: Preset, t: Table) -> list[str]:
             f"sigma/2 = {idm['band_width']:.3f} of the edge. Mechanism: near an edge the posterior mean averages "
             "neighbours on one side only and pushes samples inwards (the KDE instead leaks mass outside). "
             f"Population {100 * idm['population_band_share']:.1f} %, training set "
-            f"{100 * idm['training_band_share']:.1f} %, IDM {100 * idm['band_share']:.1f} %.")
+            f"{100 * idm['training_band_share']:.1f} %, IDM {100 * idm['band_share']:.1f} %" +
+            "".join(f", IDM (moment) {100 * r['band_share']:.1f} %" for r in t.select(model=MOMENT)) + ".")
     return _section("### 6.4 Boundaries", text,
                     markdown(t.rows, ["model", "sigma_data_units", "band_width", "band_share",
                                       "population_band_share", "training_band_share", "share_inside_square"]),
@@ -131,7 +154,11 @@ def _density(preset: Preset, t: Table) -> list[str]:
             "largest in the sparse tails; the KDE adds sigma² instead. Variance: truth 1, IDM "
             f"{idm['variance']:.3f}, KDE {kde['variance']:.3f}; mass beyond |x| = {r:g}: truth "
             f"{100 * np.exp(-r * r / 2):.1f} %, IDM {100 * idm[f'tail_mass_r{r:g}']:.1f} %, KDE "
-            f"{100 * kde[f'tail_mass_r{r:g}']:.1f} %.")
+            f"{100 * kde[f'tail_mass_r{r:g}']:.1f} %." +
+            "".join(f" The moment step draws around the posterior mean with the posterior's covariance, adding "
+                    f"E Var(y|z) back: variance {m['variance']:.3f} (training set "
+                    f"{t.select(model='training set')[0]['variance']:.3f}), mass beyond |x| = {r:g} "
+                    f"{100 * m[f'tail_mass_r{r:g}']:.1f} %." for m in t.select(model=MOMENT)))
     return _section("### 6.5 Non-uniform density", text,
                     markdown(t.rows, ["model", "sigma_data_units", "variance"] +
                              [f"tail_mass_r{x:g}" for x in TAIL_RADII]), "density")
@@ -148,7 +175,12 @@ def _isolated(preset: Preset, t: Table) -> list[str]:
             f"{100 * r['near_copy_rate_near_outliers']:.0f} % near-copies within 0.01 sigma; their median distance "
             f"to the outlier is {r['median_distance_near_outliers_over_sigma']:.2g} sigma. The estimator warned: "
             f"{'yes' if r['estimator_warned'] else 'no'} (n_isolated_ = {r['n_isolated_reported']}). The second "
-            "row redraws copies (sample(..., exclude_copies=True)).")
+            "row redraws copies (sample(..., exclude_copies=True))." +
+            "".join(f" The moment step draws with the posterior's covariance, near 0 at an outlier: "
+                    f"{100 * m['outlier_share_of_samples']:.2f} % of its samples nearest an outlier, of those "
+                    f"{100 * m['copy_rate_near_outliers']:.0f} % copies, {100 * m['near_copy_rate_near_outliers']:.0f} "
+                    f"% near-copies, median distance {m['median_distance_near_outliers_over_sigma']:.2g} sigma."
+                    for m in t.select(model=MOMENT)))
     return _section("### 6.6 Isolated points", text,
                     markdown(t.rows, ["model", "outliers", "outlier_share_of_training", "outlier_share_of_samples",
                                       "copy_rate_near_outliers", "near_copy_rate_near_outliers", "copy_rate_elsewhere",
@@ -160,13 +192,17 @@ def _small_n(preset: Preset, t: Table) -> list[str]:
     rows = []
     for n in sorted({r["n"] for r in t.rows}):
         at = t.select(n=n)
-        rows.append({"n": n, "sigma": at[0]["sigma"], "w1_idm": float(np.mean([r["w1_idm"] for r in at])),
-                     "w1_training_set": float(np.mean([r["w1_training_set"] for r in at])),
+        row = {"n": n, "sigma": at[0]["sigma"], "w1_idm": float(np.mean([r["w1_idm"] for r in at]))}
+        if all("w1_idm_moment" in r for r in at):  # runs before the moment step have no such column
+            row["w1_idm_moment"] = float(np.mean([r["w1_idm_moment"] for r in at]))
+        rows.append({**row, "w1_training_set": float(np.mean([r["w1_training_set"] for r in at])),
                      "seeds_idm_below_training": f"{sum(r['idm_below_training'] for r in at)} of {len(at)}"})
     text = (f"Uniform S^2 in R^3, n in {list(preset.small_ns)}, {preset.small_seeds} seeds, "
-            f"m = {preset.small_samples}; floor-corrected W1 of IDM and of the training set itself. Mechanism: "
-            "sigma = n^(-1/6) is large at small n and the inertia step pulls every sample into the convex hull of "
-            "a few points, inside the sphere: the W1 gain of smoothing does not pay for that shrinkage.")
+            f"m = {preset.small_samples}; floor-corrected W1 of IDM (`w1_idm`, the posterior mean"
+            + ("; `w1_idm_moment`, the moment step" if "w1_idm_moment" in rows[0] else "") +
+            ") and of the training set itself. Mechanism: sigma = n^(-1/6) is large at small n and the posterior "
+            "mean pulls every sample into the convex hull of a few points, inside the sphere: the W1 gain of "
+            "smoothing does not pay for that shrinkage.")
     return _section("### 6.7 Small n", text, markdown(rows, list(rows[0])), "small_n")
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from inertial_diffusion.evaluation.experiments.common import Table
-from inertial_diffusion.evaluation.experiments.rate import LOWER_BOUND, theory_slope
+from inertial_diffusion.evaluation.experiments.rate import IDM_STEPS, lower_bound_name, theory_slope
 
 __all__ = ["memorization_figure", "ambient_figure", "rate_figure", "inertia_figure", "new_figure", "save_figure",
            "mean_by"]
@@ -164,11 +164,13 @@ def _rule_label(fit: dict) -> str:
 
 
 def rate_figure(table: Table, fits: Table, path: Path) -> None:
-    """Log-log W1 against n, one panel per d: IDM per D, the empirical measure, the theory slope.
+    """Log-log W1 against n, one panel per d: IDM per inertia step and D, the empirical measure, the theory slope.
 
-    Each panel also shows IDM's mean distance to the sphere (the floor-free lower bound), the floor F,
-    the rule's threshold 1.5 F, and red crosses at corrected W1 values below their lower bound; the
-    legend gives the rule fit's and the all-points slope. The theory line starts at IDM's first point.
+    The posterior-mean step (``"IDM"``) is drawn with filled circles, the moment step (``"IDM (moment)"``,
+    absent from older runs) with open diamonds and dashed lines. Each panel also shows each step's mean
+    distance to the sphere (the floor-free lower bound), the floor F, the rule's threshold 1.5 F, and red
+    crosses at corrected W1 values below their lower bound; the legend gives the rule fit's and the
+    all-points slope. The theory line starts at the posterior-mean step's first point.
 
     Parameters
     ----------
@@ -180,20 +182,28 @@ def rate_figure(table: Table, fits: Table, path: Path) -> None:
         The PNG file to write.
     """
     dims = sorted({r["d"] for r in table.rows})
-    fig, axes = new_figure(len(dims), height=5.6)
+    fig, axes = new_figure(len(dims), height=6.4)
+    styles = {"IDM": (dict(marker="o"), "^:"), "IDM (moment)": (dict(marker="D", ls="--", mfc="none"), "v:")}
     for ax, d in zip(axes, dims):
-        for D in sorted({r["D"] for r in table.rows if r["d"] == d and r["model"] == "IDM"}):
-            x, y, e = mean_by(table, "IDM", "n", "w1", d=d, D=D)
-            fit = fits.select(model="IDM", d=d, D=D)[0]
-            ax.errorbar(x, y, yerr=e, marker="o", capsize=3,
-                        label=f"IDM, D = {D} ({_rule_label(fit)}, {fit['slope']:.2f} all)")
-            flagged = [r for r in table.select(model="IDM", d=d, D=D) if r.get("below_lower_bound")]
-            if flagged:
-                ax.plot([r["n"] for r in flagged], [max(r["w1"], 1e-4) for r in flagged], "rx", ms=8,
-                        label=f"corrected W1 below its lower bound ({len(flagged)} points)" if D == d + 1 else None)
-        x, y, _ = mean_by(table, "IDM", "n", "mean_distance_to_manifold", d=d, D=d + 1)
-        fit = fits.select(model=LOWER_BOUND, d=d, D=d + 1)[0]
-        ax.plot(x, y, "^:", label=f"IDM mean distance to S^{d}, a W1 lower bound (slope {fit['slope']:.2f})")
+        flagged = []
+        for model in IDM_STEPS:
+            line, bound = styles[model]
+            colour = None  # each step's lower bound in the colour of its W1 at D = d + 1
+            for D in sorted({r["D"] for r in table.rows if r["d"] == d and r["model"] == model}):
+                x, y, e = mean_by(table, model, "n", "w1", d=d, D=D)
+                fit = fits.select(model=model, d=d, D=D)[0]
+                drawn = ax.errorbar(x, y, yerr=e, capsize=3, label=f"{model}, D = {D} ({_rule_label(fit)}, "
+                                    f"{fit['slope']:.2f} all)", **line)
+                colour = drawn[0].get_color() if D == d + 1 else colour
+                flagged += [r for r in table.select(model=model, d=d, D=D) if r.get("below_lower_bound")]
+            if table.select(model=model, d=d, D=d + 1):
+                x, y, _ = mean_by(table, model, "n", "mean_distance_to_manifold", d=d, D=d + 1)
+                fit = fits.select(model=lower_bound_name(model), d=d, D=d + 1)[0]
+                ax.plot(x, y, bound, color=colour, label=f"{model} mean distance to S^{d}, a W1 lower bound "
+                        f"(slope {fit['slope']:.2f})")
+        if flagged:
+            ax.plot([r["n"] for r in flagged], [max(r["w1"], 1e-4) for r in flagged], "rx", ms=8,
+                    label=f"corrected W1 below its lower bound ({len(flagged)} points)")
         x, y, e = mean_by(table, "empirical measure", "n", "w1", d=d)
         fit = fits.select(model="empirical measure", d=d)[0]
         ax.errorbar(x, y, yerr=e, marker="s", capsize=3,
@@ -214,7 +224,7 @@ def rate_figure(table: Table, fits: Table, path: Path) -> None:
 
 
 def inertia_figure(table: Table, path: Path) -> None:
-    """Mean distance to the sphere and corrected W1 against D for the two inertia forms.
+    """Mean distance to the sphere and corrected W1 against D for the inertia forms (one line per form).
 
     Parameters
     ----------

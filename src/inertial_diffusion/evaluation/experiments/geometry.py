@@ -1,6 +1,8 @@
 """Failure modes of geometry: separated components, curved manifolds (swiss roll, trefoil), boundaries.
 
-All run against the public estimator API. Distances are in data units unless a column says otherwise.
+All run against the public estimator API. Distances are in data units unless a column says otherwise. Every
+IDM row is measured with both inertia steps (``model`` ``"IDM"``, the posterior mean, and ``"IDM (moment)"``,
+:data:`~inertial_diffusion.evaluation.experiments.common.IDM_STEPS`), on the same data and seeds.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import numpy as np
 from inertial_diffusion import InertialDiffusion
 from inertial_diffusion.estimators.baselines import AmbientKDE
 from inertial_diffusion.evaluation.datasets import SwissRoll, TrefoilKnot
-from inertial_diffusion.evaluation.experiments.common import Say, Table, sigma_in_data_units, timed
+from inertial_diffusion.evaluation.experiments.common import IDM_STEPS, Say, Table, sigma_in_data_units, timed
 from inertial_diffusion.evaluation.experiments.presets import Preset
 
 __all__ = ["run_components", "run_curved", "run_boundary", "rms_scale", "unit_sphere"]
@@ -87,19 +89,19 @@ def run_components(preset: Preset, say: Say, seed: int = 0) -> Table:
     preset : Preset
         Sizes: ``components_n`` (per sphere), ``components_separations`` and ``components_samples``.
     say : callable
-        Progress callback, one line per (separation, variant).
+        Progress callback, one line per (separation, variant, step).
     seed : int, default 0
         Offset of the seeds of the data and the models.
 
     Returns
     -------
     Table
-        ``"components"``, per separation ``L`` the variants ``one global scale (components='none')``,
-        ``default (components='auto')`` and ``σ of one component`` (only the first at ``L = 0``). Columns:
-        ``variant``, ``separation``, ``components`` (spheres), ``n_train``, ``parts_found`` (the
-        estimator's ``components_``, 1 when none), ``sigma_data_units``, ``mean_distance_to_manifold``
-        (to the nearer sphere), ``share_first_component`` (samples nearer the first centre; 1.0 at
-        ``L = 0``), ``seconds``.
+        ``"components"``, per separation ``L`` and inertia step the variants ``one global scale
+        (components='none')``, ``default (components='auto')`` and ``σ of one component`` (only the first at
+        ``L = 0``). Columns: ``model`` (``"IDM"`` or ``"IDM (moment)"``), ``variant``, ``separation``,
+        ``components`` (spheres), ``n_train``, ``parts_found`` (the estimator's ``components_``, 1 when
+        none), ``sigma_data_units``, ``mean_distance_to_manifold`` (to the nearer sphere),
+        ``share_first_component`` (samples nearer the first centre; 1.0 at ``L = 0``), ``seconds``.
     """
     table = Table("components")
     nc, m = preset.components_n, preset.components_samples
@@ -112,16 +114,16 @@ def run_components(preset: Preset, say: Say, seed: int = 0) -> Table:
             ("one global scale (components='none')", {"components": "none"}),
             ("default (components='auto')", {}),
             ("σ of one component", {"bandwidth": per_component, "components": "none"}))
-        for name, kwargs in variants:
+        for (name, kwargs), (label, step) in ((v, s) for v in variants for s in IDM_STEPS.items()):
             if L == 0 and name != variants[0][0]:
                 continue
-            say(f"  separated components: separation {L:g}, {name}")
-            model = InertialDiffusion(intrinsic_dim=2, random_state=seed, **kwargs)
+            say(f"  separated components: separation {L:g}, {name}, {label}")
+            model = InertialDiffusion(intrinsic_dim=2, inertia=step, random_state=seed, **kwargs)
             samples, seconds = timed(lambda: model.fit(train).sample(m))
             dist = np.min([np.abs(np.linalg.norm(samples - c, axis=1) - 1.0) for c in centres], axis=0)
             share = float(np.mean(np.linalg.norm(samples - centres[0], axis=1) <
                                   np.linalg.norm(samples - centres[-1], axis=1))) if L else 1.0
-            table.add(variant=name, separation=L, components=len(centres), n_train=len(train),
+            table.add(model=label, variant=name, separation=L, components=len(centres), n_train=len(train),
                       parts_found=len(getattr(model, "components_", None) or [None]),
                       sigma_data_units=sigma_in_data_units(model),
                       mean_distance_to_manifold=float(dist.mean()), share_first_component=share, seconds=seconds)
@@ -140,14 +142,15 @@ def run_curved(preset: Preset, say: Say, seed: int = 0) -> Table:
     preset : Preset
         Sizes: ``curved_n``, ``curved_scales`` (the values of c) and ``curved_samples``.
     say : callable
-        Progress callback, one line per (manifold, c).
+        Progress callback, one line per (manifold, c, step).
     seed : int, default 0
         Offset of the seeds of the data and the models.
 
     Returns
     -------
     Table
-        ``"curved"``, one row per (manifold, c): ``data_set``, ``c``, ``d``, ``n_train``, ``rms_scale``,
+        ``"curved"``, one row per (manifold, c, step): ``model`` (``"IDM"`` or ``"IDM (moment)"``),
+        ``data_set``, ``c``, ``d``, ``n_train``, ``rms_scale``,
         ``parts_found``, ``sigma_data_units``, ``mean_distance_to_manifold`` and
         ``p90_distance_to_manifold`` (data units), ``relative_mean_distance`` (mean distance / RMS scale),
         ``seconds``.
@@ -158,12 +161,13 @@ def run_curved(preset: Preset, say: Say, seed: int = 0) -> Table:
                            ("trefoil knot", TrefoilKnot(1, 3, random_state=seed))):
         train = manifold.sample(preset.curved_n, random_state=9400 + seed)
         scale = rms_scale(train)
-        for c in preset.curved_scales:
-            say(f"  curved manifolds: {name}, c = {c:g}")
-            model = InertialDiffusion(intrinsic_dim=manifold.intrinsic_dim, bandwidth_scale=c, random_state=seed)
+        for c, (label, step) in ((c, s) for c in preset.curved_scales for s in IDM_STEPS.items()):
+            say(f"  curved manifolds: {name}, c = {c:g}, {label}")
+            model = InertialDiffusion(intrinsic_dim=manifold.intrinsic_dim, bandwidth_scale=c, inertia=step,
+                                      random_state=seed)
             samples, seconds = timed(lambda: model.fit(train).sample(m))
             dist = manifold.distance(samples)
-            table.add(data_set=name, c=c, d=manifold.intrinsic_dim, n_train=len(train), rms_scale=scale,
+            table.add(model=label, data_set=name, c=c, d=manifold.intrinsic_dim, n_train=len(train), rms_scale=scale,
                       parts_found=len(getattr(model, "components_", None) or [None]),
                       sigma_data_units=sigma_in_data_units(model), mean_distance_to_manifold=float(dist.mean()),
                       p90_distance_to_manifold=float(np.quantile(dist, 0.9)),
@@ -176,7 +180,9 @@ def run_boundary(preset: Preset, say: Say, seed: int = 0) -> Table:
 
     The population's share is exact, 1 - (1 - σ)²; the training set's own share is its sampling
     estimate. Mechanism: near an edge the posterior mean averages neighbours on one side only, so
-    IDM pushes samples inwards; the ambient KDE (same σ) leaks half of the band's mass outside instead.
+    IDM pushes samples inwards; the ambient KDE (same σ) leaks half of the band's mass outside instead. The
+    moment step spreads its draws around that mean with the posterior's covariance (inside the convex hull
+    of the data only on average).
 
     Parameters
     ----------
@@ -190,7 +196,7 @@ def run_boundary(preset: Preset, say: Say, seed: int = 0) -> Table:
     Returns
     -------
     Table
-        ``"boundary"``, rows ``IDM`` and ``ambient KDE``, each with the band at its own σ:
+        ``"boundary"``, rows ``IDM``, ``IDM (moment)`` and ``ambient KDE``, each with the band at its own σ:
         ``model``, ``n_train``, ``sigma_data_units``, ``band_width`` (σ/2), ``band_share`` (samples inside
         the square and within the band), ``population_band_share`` (exact), ``training_band_share``,
         ``share_inside_square``, ``seconds``.
@@ -204,8 +210,9 @@ def run_boundary(preset: Preset, say: Say, seed: int = 0) -> Table:
         edge = np.minimum(X, 1 - X).min(axis=1)
         return float(np.mean((edge >= 0) & (edge < width)))  # inside the square only
 
-    for name, model in (("IDM", InertialDiffusion(intrinsic_dim=2, random_state=seed)),
-                        ("ambient KDE", AmbientKDE(intrinsic_dim=2, random_state=seed))):
+    idm: list[tuple[str, Any]] = [(label, InertialDiffusion(intrinsic_dim=2, inertia=step, random_state=seed))
+                                  for label, step in IDM_STEPS.items()]
+    for name, model in idm + [("ambient KDE", AmbientKDE(intrinsic_dim=2, random_state=seed))]:
         say(f"  boundary: {name}")
         samples, seconds = timed(lambda: model.fit(train).sample(preset.boundary_samples))
         sigma = sigma_in_data_units(model)

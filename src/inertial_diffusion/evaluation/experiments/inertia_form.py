@@ -1,9 +1,11 @@
-"""Experiment 4 — the inertia step's two forms against the ambient dimension.
+"""Experiment 4 — the inertia step's three forms against the ambient dimension.
 
 Paper form :math:`\\hat x = \\alpha_h^{-1}(z + h\\nabla\\log\\hat p_h(z))` and posterior-mean form
 :math:`\\hat x = m_h(z)` agree to first order in h; the paper form keeps a residual
 :math:`(v_h - h)/v_h\\,(z - \\alpha_h m_h)/\\alpha_h` whose normal part grows like
-:math:`\\sqrt{v_h (D - d)}`.
+:math:`\\sqrt{v_h (D - d)}`. The moment-matched form, a draw of :math:`N(m_h(z), \\operatorname{Cov}_h(y \\mid z))`,
+is a combination of training points like the posterior mean, so it should be as free of D as the posterior
+mean (:mod:`inertial_diffusion.core.inertia`).
 """
 
 from __future__ import annotations
@@ -15,15 +17,15 @@ from inertial_diffusion.evaluation.experiments.presets import Preset
 
 __all__ = ["run_inertia_form"]
 
-#: The two inertia forms compared (keys of :func:`~inertial_diffusion.evaluation.experiments.common.models`).
-FORMS = ("IDM (posterior mean)", "IDM (paper form)")
+#: The inertia forms compared (keys of :func:`~inertial_diffusion.evaluation.experiments.common.models`).
+FORMS = ("IDM (posterior mean)", "IDM (paper form)", "IDM (moment)")
 
 
 def run_inertia_form(preset: Preset, say: Say, seed: int = 0) -> Table:
-    """W1 to the population and mean distance to the sphere of both inertia forms, for every D.
+    """W1 to the population and mean distance to the sphere of every inertia form of :data:`FORMS`, for every D.
 
     Uniform S^2 embedded in R^D, the same training set at every D; see the module docstring for why the
-    paper form's distance should grow with D while the posterior-mean form's does not.
+    paper form's distance should grow with D while the posterior-mean and moment forms' do not.
 
     Parameters
     ----------

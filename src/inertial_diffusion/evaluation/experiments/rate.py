@@ -2,16 +2,17 @@
 
 The paper proves :math:`W_1 = O(n^{-2/(d+4)})` for :math:`\\sigma = n^{-1/(d+4)}`, free of D. We fit
 the slope of log W1 on log n (ordinary least squares over all seeds' points, 95 % t-interval) for
-IDM at D = d + 1 and at a high D, and for the plain empirical measure of the training set, whose
-W1 decays like :math:`n^{-1/2}` (d = 1), :math:`\\sqrt{\\log n / n}` (d = 2) and :math:`n^{-1/4}` (d = 4):
-no slower than IDM's rate for d <= 4.
+IDM at D = d + 1 and at a high D, with each inertia step of :data:`IDM_STEPS` (``"IDM"``, the posterior
+mean, the default; ``"IDM (moment)"``, the moment-matched draw), and for the plain empirical measure of
+the training set, whose W1 decays like :math:`n^{-1/2}` (d = 1), :math:`\\sqrt{\\log n / n}` (d = 2) and
+:math:`n^{-1/4}` (d = 4): no slower than IDM's rate for d <= 4.
 
 W1 estimator: exact OT (POT) between ``m`` generated samples and ``m`` fresh population points,
 with the sampling floor F (mean W1 of two independent population samples of size ``m``) removed
 in quadrature, :func:`inertial_diffusion.evaluation.metrics.floor_corrected`. For the empirical measure the
 training set itself is transported (only the population side fluctuates), so its floor is taken as
 F/sqrt(2). The correction is biased low near F: a corrected value below IDM's floor-free lower bound
-(mean distance to the sphere) is flagged ``below_lower_bound``.
+(mean distance to the sphere, each step its own) is flagged ``below_lower_bound``.
 
 Which points the judged fit uses is decided by a rule fixed before looking at the data
 (:data:`RULE_FLOOR_MULTIPLE`), applied to whole n's, never per point; the all-points fit is reported
@@ -28,11 +29,11 @@ from scipy import stats
 from inertial_diffusion.evaluation.datasets import Sphere
 from inertial_diffusion.estimators.inertial import InertialDiffusion
 from inertial_diffusion.evaluation.metrics import floor_corrected, wasserstein1
-from inertial_diffusion.evaluation.experiments.common import (SEED_STRIDE, Say, Table, below_lower_bound,
+from inertial_diffusion.evaluation.experiments.common import (IDM_STEPS, SEED_STRIDE, Say, Table, below_lower_bound,
                                                              corrected_w1, timed, w1_floor)
 from inertial_diffusion.evaluation.experiments.presets import Preset
 
-__all__ = ["run_rate", "fit_slopes", "theory_slope"]
+__all__ = ["run_rate", "fit_slopes", "theory_slope", "rule_ns", "lower_bound_name", "IDM_STEPS", "LOWER_BOUND"]
 
 
 def theory_slope(d: int) -> float:
@@ -57,13 +58,14 @@ def theory_slope(d: int) -> float:
 
 
 def run_rate(preset: Preset, say: Say, seed: int = 0) -> Table:
-    """Per (d, D, n, seed): W1 of IDM samples and of the training set to the population.
+    """Per (d, D, n, seed): W1 of IDM samples (each inertia step of :data:`IDM_STEPS`) and of the training
+    set to the population.
 
     ``meta["floors"]``: the W1 floor F per d at ``m = rate_samples``.
 
-    IDM runs with d given at ``sigma = n^(-1/(d+4))``. The empirical measure (the training set itself) is
-    evaluated at D = d + 1 only, its W1 not depending on D; its floor is ``F / sqrt(2)`` (see the module
-    docstring).
+    IDM runs with d given at ``sigma = n^(-1/(d+4))``, both steps on the same training set and seed. The
+    empirical measure (the training set itself) is evaluated at D = d + 1 only, its W1 not depending on D;
+    its floor is ``F / sqrt(2)`` (see the module docstring).
 
     Parameters
     ----------
@@ -71,7 +73,7 @@ def run_rate(preset: Preset, say: Say, seed: int = 0) -> Table:
         Sizes: ``rate_intrinsic_dims``, ``rate_ns``, ``rate_high_ambient_dim``, ``rate_samples`` (``m``),
         ``rate_seeds`` and ``floor_reps``.
     say : callable
-        Progress callback: the floor per d, then one line per (d, D, repetition, n).
+        Progress callback: the floor per d, then one line per (d, D, repetition, n, step).
     seed : int, default 0
         Offset of the seeds of the embeddings, populations, floors, training sets and models (``seed = 0``
         reproduces the committed report).
@@ -79,11 +81,11 @@ def run_rate(preset: Preset, say: Say, seed: int = 0) -> Table:
     Returns
     -------
     Table
-        ``"rate"``, one row per (d, D, repetition, n) for ``model = "IDM"`` and, at D = d + 1, one for
-        ``"empirical measure"``: ``model``, ``d``, ``D``, ``n``, ``seed`` (the repetition), ``sigma``
-        (standardized units; 0 for the empirical measure), ``w1_raw``, ``w1`` (floor-corrected),
-        ``w1_floor``, ``mean_distance_to_manifold`` (0 for the empirical measure), ``below_lower_bound``,
-        ``seconds``.
+        ``"rate"``, one row per (d, D, repetition, n) for each ``model`` of :data:`IDM_STEPS` (``"IDM"``,
+        ``"IDM (moment)"``) and, at D = d + 1, one for ``"empirical measure"``: ``model``, ``d``, ``D``,
+        ``n``, ``seed`` (the repetition), ``sigma`` (standardized units; 0 for the empirical measure),
+        ``w1_raw``, ``w1`` (floor-corrected), ``w1_floor``, ``mean_distance_to_manifold`` (0 for the
+        empirical measure), ``below_lower_bound``, ``seconds``.
 
     See Also
     --------
@@ -102,14 +104,15 @@ def run_rate(preset: Preset, say: Say, seed: int = 0) -> Table:
                 population = sphere.sample(m, random_state=5000 + seed + s)
                 for n in preset.rate_ns:
                     train = sphere.sample(n, random_state=6000 + 97 * s + n + SEED_STRIDE * seed)
-                    say(f"  rate: d = {d}, D = {D}, seed {s}, n = {n}")
-                    model = InertialDiffusion(intrinsic_dim=d, random_state=seed + s)
-                    samples, seconds = timed(lambda: model.fit(train).sample(m))
-                    raw, w1 = corrected_w1(samples, population, floor)
-                    bound = float(sphere.distance(samples).mean())
-                    table.add(model="IDM", d=d, D=D, n=n, seed=s, sigma=model.bandwidth_, w1_raw=raw, w1=w1,
-                              w1_floor=floor, mean_distance_to_manifold=bound,
-                              below_lower_bound=below_lower_bound(w1, bound), seconds=seconds)
+                    for label, step in IDM_STEPS.items():
+                        say(f"  rate: d = {d}, D = {D}, seed {s}, n = {n}, {label}")
+                        model = InertialDiffusion(intrinsic_dim=d, inertia=step, random_state=seed + s)
+                        samples, seconds = timed(lambda: model.fit(train).sample(m))
+                        raw, w1 = corrected_w1(samples, population, floor)
+                        bound = float(sphere.distance(samples).mean())
+                        table.add(model=label, d=d, D=D, n=n, seed=s, sigma=model.bandwidth_, w1_raw=raw, w1=w1,
+                                  w1_floor=floor, mean_distance_to_manifold=bound,
+                                  below_lower_bound=below_lower_bound(w1, bound), seconds=seconds)
                     if D == d + 1:  # the empirical measure's W1 does not depend on D
                         raw = wasserstein1(train, population)
                         table.add(model="empirical measure", d=d, D=D, n=n, seed=s, sigma=0.0, w1_raw=raw,
@@ -121,14 +124,36 @@ def run_rate(preset: Preset, say: Say, seed: int = 0) -> Table:
 
 #: The rule of the judged fit, fixed before looking at the data (issue 14): an n enters the fit, with all
 #: its seeds, iff a lower bound of the true W1 at that n, averaged over the seeds, is >= this multiple of
-#: the floor F. There the quadrature correction is within ~10 % (metrics.floor_corrected). For IDM the
-#: bound is the floor-free mean distance to the sphere; the empirical measure has none (it lies on the
-#: sphere), so its seed-mean corrected W1 is used. Whole n's only: a per-point cut on the response keeps
-#: the seeds that fluctuated upwards and biases the slope.
+#: the floor F. There the quadrature correction is within ~10 % (metrics.floor_corrected). For IDM (each
+#: inertia step of IDM_STEPS, its own rows) the bound is the floor-free mean distance to the sphere; the
+#: empirical measure has none (it lies on the sphere), so its seed-mean corrected W1 is used. Whole n's
+#: only: a per-point cut on the response keeps the seeds that fluctuated upwards and biases the slope.
 RULE_FLOOR_MULTIPLE = 1.5
 
-#: Row name of the floor-free lower bound: W1(mu, p) >= E_mu dist(x, M) for any p supported on M.
-LOWER_BOUND = "IDM mean distance to the sphere (W1 lower bound)"
+
+def lower_bound_name(model: str) -> str:
+    """Row name of an IDM model's floor-free lower bound in ``"rate_fit"``: W1(mu, p) >= E_mu dist(x, M)
+    for any p supported on M.
+
+    Parameters
+    ----------
+    model : str
+        A key of :data:`IDM_STEPS`.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> lower_bound_name("IDM (moment)")
+    'IDM (moment) mean distance to the sphere (W1 lower bound)'
+    """
+    return f"{model} mean distance to the sphere (W1 lower bound)"
+
+
+#: Row name of the posterior-mean step's floor-free lower bound (the name of the runs before the moment step).
+LOWER_BOUND = lower_bound_name("IDM")
 
 
 def _fit(n: np.ndarray, w: np.ndarray) -> tuple[float, float, float, int]:
@@ -147,13 +172,13 @@ def rule_ns(rows: list[dict]) -> list[int]:
     ----------
     rows : list of dict
         Rows of :func:`run_rate` for one (model, d, D), every seed: ``model``, ``n``, ``w1``,
-        ``w1_floor`` and, for IDM, ``mean_distance_to_manifold``.
+        ``w1_floor`` and, for an IDM model (:data:`IDM_STEPS`), ``mean_distance_to_manifold``.
 
     Returns
     -------
     list of int
-        The n's, ascending, whose seed-mean lower bound (IDM: mean distance to the sphere; otherwise the
-        corrected W1) is at least ``RULE_FLOOR_MULTIPLE`` times the floor.
+        The n's, ascending, whose seed-mean lower bound (an IDM model: its mean distance to the sphere;
+        otherwise the corrected W1) is at least ``RULE_FLOOR_MULTIPLE`` times the floor.
 
     Examples
     --------
@@ -161,11 +186,13 @@ def rule_ns(rows: list[dict]) -> list[int]:
     ...         for n in (100, 400, 1600, 6400)]
     >>> rule_ns(rows)  # 6400 ** -0.4 = 0.030 < 1.5 x 0.03
     [100, 400, 1600]
+    >>> rule_ns([dict(r, model="IDM (moment)") for r in rows])  # the same rule for each inertia step
+    [100, 400, 1600]
     """
     keep = []
     for n in sorted({r["n"] for r in rows}):
         at = [r for r in rows if r["n"] == n]
-        bound = (np.mean([r["mean_distance_to_manifold"] for r in at]) if at[0]["model"] == "IDM"
+        bound = (np.mean([r["mean_distance_to_manifold"] for r in at]) if at[0]["model"] in IDM_STEPS
                  else np.mean([r["w1"] for r in at]))
         if bound >= RULE_FLOOR_MULTIPLE * at[0]["w1_floor"]:
             keep.append(int(n))
@@ -176,7 +203,7 @@ def fit_slopes(table: Table) -> Table:
     """Log-log OLS slope with a 95 % confidence interval per (model, d, D), on the n's the rule keeps
     (judged: ``within_0_06``, with a ``reason`` when there is no fit) and on all points.
 
-    Besides W1, IDM's mean distance to the sphere is fitted too: every population point lies on the
+    Besides W1, each IDM model's mean distance to the sphere is fitted too: every population point lies on the
     sphere, so :math:`W_1(\\mu, p) \\ge E_\\mu\\,\\mathrm{dist}(x, M)`, a lower bound with no sampling
     floor (its Monte-Carlo error is that of a mean). ``flagged_in_fit`` counts the rule fit's points
     whose corrected W1 is below that bound.
@@ -192,9 +219,10 @@ def fit_slopes(table: Table) -> Table:
     Returns
     -------
     Table
-        ``"rate_fit"``, one row per (model, d, D) and one per IDM (d, D) for the lower bound (``model`` =
-        :data:`LOWER_BOUND`, fitted on every n): ``model``, ``d``, ``D``; the all-points fit ``slope``,
-        ``ci_low``, ``ci_high``, ``points``; the rule fit ``slope_rule``, ``ci_low_rule``,
+        ``"rate_fit"``, one row per (model, d, D) and one per IDM (model, d, D) for its lower bound
+        (``model`` = :func:`lower_bound_name` of it, :data:`LOWER_BOUND` for ``"IDM"``; fitted on every
+        n): ``model``, ``d``, ``D``; the all-points fit ``slope``, ``ci_low``, ``ci_high``, ``points``;
+        the rule fit ``slope_rule``, ``ci_low_rule``,
         ``ci_high_rule``, ``points_rule``, ``ns_rule`` (the n's kept, space-separated); ``flagged_in_fit``,
         ``theory`` (:func:`theory_slope`), ``within_0_06`` (rule slope within 0.06 of theory) and
         ``reason`` (why not; empty when it is).
@@ -216,10 +244,11 @@ def fit_slopes(table: Table) -> Table:
     """
     fits = Table("rate_fit")
     keys = sorted({(r["model"], r["d"], r["D"]) for r in table.rows}, key=lambda k: (k[1], k[0], k[2]))
-    series = [(model, d, D, "w1") for model, d, D in keys]
-    series += [(LOWER_BOUND, d, D, "mean_distance_to_manifold") for model, d, D in keys if model == "IDM"]
-    for name, d, D, column in series:
-        rows = table.select(model="IDM" if name == LOWER_BOUND else name, d=d, D=D)
+    series = [(model, model, d, D, "w1") for model, d, D in keys]
+    series += [(lower_bound_name(model), model, d, D, "mean_distance_to_manifold") for model, d, D in keys
+               if model in IDM_STEPS]
+    for name, source, d, D, column in series:
+        rows = table.select(model=source, d=d, D=D)
         n = np.array([r["n"] for r in rows], dtype=float)
         w = np.array([r[column] for r in rows], dtype=float)
         slope, low, high, points = _fit(n, w)

@@ -7,7 +7,9 @@ every class on its own rows and draws as many rows per class as the real trainin
 forest and a logistic regression trained on the synthetic rows are scored on the real test split
 (TSTR). IDM runs with ``standardize=False`` on these per-feature standardized rows, so its σ is in
 units of each feature's standard deviation (what ``standardize="per_feature"`` does); the row
-"IDM (c=1, global scale)" keeps the package default (one global scale), for comparison.
+"IDM (c=1, global scale)" keeps the package default (one global scale), for comparison. The IDM rows
+run with the posterior-mean inertia step (the default) and, as ``"…, moment)"`` rows, with the
+moment-matched step (``inertia="moment"``, family ``"IDM moment…"``).
 
 **Images** (Fashion-MNIST per class, from Debian's ``dataset-fashion-mnist``; skipped without it).
 Each class is modelled from ``image_train`` of its training images; a small seeded MLP trained on
@@ -16,7 +18,8 @@ other training images (:mod:`~inertial_diffusion.evaluation.experiments.feature_
 improved precision/recall, both against the class's test images. Novelty: DupRate and the
 nearest-neighbour distance ratio (sample -> train over held-out -> train, 1 for fresh data) in
 pixel space; variance kept: total pixel variance of the samples over that of the training images.
-Frontiers: IDM over ``c``, KDE over multiples of its leave-one-out bandwidth.
+Frontiers: IDM over ``c`` (each inertia step its own line: families ``"IDM"`` and ``"IDM moment"``),
+KDE over multiples of its leave-one-out bandwidth.
 
 Entry point for the ``reproduce`` runner: :func:`run_real_data`; figure: :func:`real_data_figure`;
 Markdown: :func:`render_real_data`.
@@ -80,6 +83,12 @@ class RealDataPreset:
         search costs minutes).
     image_generators : tuple of str or None, default None
         Names of :func:`image_generators` to run; None runs all. The fresh real images always run.
+    moment_scales : tuple of float, default ()
+        ``bandwidth_scale`` values c of IDM with the moment-matched inertia step on images (rows
+        ``"IDM moment (c=…)"``, family ``"IDM moment"``: its frontier); ``()`` runs none.
+    moment_extras : bool, default False
+        Also run the moment step with ``bandwidth="auto"`` and with each of :data:`MOMENT_MAX_DUP_RATES` on
+        images (their bandwidth search costs minutes).
     """
 
     name: str
@@ -97,24 +106,32 @@ class RealDataPreset:
     kde_factors: tuple[float, ...]
     image_extras: bool  # IDM auto / max_dup_rate on images (their bandwidth search costs minutes)
     image_generators: tuple[str, ...] | None = None  # None: all (the fresh real images always run)
+    moment_scales: tuple[float, ...] = ()  # IDM with inertia="moment" on images, over c
+    moment_extras: bool = False  # the moment step with bandwidth="auto" / max_dup_rate on images
 
 
 QUICK_REAL = RealDataPreset(
     name="quick", tabular_sets=("wine", "breast_cancer"), tabular_seeds=(0,),
-    tabular_generators=("real (train split)", "noise", "IDM (c=1)", "empirical DM", "KDE (CV)", "SMOTE"),
+    tabular_generators=("real (train split)", "noise", "IDM (c=1)", "IDM (c=1, moment)", "empirical DM", "KDE (CV)",
+                        "SMOTE"),
     forest_trees=50, image_classes=(0, 7), image_train=150, image_test=150, net_train=2000, net_epochs=3,
-    image_seed=0, idm_scales=(0.3, 1.0), kde_factors=(1.0,), image_extras=False)
+    image_seed=0, idm_scales=(0.3, 1.0), kde_factors=(1.0,), image_extras=False, moment_scales=(0.5,),
+    moment_extras=False)
 
 FULL_REAL = RealDataPreset(
     name="full", tabular_sets=("breast_cancer", "wine", "digits"), tabular_seeds=(0, 1, 2),
     tabular_generators=None, forest_trees=200, image_classes=tuple(range(10)), image_train=1000,
     image_test=1000, net_train=10000, net_epochs=5, image_seed=0, idm_scales=(0.2, 0.3, 0.5, 1.0),
-    kde_factors=(0.25, 0.5, 1.0), image_extras=False)
+    kde_factors=(0.25, 0.5, 1.0), image_extras=False, moment_scales=(0.4, 0.5, 0.7, 1.0), moment_extras=True)
 
 REAL_DATA_PRESETS = {"quick": QUICK_REAL, "full": FULL_REAL}
 
 #: Novelty target of the "IDM (max_dup_rate)" variant: at most 5 % near-duplicates.
 MAX_DUP_RATE = 0.05
+
+#: Novelty targets of the moment step's max_dup_rate variants: the posterior mean's, and a stricter one (the
+#: moment step's draws spread around the posterior mean, so it may meet it at a c with a lower FD).
+MOMENT_MAX_DUP_RATES = (MAX_DUP_RATE, 0.02)
 
 
 # ----------------------------------------------------------------------------- generators
@@ -123,7 +140,9 @@ def tabular_generators() -> list[gen.Generator]:
 
     The IDM rows run with ``standardize=False`` on per-feature standardized rows, except
     ``"IDM (c=1, global scale)"`` (the package default); ``"IDM (auto)"`` and ``"IDM (max_dup_rate=…)"``
-    search the bandwidth.
+    search the bandwidth. The ``"…, moment)"`` rows run the same with ``inertia="moment"`` (families
+    ``"IDM moment"``, ``"IDM moment auto"``, ``"IDM moment dup"``), with a second novelty target of
+    :data:`MOMENT_MAX_DUP_RATES`.
 
     Returns
     -------
@@ -134,7 +153,8 @@ def tabular_generators() -> list[gen.Generator]:
     --------
     >>> [g.name for g in tabular_generators()]  # doctest: +NORMALIZE_WHITESPACE
     ['real (train split)', 'noise', 'IDM (c=1)', 'IDM (c=1, global scale)', 'IDM (auto)',
-     'IDM (max_dup_rate=0.05)', 'empirical DM', 'KDE (CV)', 'GMM (BIC)', 'SMOTE']
+     'IDM (max_dup_rate=0.05)', 'IDM (c=1, moment)', 'IDM (auto, moment)', 'IDM (max_dup_rate=0.05, moment)',
+     'IDM (max_dup_rate=0.02, moment)', 'empirical DM', 'KDE (CV)', 'GMM (BIC)', 'SMOTE']
     """
     G = gen.Generator
     return [G("real (train split)", "real", gen.real_copies),
@@ -144,6 +164,11 @@ def tabular_generators() -> list[gen.Generator]:
             G("IDM (auto)", "IDM auto", gen.idm(standardize=False, bandwidth="auto")),
             G(f"IDM (max_dup_rate={MAX_DUP_RATE:g})", "IDM dup",
               gen.idm(standardize=False, bandwidth="auto", max_dup_rate=MAX_DUP_RATE)),
+            G("IDM (c=1, moment)", "IDM moment", gen.idm(standardize=False, inertia="moment"), 1.0),
+            G("IDM (auto, moment)", "IDM moment auto", gen.idm(standardize=False, bandwidth="auto", inertia="moment")),
+            *[G(f"IDM (max_dup_rate={rate:g}, moment)", "IDM moment dup",
+                gen.idm(standardize=False, bandwidth="auto", max_dup_rate=rate, inertia="moment"))
+              for rate in MOMENT_MAX_DUP_RATES],
             G("empirical DM", "empirical DM", gen.empirical_dm),
             G("KDE (CV)", "KDE", gen.kde_cv(), 1.0),
             G("GMM (BIC)", "GMM", gen.gmm_bic()),
@@ -151,12 +176,13 @@ def tabular_generators() -> list[gen.Generator]:
 
 
 def image_generators(preset: RealDataPreset, intrinsic_dim: float) -> list[gen.Generator]:
-    """The generators of the image table: IDM over c (d shared), KDE over bandwidth factors, the rest.
+    """The generators of the image table: IDM over c (d shared) with each inertia step, KDE over bandwidth
+    factors, the rest.
 
     Parameters
     ----------
     preset : RealDataPreset
-        Reads ``idm_scales``, ``kde_factors`` and ``image_extras``.
+        Reads ``idm_scales``, ``kde_factors``, ``image_extras``, ``moment_scales`` and ``moment_extras``.
     intrinsic_dim : float
         ``d`` given to every IDM variant (estimated once on the generators' images), so that the
         frontier over c compares one σ rule.
@@ -164,8 +190,19 @@ def image_generators(preset: RealDataPreset, intrinsic_dim: float) -> list[gen.G
     Returns
     -------
     list of Generator
-        IDM per c (``param`` c), optionally IDM auto / max_dup_rate, the empirical DM, the KDE per factor
-        (``param`` the factor), PCA(50) + GMM and SMOTE.
+        IDM per c (``param`` c), optionally IDM auto / max_dup_rate, IDM with ``inertia="moment"`` per c
+        (``"IDM moment (c=…)"``, family ``"IDM moment"``), optionally its auto / max_dup_rate rows (one per
+        :data:`MOMENT_MAX_DUP_RATES`), the empirical DM, the KDE per factor (``param`` the factor), PCA(50) +
+        GMM and SMOTE.
+
+    Examples
+    --------
+    >>> [g.name for g in image_generators(QUICK_REAL, intrinsic_dim=10.0)]  # doctest: +NORMALIZE_WHITESPACE
+    ['IDM (c=0.3)', 'IDM (c=1)', 'IDM moment (c=0.5)', 'empirical DM', 'KDE (CV)', 'PCA(50) + GMM', 'SMOTE']
+    >>> moment = [g.name for g in image_generators(FULL_REAL, 10.0) if g.family.startswith("IDM moment")]
+    >>> moment  # doctest: +NORMALIZE_WHITESPACE
+    ['IDM moment (c=0.4)', 'IDM moment (c=0.5)', 'IDM moment (c=0.7)', 'IDM moment (c=1)', 'IDM moment (auto)',
+     'IDM moment (max_dup_rate=0.05)', 'IDM moment (max_dup_rate=0.02)']
     """
     G = gen.Generator
     out = [G(f"IDM (c={c:g})", "IDM", gen.idm(bandwidth_scale=c, intrinsic_dim=intrinsic_dim), c)
@@ -174,6 +211,15 @@ def image_generators(preset: RealDataPreset, intrinsic_dim: float) -> list[gen.G
         out += [G("IDM (auto)", "IDM auto", gen.idm(bandwidth="auto", intrinsic_dim=intrinsic_dim)),
                 G(f"IDM (max_dup_rate={MAX_DUP_RATE:g})", "IDM dup",
                   gen.idm(bandwidth="auto", max_dup_rate=MAX_DUP_RATE, intrinsic_dim=intrinsic_dim))]
+    out += [G(f"IDM moment (c={c:g})", "IDM moment",
+              gen.idm(bandwidth_scale=c, inertia="moment", intrinsic_dim=intrinsic_dim), c)
+            for c in preset.moment_scales]
+    if preset.moment_extras:
+        out += [G("IDM moment (auto)", "IDM moment auto",
+                  gen.idm(bandwidth="auto", inertia="moment", intrinsic_dim=intrinsic_dim))]
+        out += [G(f"IDM moment (max_dup_rate={rate:g})", "IDM moment dup",
+                  gen.idm(bandwidth="auto", max_dup_rate=rate, inertia="moment", intrinsic_dim=intrinsic_dim))
+                for rate in MOMENT_MAX_DUP_RATES]
     out += [G("empirical DM", "empirical DM", gen.empirical_dm)]
     out += [G("KDE (CV)" if f == 1 else f"KDE ({f:g} x CV)", "KDE", gen.kde_cv(f), f) for f in preset.kde_factors]
     out += [G("PCA(50) + GMM", "PCA+GMM", gen.pca_gmm(50, max_components=3)), G("SMOTE", "SMOTE", gen.smote())]
@@ -306,7 +352,7 @@ def run_images(preset: RealDataPreset, say: Say = print) -> Table:
     Parameters
     ----------
     preset : RealDataPreset
-        Reads the ``image_*``, ``net_*``, ``idm_scales`` and ``kde_factors`` fields; an empty
+        Reads the ``image_*``, ``net_*``, ``idm_scales``, ``kde_factors`` and ``moment_*`` fields; an empty
         ``image_classes`` gives an empty table.
     say : callable, default print
         Progress callback, one line per step.
@@ -444,8 +490,9 @@ def render_real_data(tables: dict[str, Table]) -> str:
 
 def real_data_figure(images: Table, path: Path) -> None:
     """Fidelity–novelty frontiers: FD, precision and recall against the NN distance ratio, one line
-    per family (IDM over c, KDE over its bandwidth factor). Precision alone flatters a generator that
-    collapses onto the densest images; recall shows the collapse.
+    per family (IDM over c, the moment step over c, KDE over its bandwidth factor; the moment step's
+    families dashed with open diamonds). Precision alone flatters a generator that collapses onto the
+    densest images; recall shows the collapse.
 
     Parameters
     ----------
@@ -466,8 +513,11 @@ def real_data_figure(images: Table, path: Path) -> None:
         pts = np.array([[np.mean([r[k] for r in rows if r["generator"] == n]) for k in ("nn_ratio",) + keys]
                         for n in names])
         order = np.argsort(pts[:, 0])
+        moment = family.startswith("IDM moment")  # the moment step: dashed, open diamonds
+        style = dict(marker="D" if moment else "o" if len(names) > 1 else "s", ls=("--" if moment else "-")
+                     if len(names) > 1 else "none", mfc="none" if moment else None)
         for ax, j in zip(axes, range(1, 4)):
-            ax.plot(pts[order, 0], pts[order, j], "o-" if len(names) > 1 else "s", label=family)
+            ax.plot(pts[order, 0], pts[order, j], label=family, **style)
             if len(names) > 1:
                 for i in order:
                     ax.annotate(names[i].split("(")[-1].rstrip(")"), (pts[i, 0], pts[i, j]), fontsize=6,

@@ -12,10 +12,15 @@ import numpy as np
 
 from inertial_diffusion.io import atomic_write
 from inertial_diffusion.evaluation.experiments.common import Table
+from inertial_diffusion.evaluation.experiments.default_step import default_step_decision
 from inertial_diffusion.evaluation.experiments.presets import Preset
-from inertial_diffusion.evaluation.experiments.rate import RULE_FLOOR_MULTIPLE
+from inertial_diffusion.evaluation.experiments.rate import IDM_STEPS, RULE_FLOOR_MULTIPLE
 
-__all__ = ["write_csv", "render_report", "acceptance", "markdown", "grouped", "fmt", "CONVENTION"]
+__all__ = ["write_csv", "render_report", "acceptance", "default_step_decision", "markdown", "grouped", "fmt",
+           "CONVENTION"]
+
+#: The D-free IDM models of the ambient table, each checked for D-independence on its own.
+AMBIENT_IDM = ("IDM (posterior mean)", "IDM (moment)")
 
 
 def write_csv(table: Table, folder: Path) -> Path:
@@ -155,10 +160,11 @@ def grouped(table: Table, keys: list[str], values: list[str]) -> list[dict]:
 def acceptance(mem: Table, amb: Table, fits: Table, rate: Table) -> list[tuple[str, str, bool]]:
     """(claim, measured, met) for the issue's acceptance criteria.
 
-    The checks: every IDM variant's copy rate is 0 %; the empirical diffusion model's is >= 99 %; IDM's
-    mean corrected W1 at the largest D is within 10 % of that at the smallest; each IDM rate slope by the
-    rule is within 0.06 of :math:`-2/(d+4)`; no corrected W1 of IDM (rate) or of the ambient table is
-    below its lower bound.
+    The checks: every IDM variant's copy rate is 0 %; the empirical diffusion model's is >= 99 %; the mean
+    corrected W1 at the largest D is within 10 % of that at the smallest, for IDM (posterior mean) and, on
+    its own line, IDM (moment) (when the table has it); each IDM rate slope by the rule (each inertia step
+    of :data:`~inertial_diffusion.evaluation.experiments.rate.IDM_STEPS`) is within 0.06 of
+    :math:`-2/(d+4)`; no corrected W1 of IDM (rate) or of the ambient table is below its lower bound.
 
     Parameters
     ----------
@@ -187,20 +193,24 @@ def acceptance(mem: Table, amb: Table, fits: Table, rate: Table) -> list[tuple[s
                    all(r["copy_rate"] >= 0.99 for r in edm)))
     dims = sorted({r["D"] for r in amb.rows})
     lo, hi = dims[0], dims[-1]
-    w_lo = np.mean([r["w1"] for r in amb.select(model="IDM (posterior mean)", D=lo)])
-    w_hi = np.mean([r["w1"] for r in amb.select(model="IDM (posterior mean)", D=hi)])
-    checks.append((f"IDM W1 at D = {hi} within 10 % of D = {lo}", f"{w_hi:.4f} vs {w_lo:.4f} "
-                   f"({100 * (w_hi / w_lo - 1):+.1f} %)", bool(abs(w_hi / w_lo - 1) <= 0.10)))
-    for r in fits.select(model="IDM"):
+    for name in AMBIENT_IDM:
+        if not amb.select(model=name):
+            continue  # a run before the moment step
+        w_lo = np.mean([r["w1"] for r in amb.select(model=name, D=lo)])
+        w_hi = np.mean([r["w1"] for r in amb.select(model=name, D=hi)])
+        label = "IDM" if name == AMBIENT_IDM[0] else name  # the posterior mean's claim keeps its wording
+        checks.append((f"{label} W1 at D = {hi} within 10 % of D = {lo}", f"{w_hi:.4f} vs {w_lo:.4f} "
+                       f"({100 * (w_hi / w_lo - 1):+.1f} %)", bool(abs(w_hi / w_lo - 1) <= 0.10)))
+    for r in [r for r in fits.rows if r["model"] in IDM_STEPS]:  # per d, both steps
         measured = (f"by the rule: {fmt(r['slope_rule'])} [95 % CI {fmt(r['ci_low_rule'])}, {fmt(r['ci_high_rule'])}] "
                     f"on n = {r['ns_rule'] or 'none'} ({r['points_rule']} points, {r['flagged_in_fit']} flagged below "
                     f"their lower bound); all {r['points']} points: {r['slope']:.3f} [{r['ci_low']:.3f}, "
                     f"{r['ci_high']:.3f}]" + (f" — {r['reason']}" if r["reason"] else "") +
                     (" (the rule fit's 95 % CI excludes the theory value)" if np.isfinite(r["slope_rule"])
                      and not r["ci_low_rule"] <= r["theory"] <= r["ci_high_rule"] else ""))
-        checks.append((f"IDM W1 rate slope, d = {r['d']}, D = {r['D']}: {r['theory']:.3f} ± 0.06", measured,
+        checks.append((f"{r['model']} W1 rate slope, d = {r['d']}, D = {r['D']}: {r['theory']:.3f} ± 0.06", measured,
                        bool(r["within_0_06"])))
-    rows = [r for r in rate.rows if r["model"] == "IDM"] + amb.rows
+    rows = [r for r in rate.rows if r["model"] in IDM_STEPS] + amb.rows
     flagged = sum(bool(r.get("below_lower_bound")) for r in rows)
     checks.append(("no floor-corrected W1 below its own lower bound (mean distance to the manifold)",
                    f"{flagged} of {len(rows)} IDM/ambient rows flagged (column below_lower_bound): the quadrature "
@@ -220,7 +230,9 @@ CONVENTION = (
 
 def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note: str = "") -> str:
     """``report.md`` from the tables (``meta`` carries the floors); sections of absent tables are left out.
-    ``note`` (``run.json``'s, when present) is printed under the title.
+    ``note`` (``run.json``'s, when present) is printed under the title. After the acceptance checks, the section
+    "Default inertia step" applies the rule written before the full run (:func:`default_step_decision`) to the
+    tables present.
 
     Parameters
     ----------
@@ -271,10 +283,10 @@ def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note
         f"; S^2 at m = {preset.ambient_samples}: F = {amb.meta['floor']:.4f}.",
         "",
         f"**Rate fits, rule fixed before looking.** An n enters the judged fit, with all its seeds, iff a lower "
-        f"bound of the true W1 at that n, averaged over the seeds, is >= {RULE_FLOOR_MULTIPLE} F: for IDM the "
-        "floor-free mean distance to the sphere, for the empirical measure (which lies on the sphere) its "
-        "seed-mean corrected W1. Whole n's only, never a per-point cut on the response; the all-points fit is "
-        "shown beside it. Fewer than 3 n's: no fit, and the check says no.",
+        f"bound of the true W1 at that n, averaged over the seeds, is >= {RULE_FLOOR_MULTIPLE} F: for IDM (each "
+        "inertia step on its own rows) the floor-free mean distance to the sphere, for the empirical measure "
+        "(which lies on the sphere) its seed-mean corrected W1. Whole n's only, never a per-point cut on the "
+        "response; the all-points fit is shown beside it. Fewer than 3 n's: no fit, and the check says no.",
         "",
         "## Acceptance checks",
         "",
@@ -283,6 +295,14 @@ def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note
     ]
     lines += [f"| {c} | {m} | {'yes' if ok else '**no**'} |" for c, m, ok in acceptance(mem, amb, fits, rate)]
     lines += [
+        "",
+        "## Default inertia step",
+        "",
+        "The rule of `docs/decisions/default-inertia-step.md`, written before the full run, applied to this run's "
+        "tables (it decides on `reproduce --full` with the full real-data preset): `inertia=\"moment\"` becomes the "
+        "default iff both rules hold.",
+        "",
+        *default_step_decision(tables),
         "",
         "## 1. Memorization",
         "",
@@ -314,9 +334,12 @@ def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note
         f"Uniform S^d, n in {list(preset.rate_ns)}, m = {preset.rate_samples}, {preset.rate_seeds} seed(s); "
         "slope of log W1 on log n by least squares with a 95 % t-interval, on the n's the rule keeps "
         "(`ns_rule`, judged against ± 0.06) and on all points. The empirical measure is the training set itself "
-        "(its floor taken as F/sqrt(2): only the population side fluctuates). Also fitted: IDM's mean distance to "
-        "the sphere, a lower bound of its W1 with no sampling floor. `flagged_in_fit`: points of the rule fit "
-        "whose corrected W1 is below that bound (kept, shown).",
+        "(its floor taken as F/sqrt(2): only the population side fluctuates). " +
+        ("IDM runs with both inertia steps on the same training sets and seeds: `IDM` (the posterior mean, the "
+         "default step) and `IDM (moment)` (a draw of N(m_h(z), Cov_h(y|z))). " if rate.select(model="IDM (moment)")
+         else "") +
+        "Also fitted: IDM's mean distance to the sphere (each step's), a lower bound of its W1 with no sampling "
+        "floor. `flagged_in_fit`: points of the rule fit whose corrected W1 is below that bound (kept, shown).",
         "",
         markdown(fits.rows, ["model", "d", "D", "theory", "slope_rule", "ci_low_rule", "ci_high_rule",
                               "ns_rule", "points_rule", "flagged_in_fit", "within_0_06", "reason", "slope", "ci_low",
@@ -333,7 +356,9 @@ def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note
     lines += [
         "## 4. Inertia form",
         "",
-        f"Uniform S^2, n = {preset.inertia_n}, m = {preset.inertia_samples}.",
+        f"Uniform S^2, n = {preset.inertia_n}, m = {preset.inertia_samples}." +
+        (" The paper's printed step, the posterior mean and the moment-matched draw (a combination of training "
+         "points, like the posterior mean)." if inertia.select(model="IDM (moment)") else ""),
         "",
         markdown(inertia.rows, ["model", "D", "sigma", "w1", "w1_raw", "mean_distance_to_manifold",
                                  "below_lower_bound"]),
@@ -347,31 +372,43 @@ def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note
     return "\n".join(lines) + "\n"
 
 
+def _seed_mean(rate: Table, model: str, key: str, d: int, n: int) -> float:
+    return float(np.mean([r[key] for r in rate.select(model=model, d=d, D=d + 1, n=n)]))
+
+
 def _losses(rate: Table, fits: Table, amb: Table) -> list[str]:
     out = []
-    for d in sorted({r["d"] for r in rate.rows}):
-        n_max = max(r["n"] for r in rate.rows)
-        idm = np.mean([r["w1"] for r in rate.select(model="IDM", d=d, D=d + 1, n=n_max)])
-        emp = np.mean([r["w1"] for r in rate.select(model="empirical measure", d=d, n=n_max)])
-        f_idm = fits.select(model="IDM", d=d, D=d + 1)[0]["slope"]
+    dims, n_max = sorted({r["d"] for r in rate.rows}), max(r["n"] for r in rate.rows)
+    steps = [m for m in IDM_STEPS if rate.select(model=m)]  # the moment step is absent from older runs
+    for d in dims:
+        emp = _seed_mean(rate, "empirical measure", "w1", d, n_max)
         f_emp = fits.select(model="empirical measure", d=d)[0]["slope"]  # all points: comparable across models
-        verdict = "smaller" if emp < idm else "larger"
-        out.append(f"- S^{d}, n = {n_max}: the training set's own W1 to the population is {emp:.4f}, {verdict} "
-                   f"than IDM's {idm:.4f}; all-points slopes: empirical {f_emp:.3f}, IDM {f_idm:.3f}.")
-    n_max = max(r["n"] for r in rate.rows)
-    share = [np.mean([r["mean_distance_to_manifold"] for r in rate.select(model="IDM", d=d, D=d + 1, n=n_max)]) /
-             max(np.mean([r["w1"] for r in rate.select(model="IDM", d=d, D=d + 1, n=n_max)]), 1e-300)
-             for d in sorted({r["d"] for r in rate.rows})]
+        against = ", ".join(f"{'smaller' if emp < w else 'larger'} than {m}'s {w:.4f}"
+                            for m, w in ((m, _seed_mean(rate, m, "w1", d, n_max)) for m in steps))
+        slopes = ", ".join(f"{m} {fits.select(model=m, d=d, D=d + 1)[0]['slope']:.3f}" for m in steps)
+        out.append(f"- S^{d}, n = {n_max}: the training set's own W1 to the population is {emp:.4f}, {against}; "
+                   f"all-points slopes: empirical {f_emp:.3f}, {slopes}.")
+
+    def shares(model: str) -> str:
+        share = [_seed_mean(rate, model, "mean_distance_to_manifold", d, n_max) /
+                 max(_seed_mean(rate, model, "w1", d, n_max), 1e-300) for d in dims]
+        return ", ".join(f"{100 * s:.0f} %" + (" (**flag: above 100 %, impossible for the true W1: the corrected W1 "
+                                               "is biased low there**)" if s > 1 else "") for s in share)
+
     out.append("- For d <= 4 the empirical measure's W1 decays at least as fast as n^(-2/(d+4)): IDM's gain there "
                "is novelty (no copies; see experiment 1), not W1. At the largest n, IDM's mean distance to the "
-               "sphere (the inertia step's O(sigma^2) shrinkage towards the inside) is "
-               + ", ".join(f"{100 * s:.0f} %" + (" (**flag: above 100 %, impossible for the true W1: the "
-                                                 "corrected W1 is biased low there**)" if s > 1 else "")
-                           for s in share) + " of its corrected W1 (d = "
-               + ", ".join(str(d) for d in sorted({r["d"] for r in rate.rows})) + ").")
+               f"sphere (the inertia step's O(sigma^2) shrinkage towards the inside) is {shares('IDM')} of its "
+               "corrected W1 (d = " + ", ".join(map(str, dims)) + ")" +
+               (f"; the moment step's (its draws keep the data's covariance: no shrinkage on average) "
+                f"{shares('IDM (moment)')}"
+                if "IDM (moment)" in steps else "") + ".")
     kde = {D: np.mean([r["mean_distance_to_manifold"] for r in amb.select(model="ambient KDE", D=D)])
            for D in sorted({r["D"] for r in amb.rows})}
-    dims = sorted(kde)
-    out.append(f"- The ambient KDE leaves the manifold: mean distance {kde[dims[0]]:.3f} at D = {dims[0]}, "
-               f"{kde[dims[-1]]:.3f} at D = {dims[-1]} (IDM and σ-CFDM stay at the same distance for every D).")
+    lo, hi = min(kde), max(kde)
+    others = [m for m in dict.fromkeys(r["model"] for r in amb.rows) if m != "ambient KDE"]
+    stay = ", ".join(f"{m} {np.mean([r['mean_distance_to_manifold'] for r in amb.select(model=m, D=lo)]):.3f} and "
+                     f"{np.mean([r['mean_distance_to_manifold'] for r in amb.select(model=m, D=hi)]):.3f}"
+                     for m in others)
+    out.append(f"- The ambient KDE leaves the manifold: mean distance {kde[lo]:.3f} at D = {lo}, {kde[hi]:.3f} at "
+               f"D = {hi} (the same D's: {stay}).")
     return out

@@ -102,7 +102,7 @@ class TabularPreset:
 QUICK_TABULAR = TabularPreset("quick", ("penguins", "Credit"), (0,), 500,
                               ("real (train split)", "IDM (posterior mean)", "IDM (moment)", "Gaussian mixture (BIC)",
                                "SMOTE-NC"), forest_trees=50)
-FULL_TABULAR = TabularPreset("full", tuple(t[1] for t in TABLES), (0,), 2000, None, forest_trees=200)
+FULL_TABULAR = TabularPreset("full", tuple(t[1] for t in TABLES), (0,), 600, None, forest_trees=200)
 TABULAR_PRESETS = {"quick": QUICK_TABULAR, "full": FULL_TABULAR}
 
 
@@ -297,7 +297,12 @@ def dcr_share(train, holdout, synthetic) -> float:
 
     Parameters
     ----------
-    train, holdout, synthetic : pandas.DataFrame
+    train : pandas.DataFrame
+        The rows the generator saw.
+    holdout : pandas.DataFrame
+        Rows it did not see, as many as ``train``.
+    synthetic : pandas.DataFrame
+        Its rows.
 
     Returns
     -------
@@ -321,7 +326,10 @@ def copy_rate(train, synthetic) -> float:
 
     Parameters
     ----------
-    train, synthetic : pandas.DataFrame
+    train : pandas.DataFrame
+        The rows the generator saw.
+    synthetic : pandas.DataFrame
+        Its rows.
 
     Returns
     -------
@@ -346,6 +354,7 @@ def run_tabular_benchmark(preset: TabularPreset, say: Say = print) -> Table:
     Parameters
     ----------
     preset : TabularPreset
+        Tables, seeds, sizes and generators.
     say : callable, default print
         Progress, one line per (table, generator).
 
