@@ -372,3 +372,160 @@ def test_fail_never_returns_and_says_so(capsys):
         fail("bad value\n  use another")
     assert info.value.exit_code == 2
     assert capsys.readouterr().err == "error: bad value use another\n"
+
+
+# ------------------------------------------------------------------ round 3, item 1: --force never deletes a user's files
+def test_force_replaces_only_a_folder_of_samples(tmp_path):
+    from PIL import Image
+
+    images = tmp_path / "imgs"
+    images.mkdir()
+    for k in range(12):
+        Image.fromarray(np.full((4, 4), 20 * k, np.uint8)).save(images / f"img{k}.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "thesis.tex").write_text("years of work")
+    (out / "sub").mkdir()
+    (out / "sub" / "data.csv").write_text("1,2\n")
+    line = one_line_error(invoke("sample", images, "-n", 3, "-o", out, "--force", "--bandwidth", "0.5"))
+    assert "did not write" in line and "thesis.tex" in line
+    assert (out / "thesis.tex").read_text() == "years of work" and (out / "sub" / "data.csv").exists()
+    line = one_line_error(invoke("sample", images, "-n", 3, "-o", images, "--force", "--bandwidth", "0.5"))
+    assert "is the input" in line and len(list(images.iterdir())) == 12
+    fresh = tmp_path / "fresh"
+    assert invoke("sample", images, "-n", 3, "-o", fresh, "--bandwidth", "0.5", "-q").exit_code == 0
+    assert invoke("sample", images, "-n", 4, "-o", fresh, "--force", "--bandwidth", "0.5", "-q").exit_code == 0
+    assert sorted(p.name for p in fresh.iterdir()) == [f"sample_{k}.png" for k in range(4)]
+
+
+def test_the_current_folder_is_never_an_image_output(tmp_path, monkeypatch):
+    from PIL import Image
+
+    images = tmp_path / "imgs"
+    images.mkdir()
+    for k in range(6):
+        Image.fromarray(np.full((4, 4), 40 * k, np.uint8)).save(images / f"img{k}.png")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    for target in (".", ".."):
+        line = one_line_error(invoke("sample", images, "-n", 2, "-o", target, "--force", "--bandwidth", "0.5"))
+        assert "current folder or one above it" in line
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no hidden leftovers
+
+
+def test_a_table_file_is_never_replaced_by_its_samples(tmp_path):
+    p = tmp_path / "data.csv"
+    p.write_text("a,b\n" + "".join(f"{k},{k % 3}\n" for k in range(20)))
+    before = p.read_text()
+    line = one_line_error(invoke("sample", p, "-n", 5, "-o", p, "--force"))
+    assert "is the input" in line and p.read_text() == before
+
+
+# ------------------------------------------------------------------ round 3, item 2: pandas' index is not a feature
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_pandas_index_is_left_out_with_a_note(tmp_path, suffix):
+    pd = pytest.importorskip("pandas")
+    theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 300)
+    frame = pd.DataFrame({"u": 3 * np.cos(theta), "v": 3 * np.sin(theta)}).sample(frac=1.0, random_state=1)
+    frame = frame[frame.u > -2.5]  # filtered and shuffled: the index is not 0..n-1
+    path = tmp_path / f"circle{suffix}"
+    frame.to_csv(path) if suffix == ".csv" else frame.to_parquet(path)
+    from inertial_diffusion.io import load_data
+
+    data = load_data(path)
+    assert data.columns == ["u", "v"] and data.notes and "pandas' index" in data.notes[0]
+    out = tmp_path / f"s{suffix}"
+    result = invoke("sample", path, "-n", 200, "-o", out, "--seed", 0)
+    assert result.exit_code == 0 and "pandas' index" in result.output
+    S = load_data(out).X
+    assert S.shape == (200, 2) and abs(np.linalg.norm(S, axis=1).mean() - 3) < 0.3
+
+
+# ------------------------------------------------------------------ round 3: the smaller items, each with its test
+def test_paper_form_warns_with_its_measured_overshoot():
+    from inertial_diffusion import InertialDiffusion
+
+    X = np.random.default_rng(0).normal(size=(200, 3))
+    with pytest.warns(UserWarning, match=r"scales the score term by 6\.29"):
+        InertialDiffusion(inertia="paper", bandwidth=1.0).fit(X)
+
+
+def test_a_header_longer_than_64_kib_is_read(tmp_path):
+    from inertial_diffusion.io import load_data
+
+    p = tmp_path / "wide.csv"
+    names = [f"a_rather_long_column_name_{k:05d}" for k in range(3000)]
+    p.write_text(",".join(names) + "\n" + ",".join(["1.5"] * 3000) + "\n" + ",".join(["2.5"] * 3000) + "\n")
+    data = load_data(p)
+    assert len(",".join(names)) > 65536 and data.X.shape == (2, 3000) and data.columns[-1] == names[-1]
+
+
+def test_times_below_the_smallest_normal_float_are_refused():
+    from inertial_diffusion import EmpiricalDiffusion
+
+    model = EmpiricalDiffusion().fit(np.random.default_rng(0).normal(size=(20, 3)))
+    assert np.isfinite(model.posterior_mean(np.zeros((1, 3)), 3e-308)).all()
+    for method in (model.posterior_mean, model.score_function, model.log_density):
+        with pytest.raises(ValueError, match="below 2.2e-308"):
+            method(np.zeros((1, 3)), 1e-310)
+
+
+def test_labels_mixing_numbers_and_text_are_named():
+    from inertial_diffusion import InertialDiffusion
+
+    y = np.array([1, "a", 2, "b", 1, "a"], dtype=object)
+    with pytest.raises(ValueError, match=r"y mixes label types \(number, str\)"):
+        InertialDiffusion().fit(np.random.default_rng(0).normal(size=(6, 2)), y)
+
+
+def test_output_checks_come_before_the_fit(sphere_npy, tmp_path):
+    good, _ = sphere_npy
+    line = one_line_error(invoke("sample", good, "-n", 3, "-o", tmp_path / ("x" * 230 + ".npy")))
+    assert "bytes long" in line
+    for target, what in (("/proc/x.npy", "/proc"), ("/sys/x.npy", "/sys"), ("/dev/null", "/dev")):
+        assert what in one_line_error(invoke("sample", good, "-n", 3, "-o", target))
+    assert "--seed must be >= 0" in one_line_error(invoke("sample", good, "-n", 3, "-o", tmp_path / "s.npy",
+                                                           "--seed", "-1"))
+    assert "--key names an array of an .npz" in one_line_error(invoke("sample", good, "-o", tmp_path / "s.npy",
+                                                                      "--key", "X"))
+
+
+def test_valid_numbers_are_read(tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    pq = pytest.importorskip("pyarrow.parquet")
+    pd = pytest.importorskip("pandas")
+    from decimal import Decimal
+
+    from inertial_diffusion import InertialDiffusion
+    from inertial_diffusion.io import load_data
+
+    p = tmp_path / "dec.parquet"
+    pq.write_table(pa.table({"a": pa.array([Decimal("1.25"), Decimal("2.50"), Decimal("3.75")], pa.decimal128(5, 2)),
+                             "b": [1.0, 2.0, 3.0]}), p)
+    assert load_data(p).X.tolist() == [[1.25, 1.0], [2.5, 2.0], [3.75, 3.0]]
+    frame = pd.DataFrame({"a": np.array([0.5, 1.5, 2.5, 3.5], dtype=object), "b": [1.0, 2.0, 3.0, 4.0]})
+    S = InertialDiffusion(random_state=0).fit(frame).sample(5)
+    assert S.shape == (5, 2) and all(isinstance(v, float) for v in S.a)
+
+
+def test_array_shapes_and_empty_labels_are_written_back(tmp_path):
+    np.save(tmp_path / "cube.npy", np.random.default_rng(0).random((50, 4, 4)))
+    assert invoke("sample", tmp_path / "cube.npy", "-n", 20, "-o", tmp_path / "c.npy", "-q").exit_code == 0
+    assert np.load(tmp_path / "c.npy").shape == (20, 4, 4)
+    np.savez(tmp_path / "lab.npz", X=np.random.default_rng(0).random((40, 3)), y=np.repeat(["a", "b"], 20))
+    assert invoke("sample", tmp_path / "lab.npz", "--labels", "y", "--per-class", "-n", 0, "-o",
+                  tmp_path / "e.npz", "-q").exit_code == 0
+    archive = np.load(tmp_path / "e.npz")
+    assert archive["X"].shape == (0, 3) and archive["y"].shape == (0,)
+
+
+def test_version_help_and_label_notes(tmp_path):
+    from inertial_diffusion import __version__
+
+    assert __version__ in invoke("--version").output
+    assert "Usage" in invoke("-h").output and "Usage" in invoke("sample", "-h").output
+    p = tmp_path / "l.csv"
+    p.write_text("x,cls\n" + "".join(f"{k * 0.1},{c}\n" for k, c in enumerate(["pos", " pos", "neg"] * 8)))
+    result = invoke("sample", p, "--labels", "cls", "-n", 5, "-o", tmp_path / "o.csv")
+    assert result.exit_code == 0 and "differ only by case or spaces" in result.output

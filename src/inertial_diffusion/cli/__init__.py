@@ -23,7 +23,7 @@ from inertial_diffusion.cli.errors import OneLineErrors
 from inertial_diffusion.cli.errors import fail as _fail
 from inertial_diffusion.cli.errors import run as _run
 from inertial_diffusion.cli.sampling import (BLOCK_ROWS, evaluation_figure, find_label, fit, grid_path, image_grid,
-                                             numeric_views,
+                                             label_notes, numeric_views,
                                              load_maybe_labelled, precheck_output, progress, summary,
                                              unit_spread_note, write_samples)
 
@@ -42,6 +42,7 @@ app = typer.Typer(
          "  inertial-diffusion reproduce --quick --out results/",
     invoke_without_command=True,
     add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: flags shown as flags, and no rich import for --help
 )
@@ -70,8 +71,17 @@ else:
     Components = _choice("Components", COMPONENTS)
 
 
+def _version(value: bool) -> None:
+    if value:
+        from inertial_diffusion import __version__
+
+        typer.echo(f"inertial-diffusion {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
-def _main(ctx: typer.Context) -> None:
+def _main(ctx: typer.Context, version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                                            help="Print the version and exit.")) -> None:
     """Run the demo when no command is given."""
     if ctx.invoked_subcommand is None:
         demo(out=None, force=False, quiet=False)
@@ -125,6 +135,10 @@ def sample(
 
     if n < 0:
         _fail(f"-n must be >= 0, got {n}")
+    if seed is not None and seed < 0:
+        _fail(f"--seed must be >= 0, got {seed}")
+    if key is not None and input.suffix.lower() != ".npz":
+        _fail(f"--key names an array of an .npz input; {input} is not one")
     if (class_ is not None or per_class) and labels is None:
         _fail("--class and --per-class need --labels to name the label column")
     if class_ is not None and per_class:
@@ -137,8 +151,12 @@ def sample(
         except ValueError:
             _fail(f"--bandwidth must be a positive number or 'auto', got {bandwidth!r}")
     # everything about the output that does not need the data, before reading it ...
+    if output.exists() and input.exists() and output.resolve() == input.resolve():
+        _fail(f"{output}: is the input; samples never replace the training data (give another output name)")
     _run(precheck_output, output, force, labelled)
     data = _run(load_data, input, key=key, labels=labels, header=header)
+    for line in (data.notes + label_notes(data.y)) if not quiet else []:
+        typer.echo(f"note: {line}", err=True)
     # ... and what does (image data -> a folder), before any fitting
     _run(check_output, output, force, labelled=labelled, like=data)
     if data.kind == "images":

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-__all__ = ["UNIT_SPREAD_RATIO", "unit_spread_note", "numeric_views",
+__all__ = ["UNIT_SPREAD_RATIO", "unit_spread_note", "numeric_views", "label_notes",
            "BLOCK_ROWS", "precheck_output", "write_samples", "stream_samples", "fit", "summary", "image_grid",
            "load_maybe_labelled", "evaluation_figure", "find_label", "grid_path", "progress"]
 
@@ -487,3 +487,32 @@ def numeric_views(train, *others) -> str:
         d.X = encoder.transform(d.frame)
     return ("note: compared in encoded columns (numbers in units of their training standard deviation, categories "
             "one-hot, missing values as indicators)")
+
+
+def label_notes(y) -> list[str]:
+    """Notes on labels that differ only by case or surrounding spaces (``'pos'`` and ``' pos'`` are two classes).
+
+    Parameters
+    ----------
+    y : array-like or None
+        The labels read.
+
+    Returns
+    -------
+    list of str
+        One note per group of such labels.
+
+    Examples
+    --------
+    >>> for note in label_notes(["pos", " pos", "neg", "Neg", "x"]):
+    ...     print(note)
+    labels 'Neg', 'neg' differ only by case or spaces and are different classes
+    labels ' pos', 'pos' differ only by case or spaces and are different classes
+    """
+    if y is None:
+        return []
+    groups: dict[str, set] = {}
+    for value in set(v for v in y if isinstance(v, str)):
+        groups.setdefault(value.strip().casefold(), set()).add(value)
+    return [f"labels {', '.join(map(repr, sorted(g)))} differ only by case or spaces and are different classes"
+            for _, g in sorted(groups.items()) if len(g) > 1]

@@ -8,6 +8,7 @@ value out of range), never with a traceback from deep inside the posterior loop.
 from __future__ import annotations
 
 import math
+import sys
 import numbers
 from typing import Any, Iterable
 
@@ -245,13 +246,27 @@ def check_time(t: Any) -> float:
     TypeError
         Not a real number.
     ValueError
-        ``t <= 0``, NaN or infinite.
+        ``t <= 0``, NaN or infinite, or below the smallest normal float64 (2.2e-308), where the variance
+        :math:`v_t \\approx t` is subnormal and its inverse overflows (every result would be NaN).
 
     See Also
     --------
     check_positive : The same check with another name in the messages.
+
+    Examples
+    --------
+    >>> check_time(0.5)
+    0.5
+    >>> check_time(1e-310)
+    Traceback (most recent call last):
+    ...
+    ValueError: t = 1e-310 is below 2.2e-308 (the smallest normal float64): v_t = t underflows; use t >= 2.2e-308
     """
-    return check_positive(t, "t")
+    t = check_positive(t, "t")
+    if t < sys.float_info.min:
+        raise ValueError(f"t = {t:.3g} is below 2.2e-308 (the smallest normal float64): v_t = t underflows; "
+                         "use t >= 2.2e-308")
+    return t
 
 
 def check_positive_int(value: Any, name: str) -> int:

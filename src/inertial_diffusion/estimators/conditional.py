@@ -45,7 +45,7 @@ def check_labels(y: Any, n_rows: int) -> np.ndarray:
     Raises
     ------
     ValueError
-        ``y`` not 1-D, of the wrong length, or with NaN/None entries.
+        ``y`` not 1-D, of the wrong length, with NaN/None entries, or mixing numbers and text.
 
     Examples
     --------
@@ -68,6 +68,12 @@ def check_labels(y: Any, n_rows: int) -> np.ndarray:
     if missing.size:
         raise ValueError(f"y has {missing.size} missing label(s) (NaN/None), first at row {int(missing[0])}; "
                          "drop those rows or give them a class")
+    if labels.dtype == object:  # np.unique sorts the labels: numbers beside text cannot be ordered
+        kinds = {"number" if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else
+                 type(v).__name__ for v in labels}
+        if len(kinds) > 1:
+            raise ValueError(f"y mixes label types ({', '.join(sorted(kinds))}), e.g. 1 and '1'; give every label "
+                             "the same type (all text or all numbers)")
     return labels
 
 

@@ -38,6 +38,8 @@ MIN_BANDWIDTH = 1e-50
 #: The paper-form inertia step multiplies by e^h h / v_h: past h = 1 (sigma larger than the data's scale)
 #: it amplifies the noise by orders of magnitude, and overflows near h = 700.
 MAX_PAPER_H = 1.0
+#: The paper-form step warns when it scales the score term by more than this (h above ~0.1).
+PAPER_WARN_FACTOR = 1.25
 #: Training rows probed for isolated points at fit (a seeded subsample beyond this).
 ISOLATION_PROBE_ROWS = 2048
 #: A training point is isolated when its own posterior weight at h, queried at alpha_h y_i, is at least this.
@@ -336,6 +338,14 @@ class InertialDiffusion(DiffusionBase):
         if self.bandwidth_ < MIN_BANDWIDTH:
             raise ValueError(f"{where} gives sigma = {self.bandwidth_:.3g}: below {MIN_BANDWIDTH:g} h = sigma^2 "
                              "underflows and every sample is a training point; use EmpiricalDiffusion for that")
+        h = self.bandwidth_**2
+        if self.inertia == "paper" and h <= MAX_PAPER_H and math.exp(h) * h / variance(h) > PAPER_WARN_FACTOR:
+            # the printed step adds e^h (h/v_h - 1) (alpha m - z)/alpha to the posterior mean: past a ~25 % overshoot
+            # of the score term its samples leave the data (82-95 % outside the data's range at h = 1)
+            warnings.warn(f"the paper-form inertia step at h = {h:.3g} scales the score term by "
+                          f"{math.exp(h) * h / variance(h):.2f} (1 at h -> 0): samples overshoot the data; use "
+                          "inertia='posterior_mean' (the same map to first order in h) or a smaller bandwidth",
+                          UserWarning, stacklevel=4)
         if self.inertia == "paper" and self.bandwidth_**2 > MAX_PAPER_H:
             raise ValueError(f"{where} gives sigma = {self.bandwidth_:.3g} (h = {self.bandwidth_**2:.3g}): the "
                              "paper-form inertia step multiplies by e^h h/v_h and is unusable past "

@@ -45,6 +45,8 @@ class Dataset:
         A table's feature columns with their types (csv/tsv/parquet): what the model is fitted on
         (:mod:`inertial_diffusion.tables`). ``X`` is then the numeric matrix when every column is numeric and no
         value is missing, else None.
+    notes : list of str
+        What the reader decided that a user should hear (a pandas index left out, say).
 
     Examples
     --------
@@ -63,6 +65,7 @@ class Dataset:
     image_mode: str | None = None
     names: list[str] = field(default_factory=list)
     frame: Any = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def n_columns(self) -> int:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -28,7 +29,7 @@ from typing import Callable, Iterator
 from inertial_diffusion.io.dataset import DATA_SUFFIXES, DataFileError
 
 __all__ = ["check_output_path", "atomic_write", "publish", "interruptible", "temporary_beside", "umask",
-           "Interrupted"]
+           "Interrupted", "foreign_entries", "SAMPLE_FILE"]
 
 
 class Interrupted(SystemExit):
@@ -135,10 +136,19 @@ def check_output_path(path: str | os.PathLike, force: bool = False, *, folder: b
     >>> tmp.cleanup()
     """
     path = Path(path)
+    if len(os.fsencode(path.name)) > 200:  # the hidden temporary beside it adds ~12 bytes to a 255-byte limit
+        raise DataFileError(f"{path.name[:40]}...: the output name is {len(os.fsencode(path.name))} bytes long; "
+                            "at most 200 are supported")
+    resolved = path.resolve() if path.exists() or path.parent.exists() else path
+    if resolved.parts[:2] in (("/", "proc"), ("/", "sys")) or (resolved.parts[:2] == ("/", "dev")):
+        raise DataFileError(f"{path}: is on a system file system ({'/'.join(resolved.parts[:2])[1:]}); "
+                            "write the output to a regular file")
     suffix = path.suffix.lower()
     if folder is False and suffix not in DATA_SUFFIXES:
         raise DataFileError(f"{path}: unknown output type {suffix or '(no extension)'!r}; expected one of "
                             f"{', '.join(DATA_SUFFIXES)}")
+    if folder and (path.name in ("", ".", "..") or _holds_cwd(path)):
+        raise DataFileError(f"{path}: is the current folder or one above it; give a new folder name for the images")
     if path.exists() or path.is_symlink():
         if not force:
             raise DataFileError(f"{path}: already exists; use --force to overwrite it")
@@ -146,12 +156,60 @@ def check_output_path(path: str | os.PathLike, force: bool = False, *, folder: b
             raise DataFileError(f"{path}: is a folder; give a file name for this output")
         if not path.is_dir() and folder is True:
             raise DataFileError(f"{path}: is a file; give a folder name for image output")
+        if folder:
+            foreign = foreign_entries(path)
+            if foreign:
+                shown = ", ".join(repr(f) for f in foreign[:3]) + (" ..." if len(foreign) > 3 else "")
+                raise DataFileError(f"{path}: holds {len(foreign)} entr{'y' if len(foreign) == 1 else 'ies'} this "
+                                    f"program did not write ({shown}); --force replaces only a folder of samples "
+                                    "(sample_*.png): give a new folder name")
     parent = path.parent if str(path.parent) else Path(".")
     if not parent.is_dir():
         raise DataFileError(f"{path}: the folder {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise DataFileError(f"{path}: the folder {parent} is not writable")
     return path
+
+
+#: What an image output folder holds when this program wrote it: ``--force`` replaces only such a folder.
+SAMPLE_FILE = re.compile(r"sample_\d+\.png")
+
+
+def foreign_entries(folder: Path) -> list[str]:
+    """Names in ``folder`` that an image output of this program does not hold (anything but ``sample_*.png`` files).
+
+    Parameters
+    ----------
+    folder : Path
+        An existing folder.
+
+    Returns
+    -------
+    list of str
+        Sorted names (sub-folders end with ``/``); empty when ``--force`` may replace the folder.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> tmp = Path(tempfile.mkdtemp())
+    >>> _ = (tmp / "sample_0.png").write_bytes(b""); _ = (tmp / "thesis.tex").write_text("years of work")
+    >>> foreign_entries(tmp)
+    ['thesis.tex']
+    """
+    names = []
+    for entry in folder.iterdir():
+        if entry.is_dir() or entry.is_symlink() or not SAMPLE_FILE.fullmatch(entry.name):
+            names.append(entry.name + ("/" if entry.is_dir() else ""))
+    return sorted(names)
+
+
+def _holds_cwd(path: Path) -> bool:
+    try:
+        here, target = Path.cwd().resolve(), path.resolve()
+    except OSError:
+        return False
+    return here == target or target in here.parents
 
 
 def temporary_beside(path: Path, folder: bool = False) -> Path:
@@ -270,6 +328,10 @@ def _publish_folder(tmp: Path, path: Path, force: bool) -> None:
     if force and (path.exists() or path.is_symlink()):
         if not path.is_dir() or path.is_symlink():
             raise DataFileError(f"{path}: is a file; give a folder name for image output")
+        foreign = foreign_entries(path)  # checked again: the folder may have gained files during the run
+        if foreign:
+            raise DataFileError(f"{path}: holds entries this program did not write ({foreign[0]!r}); nothing was "
+                                "replaced: give a new folder name")
         old = Path(tempfile.mkdtemp(prefix=f".{path.name}.old.", dir=path.parent))
         os.replace(path, old / "x")
         os.replace(tmp, path)

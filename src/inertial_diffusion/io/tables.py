@@ -250,16 +250,21 @@ def _sniff(path: Path, tab: bool) -> tuple[str, list[str], list[str]]:
     try:
         with open(path, "rb") as handle:
             head = handle.read(_SNIFF_BYTES)
+            while len(head) % _SNIFF_BYTES == 0 and b"\n" not in head.lstrip(b"\r\n"):  # a header longer than 64 KiB
+                more = handle.read(_SNIFF_BYTES)
+                if not more:
+                    break
+                head += more
     except OSError as exc:
         raise DataFileError(f"{path}: unreadable ({exc.strerror or exc})") from None
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        if len(head) < _SNIFF_BYTES or exc.start < len(head) - 4:  # not just a character cut at 64 KiB
+        if len(head) % _SNIFF_BYTES or exc.start < len(head) - 4:  # not just a character cut at the end
             raise DataFileError(f"{path}: not UTF-8 text (byte {exc.start}); save it as CSV UTF-8") from None
         text = head[:exc.start].decode("utf-8-sig")
     lines = text.splitlines()
-    if len(head) == _SNIFF_BYTES and lines:
+    if len(head) % _SNIFF_BYTES == 0 and len(lines) > 1:
         lines = lines[:-1]  # possibly cut
     lines = [line for line in lines if line.strip()][:50]
     if not lines:
@@ -294,6 +299,7 @@ def _load_csv(path: Path, key: str | None = None, labels: str | None = None, hea
     delimiter, first, _ = _sniff(path, tab=path.suffix.lower() == ".tsv")
     has_header = header if header is not None else not all(_is_number(c) for c in first if c.strip())
     names = [c.strip() for c in first] if has_header else [f"x{i}" for i in range(len(first))]
+    unnamed_first = has_header and len(names) > 1 and names[0] in ("", "Unnamed: 0")
     names = [name or f"x{i}" for i, name in enumerate(names)]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -332,13 +338,34 @@ def _load_csv(path: Path, key: str | None = None, labels: str | None = None, hea
     if table.num_rows == 0:
         raise DataFileError(f"{path}: a header but no data rows")
     feature_names = [n for i, n in enumerate(names) if i != label_index]
+    notes = []
+    if unnamed_first and label_index != 0 and _looks_like_an_index(table.column(names[0])):
+        feature_names.remove(names[0])  # pandas' df.to_csv() writes its index as a first, unnamed column
+        notes.append(f"{path}: the first column has no name and holds distinct integers (pandas' index, from "
+                     "df.to_csv() with index=True): left out")
     _check_decimal_commas(table, feature_names, path, delimiter)
     frame = _frame_of(table, feature_names)
     y = None
     if label_index is not None:
         y = _maybe_numeric_labels(np.array(table.column(names[label_index]).to_pylist(), dtype=object))
     return Dataset(_numeric_matrix(frame), y, columns=feature_names,
-                   label_name=names[label_index] if label_index is not None else None, frame=frame)
+                   label_name=names[label_index] if label_index is not None else None, frame=frame, notes=notes)
+
+
+def _looks_like_an_index(column: Any) -> bool:
+    """Distinct integers: what ``df.to_csv()`` writes for a frame's index (0..n-1, or a filtered subset of it)."""
+    import pyarrow as pa
+
+    if not pa.types.is_integer(column.type) or column.null_count:
+        return False
+    values = column.to_numpy(zero_copy_only=False)
+    return len(np.unique(values)) == len(values)
+
+
+def _pandas_index_columns(table: Any) -> list[str]:
+    """Names of the columns that hold pandas' index in a parquet file's pandas metadata."""
+    meta = table.schema.pandas_metadata or {}
+    return [c for c in meta.get("index_columns", []) if isinstance(c, str) and c in table.column_names]
 
 
 def _check_decimal_commas(table: Any, names: list[str], path: Path, delimiter: str) -> None:
@@ -379,13 +406,16 @@ def _load_parquet(path: Path, key: str | None = None, labels: str | None = None,
     except Exception as exc:
         raise DataFileError(f"{path}: unreadable parquet file ({str(exc).splitlines()[0]})") from None
     names = table.column_names
+    index = _pandas_index_columns(table)  # a filtered or shuffled frame's index, saved beside the columns
+    notes = [f"{path}: column(s) {', '.join(map(repr, index))} hold pandas' index (df.to_parquet()): left out"] \
+        if index else []
     if labels is not None and labels not in names:
-        raise DataFileError(f"{path}: no label column {labels!r}; columns are {names}")
-    feature_names = [n for n in names if n != labels]
+        raise DataFileError(f"{path}: no label column {labels!r}; columns are {[n for n in names if n not in index]}")
+    feature_names = [n for n in names if n != labels and n not in index]
     frame = _frame_of(table, feature_names)
     y = None
     if labels is not None:
         col = table.column(labels)
         y = np.array(col.to_pylist(), dtype=object) if col.null_count else col.to_numpy(zero_copy_only=False)
-    return Dataset(_numeric_matrix(frame), y, columns=feature_names, label_name=labels, frame=frame)
+    return Dataset(_numeric_matrix(frame), y, columns=feature_names, label_name=labels, frame=frame, notes=notes)
 

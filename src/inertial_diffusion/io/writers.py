@@ -191,7 +191,11 @@ class SampleWriter:
 
     # ------------------------------------------------------------------------------------ formats
     def _open(self) -> None:
-        shape = (self.n_rows, self.n_features)
+        shape: tuple[int, ...] = (self.n_rows, self.n_features)
+        like = self.like
+        if like is not None and like.kind == "array" and like.image_shape and \
+                int(np.prod(like.image_shape)) == self.n_features:
+            shape = (self.n_rows, *like.image_shape)  # a (n, 4, 4) array in, (m, 4, 4) samples out
         tmp = self.tmp
         assert tmp is not None  # set by __enter__ just before
         if self.suffix == ".npy":
@@ -320,12 +324,19 @@ class SampleWriter:
         pacsv.write_csv(table, buffer, options)
         self._handle.write(buffer.getvalue())
 
+    def _label_dtype(self) -> Any:
+        y = None if self.like is None else self.like.y
+        if y is None:
+            return np.float64
+        y = np.asarray(y)
+        return y.dtype if y.dtype != object else np.asarray(y.astype(str)).dtype
+
     def _close(self) -> None:
         if self._member is not None:
             self._member.close()
             self._member = None
-            if self.labelled and self._labels:
-                labels = np.concatenate(self._labels)
+            if self.labelled:  # also with no rows (-n 0): an empty y of the labels' type
+                labels = np.concatenate(self._labels) if self._labels else np.empty(0, dtype=self._label_dtype())
                 with self._zip.open(f"{self.label_name}.npy", "w", force_zip64=True) as member:
                     np.lib.format.write_array(member, labels, allow_pickle=False)
         if self._zip is not None:

@@ -162,6 +162,12 @@ def _infer_one(name: str, series: Any, override: str | None) -> ColumnSpec:
     if override is not None and override not in COLUMN_TYPES:
         raise ValueError(f"column_types[{name!r}] = {override!r}; expected one of {COLUMN_TYPES}")
     objects = present.to_numpy(dtype=object) if series.dtype == object or pdt.is_string_dtype(series.dtype) else None
+    if objects is not None and objects.size and all(isinstance(v, (int, float, np.number)) and
+                                                   not isinstance(v, (bool, np.bool_)) for v in objects):
+        # an object column of numbers (a frame built row by row, a decimal column): read as numbers
+        numbers = pd.to_numeric(series, errors="coerce")
+        kind_dtype = "Int64" if all(float(v).is_integer() for v in objects) and override != "continuous" else "float64"
+        return _infer_one(name, numbers.astype(kind_dtype), override)
     if override is None and objects is not None and _is_text(objects):
         numbers = [v for v in objects if _is_number_text(v)]
         if numbers and len(numbers) < len(objects) and not _bool_text(objects):

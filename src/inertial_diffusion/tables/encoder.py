@@ -271,10 +271,12 @@ class TableEncoder:
                 return pd.Series([None if m else d.date() for d, m in zip(stamps, missing)], dtype=object)
             return stamps.astype(dtype)
         if spec.kind == "integer":
-            values = np.round(values)
+            series = pd.Series(np.round(values)).astype("Int64")
+            series[missing] = pd.NA
+            return series.astype(object if str(dtype) == "object" else dtype)  # an object column: Python ints
         series = pd.Series(values)
         if missing.any():
-            series = series.astype("Float64" if spec.kind == "continuous" and str(dtype)[0] == "F" else "float64")
+            series = series.astype("Float64" if str(dtype)[0] == "F" else "float64")
             series[missing] = np.nan
         return series.astype(dtype)
 
