@@ -374,7 +374,7 @@ def test_fail_never_returns_and_says_so(capsys):
     assert capsys.readouterr().err == "error: bad value use another\n"
 
 
-# ------------------------------------------------------------------ round 3, item 1: --force never deletes a user's files
+# ------------------------------------------------------- round 3, item 1: --force never deletes a user's files
 def test_force_replaces_only_a_folder_of_samples(tmp_path):
     from PIL import Image
 
