@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -529,3 +530,56 @@ def test_version_help_and_label_notes(tmp_path):
     p.write_text("x,cls\n" + "".join(f"{k * 0.1},{c}\n" for k, c in enumerate(["pos", " pos", "neg"] * 8)))
     result = invoke("sample", p, "--labels", "cls", "-n", 5, "-o", tmp_path / "o.csv")
     assert result.exit_code == 0 and "differ only by case or spaces" in result.output
+
+
+def _png16(path, arr, colour_type):
+    import struct
+    import zlib
+
+    h, w = arr.shape[:2]
+    raw = b"".join(b"\x00" + arr[i].astype(">u2").tobytes() for i in range(h))
+
+    def chunk(tag, data):
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 16, colour_type, 0, 0, 0))
+                     + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_image_folders_are_read_whole_or_refused_by_name(tmp_path):
+    from inertial_diffusion.io import load_data
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for k in range(5):
+        Image.fromarray(np.full((4, 4), 10 * k, np.uint8)).save(folder / f"p{k}.png")
+    for k in range(5):
+        Image.fromarray(np.full((4, 4), 10 * k, np.uint8)).save(folder / f"j{k}.jpg", quality=100)
+    assert load_data(folder).X.shape == (10, 16)  # PNG and JPEG files alike: the whole folder
+    (folder / "notes.txt").write_text("x")
+    (folder / "sub").mkdir()
+    with pytest.raises(Exception, match=r"2 entries that are not an image \('notes.txt', 'sub/'\)"):
+        load_data(folder)
+    (folder / "notes.txt").unlink()
+    (folder / "sub").rmdir()
+    _png16(folder / "deep.png", np.full((4, 4, 3), 40000, np.uint16), colour_type=2)
+    with pytest.raises(Exception, match="a 16-bit RGB PNG"):
+        load_data(folder)
+
+
+def test_lattice_data_are_named_and_the_remedy_is_the_real_option():
+    from inertial_diffusion import estimate_intrinsic_dim
+    from inertial_diffusion.core.bandwidth import DimensionEstimateError
+
+    rng = np.random.default_rng(0)
+    for X in (rng.integers(0, 2, (400, 6)).astype(float), rng.integers(0, 2, (400, 8)).astype(float),
+              np.stack(np.meshgrid(*[np.arange(10)] * 3), -1).reshape(-1, 3).astype(float)):
+        with pytest.warns(UserWarning, match="sit on a lattice .* pass intrinsic_dim"):
+            estimate_intrinsic_dim(X, method="scale", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # continuous data: no warning
+        estimate_intrinsic_dim(rng.normal(size=(400, 5)), method="scale", random_state=0)
+    tied = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.0], [2.0, 1.0]])
+    with pytest.raises(DimensionEstimateError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        estimate_intrinsic_dim(tied, method="scale", random_state=0)
+    assert "'scale' method" not in str(info.value) and "intrinsic_dim" in str(info.value)

@@ -11,6 +11,8 @@ d = 42 in D = 1000); ``"scale"`` reads it at the scale the kernel sees (:func:`s
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.optimize import brentq
 from sklearn.neighbors import NearestNeighbors
@@ -403,13 +405,66 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
         d = mle_dimension(X, k=max(2, min(k, X.shape[0] - 2)))
     elif np.unique(X, axis=0).shape[0] < SCALE_MIN_ROWS:
         # too few rows to see any scale beyond the nearest neighbours: the nearest-neighbour estimate is all there is
-        d = twonn_dimension(X)
+        try:
+            d = twonn_dimension(X)
+        except DimensionEstimateError as exc:  # the 'scale' method is the one that failed: name the real option
+            raise DimensionEstimateError(exc.reason, "pass intrinsic_dim explicitly") from None
     else:
         d = scale_dimension(X, n_samples=n, bandwidth_scale=bandwidth_scale, random_state=rng)
+    lattice = lattice_share(X)
+    if lattice > LATTICE_SHARE:
+        warnings.warn(f"{lattice:.0%} of the nearest-neighbour pairs share their distance with another pair: the data "
+                      f"sit on a lattice (binary, integer or gridded values), and the {method!r} estimate d = {d:.3g} is "
+                      "a property of the lattice more than of the data; pass intrinsic_dim (CLI: --intrinsic-dim) or "
+                      "a bandwidth to choose sigma yourself", UserWarning, stacklevel=2)
     if not (np.isfinite(d) and d > 0):  # the estimators above guard their own cases; this is the contract
         raise DimensionEstimateError(f"the {method!r} intrinsic-dimension estimate is {d}", "pass intrinsic_dim "
                                      "explicitly")
     return float(min(d, X.shape[1]))  # a manifold in R^D has dimension <= D; tiny samples can overshoot
+
+
+#: Share of rows with a tied nearest-neighbour distance above which the data are called a lattice.
+LATTICE_SHARE = 0.5
+
+
+def lattice_share(X: np.ndarray, rows: int = 500) -> float:
+    """Share of nearest-neighbour pairs (of up to ``rows`` rows) whose distance equals, to rounding, another pair's.
+
+    Continuous data have all-distinct distances (share ~0); binary, integer-grid or gridded data share a few
+    spacings (share near 1), and a dimension read off them is a constant of the lattice (random 6-bit and 8-bit
+    rows both give ~2.1).
+
+    Parameters
+    ----------
+    X : ndarray (n, D)
+        The rows.
+    rows : int, default 500
+        Rows examined (the first ones; the estimators pass a seeded subsample).
+
+    Returns
+    -------
+    float
+        In [0, 1].
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> lattice_share(rng.integers(0, 2, size=(300, 8)).astype(float)) > 0.9
+    True
+    >>> lattice_share(rng.normal(size=(300, 8)))
+    0.0
+    """
+    Z = np.unique(np.asarray(X, dtype=np.float64)[:rows], axis=0)
+    if Z.shape[0] < 3:
+        return 0.0
+    dist, index = NearestNeighbors(n_neighbors=2).fit(Z).kneighbors(Z)
+    # a mutual pair of nearest neighbours shares its distance in any data: count each pair once
+    pairs = np.unique(np.sort(np.column_stack([np.arange(Z.shape[0]), index[:, 1]]), axis=1), axis=0)
+    first = np.linalg.norm(Z[pairs[:, 0]] - Z[pairs[:, 1]], axis=1)
+    rounded = np.round(first / max(float(first.max()), np.finfo(float).tiny), 9)
+    _, counts = np.unique(rounded, return_counts=True)
+    return float(counts[counts > 1].sum() / rounded.size)
 
 
 def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twonn", needed: bool = True, *,

@@ -1,5 +1,8 @@
-"""Folders of PNG images, read and written in their own mode and bit depth.
+"""Folders of images, read in their own mode and bit depth, and samples written as PNG.
 
+A folder is read whole or refused: its images are PNG, JPEG, BMP, TIFF or WebP files (:data:`IMAGE_SUFFIXES`), and
+anything else in it (other files, sub-folders) is named in the error rather than skipped, so that a model is never
+fitted on a silent subset. Animated images and 16-bit colour PNGs (which Pillow would read as 8-bit) are refused.
 Each image is read as it is stored: no conversion between modes, ever. Pixel values are scaled to [0, 1] by the
 mode's full range and written back in the same mode, so a round trip is exact. Modes without a faithful
 [0, 1] scale (palette ``P``, bilevel ``1``, 32-bit ``I``/``F``, CMYK, ...) are refused with a one-line error
@@ -14,7 +17,10 @@ import numpy as np
 
 from inertial_diffusion.io.dataset import DataFileError, Dataset
 
-__all__ = ["IMAGE_MODES", "load_images", "image_from_row", "to_images", "to_display"]
+__all__ = ["IMAGE_MODES", "IMAGE_SUFFIXES", "load_images", "image_from_row", "to_images", "to_display"]
+
+#: Image files a folder may hold (read by Pillow in their own mode).
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 #: supported PIL mode -> (numpy dtype, channels, full-scale value)
 IMAGE_MODES: dict[str, tuple[type, int, int]] = {
@@ -31,11 +37,27 @@ _HINTS = {
 }
 
 
+def _png_bit_depth(f: Path) -> tuple[int, int] | None:
+    """(bit depth, colour type) from a PNG's IHDR chunk, or None for another file."""
+    with open(f, "rb") as handle:
+        head = handle.read(26)
+    if len(head) < 26 or head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+        return None
+    return head[24], head[25]
+
+
 def _read_one(f: Path) -> tuple[np.ndarray, str]:
     from PIL import Image
 
+    depth = _png_bit_depth(f) if f.suffix.lower() == ".png" else None
+    if depth is not None and depth[0] == 16 and depth[1] in (2, 4, 6):
+        kind = {2: "RGB", 4: "gray + alpha", 6: "RGBA"}[depth[1]]
+        raise DataFileError(f"{f}: a 16-bit {kind} PNG, which Pillow can only read as 8-bit; convert the folder to "
+                            "8-bit (or to 16-bit grayscale) first, rather than lose half of every value silently")
     try:
         with Image.open(f) as img:
+            if getattr(img, "n_frames", 1) > 1:
+                raise DataFileError(f"{f}: an animated image ({img.n_frames} frames); save one frame per file")
             mode = img.mode
             if mode in ("I;16B", "I;16L"):
                 mode = "I;16"
@@ -52,9 +74,9 @@ def _read_one(f: Path) -> tuple[np.ndarray, str]:
 
 
 def load_images(folder: Path) -> Dataset:
-    """Read every ``*.png`` of ``folder`` (sorted by name), all of one size and one mode, as rows in [0, 1].
+    """Read every image of ``folder`` (sorted by name), all of one size and one mode, as rows in [0, 1].
 
-    Hidden files are skipped. Each image is read in its own mode, never converted (see the module
+    Hidden files are skipped; any other file or sub-folder is an error (never a silent subset). Each image is read in its own mode, never converted (see the module
     docstring), so that samples can be written back in that mode.
 
     Parameters
@@ -71,11 +93,19 @@ def load_images(folder: Path) -> Dataset:
     Raises
     ------
     DataFileError
-        No PNG in the folder, an unreadable image, an unsupported mode, or images that differ in mode or size.
+        No image in the folder, an entry that is not an image, an unreadable, animated or 16-bit colour image, an
+        unsupported mode, or images that differ in mode or size.
     """
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() == ".png" and not p.name.startswith("."))
+    entries = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    files = [p for p in entries if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES]
+    others = [p.name + ("/" if p.is_dir() else "") for p in entries if p not in files]
+    if others:
+        shown = ", ".join(map(repr, others[:3])) + (" ..." if len(others) > 3 else "")
+        raise DataFileError(f"{folder}: holds {len(others)} entr{'y' if len(others) == 1 else 'ies'} that "
+                            f"{'is' if len(others) == 1 else 'are'} not an image ({shown}); a folder is read whole "
+                            f"(images: {', '.join(IMAGE_SUFFIXES)}): move {'it' if len(others) == 1 else 'them'} out")
     if not files:
-        raise DataFileError(f"{folder}: a folder, but with no .png images in it")
+        raise DataFileError(f"{folder}: a folder, but with no images in it ({', '.join(IMAGE_SUFFIXES)})")
     first, mode = _read_one(files[0])
     scale = IMAGE_MODES[mode][2]
     X = np.empty((len(files), first.size))
