@@ -3,6 +3,7 @@
     python benchmarks/moment.py            # cost table (all cases) and the K-draw comparison
     python benchmarks/moment.py --quick    # smaller cases, no Fashion-MNIST
     python benchmarks/moment.py --only cost
+    python benchmarks/moment.py --only grid    # docs/figures/fashion_*_neighbours.png (the README's picture)
 
 Sections:
 
@@ -16,6 +17,10 @@ Sections:
   (it is not in the library: see the README for why), against the Gaussian step on the same ``z``: the radial
   bias and W1 on a 2-sphere, and on Fashion-MNIST classes 0/1/7 (1000 training images each, the real-data
   benchmark's feature network) the Fréchet distance, DupRate and variance kept.
+
+* ``grid``: Fashion-MNIST classes 0 (T-shirt), 7 (sneaker) and 8 (bag), 1000 training images each, the rule's σ
+  at c = 0.5 (d estimated on the three classes): 8 samples per class from each step beside their nearest training
+  images (pixel distance), written to ``docs/figures/``.
 
 Every table is printed with ``uptime``: absolute times here move with other jobs' load; the ratios are measured
 side by side in one process.
@@ -179,6 +184,34 @@ def _fashion_rows() -> list[dict]:
             for (c, name), rs in results.items()]
 
 
+def run_grid(out: str = "docs/figures") -> list[str]:
+    """Fashion-MNIST samples of both steps beside their nearest training images (the README's picture)."""
+    from pathlib import Path
+
+    from inertial_diffusion import InertialDiffusion, estimate_intrinsic_dim
+    from inertial_diffusion.evaluation.datasets import load_fashion_mnist
+    from inertial_diffusion.evaluation.metrics import nearest_distances
+    from inertial_diffusion.evaluation.plots import nearest_neighbour_grid
+    from inertial_diffusion.io import atomic_write, to_images
+
+    X, y = load_fashion_mnist("train")
+    classes = (0, 7, 8)
+    X = np.concatenate([X[y == c][:1000] for c in classes]).astype(np.float64)
+    y = np.repeat(classes, 1000)
+    d = estimate_intrinsic_dim(X, random_state=0)
+    written = []
+    for step in ("moment", "posterior_mean"):
+        model = InertialDiffusion(inertia=step, bandwidth_scale=0.5, intrinsic_dim=d, random_state=0).fit(X, y)
+        S = np.concatenate([model.sample(8, y=c, random_state=c) for c in classes])
+        idx = [int(np.argmin(np.linalg.norm(X - s, axis=1))) for s in S]
+        path = Path(out) / f"fashion_{step}_neighbours.png"
+        atomic_write(path, lambda p: nearest_neighbour_grid(to_images(S, (28, 28)), to_images(X[idx], (28, 28)),
+                                                            nearest_distances(S, X), p, ncols=4))
+        written.append(f"{path}: d = {d:.2f}, sigma = {model.class_models_[0].bandwidth_:.3f}, variance kept "
+                       f"{S.var(0).sum() / X.var(0).sum():.2f}")
+    return written
+
+
 def _table(rows: list[dict]) -> str:
     keys = list(dict.fromkeys(k for r in rows for k in r))
     fmt = lambda v: f"{v:.4g}" if isinstance(v, float) else str(v)  # noqa: E731
@@ -198,6 +231,8 @@ def main(argv: list[str] | None = None) -> None:
         print("\n## cost of the moment step over the posterior mean (same z, same backend)\n")
         print(_table(run_cost(args.quick)))
         print("\n" + subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    if "grid" in only:
+        print("\n".join(run_grid()))
     if "kdraw" in only:
         print("\n## the K-draw variant against the Gaussian step (dense, same z)\n")
         print(_table(run_kdraw(args.quick)))

@@ -9,11 +9,11 @@ from inertial_diffusion.evaluation.metrics import nearest_distances
 
 def test_demo_shows_memorization_and_novelty():
     rows, info = run_demo(n_train=600, n_samples=200, ambient_dim=100)
-    idm, edm = rows
-    assert edm.copy_rate >= 0.99 and idm.copy_rate == 0.0
+    idm, moment, edm = rows
+    assert edm.copy_rate >= 0.99 and idm.copy_rate == 0.0 and moment.copy_rate == 0.0
     # the empirical DM's samples are training points; IDM's are new points (~0.09 away on a unit sphere)
     assert edm.median_distance_to_train < 1e-9 and idm.median_distance_to_train > 0.02
-    assert idm.mean_distance_to_sphere < 0.2
+    assert idm.mean_distance_to_sphere < 0.2 and moment.mean_distance_to_sphere < 0.2
     assert abs(info["intrinsic_dim"] - 2) < 0.3
 
 

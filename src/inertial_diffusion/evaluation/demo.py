@@ -45,8 +45,13 @@ class DemoRow:
 
 
 def _models(random_state: int):
-    return [("IDM (inertial)", InertialDiffusion(random_state=random_state)),
+    return [("IDM (posterior mean)", InertialDiffusion(inertia="posterior_mean", random_state=random_state)),
+            ("IDM (moment)", InertialDiffusion(inertia="moment", random_state=random_state)),
             ("empirical DM", EmpiricalDiffusion(random_state=random_state))]
+
+
+def _tag(name: str) -> str:
+    return {"IDM (posterior mean)": "idm", "IDM (moment)": "idm_moment"}.get(name, "empirical")
 
 
 def run_demo(n_train: int = 2000, n_samples: int = 1000, ambient_dim: int = 100,
@@ -74,7 +79,7 @@ def run_demo(n_train: int = 2000, n_samples: int = 1000, ambient_dim: int = 100,
     Returns
     -------
     rows : list of DemoRow
-        One row per model: IDM first, then the empirical model.
+        One row per model: IDM with the posterior-mean step, IDM with the moment step, the empirical model.
     info : dict
         IDM's fitted ``intrinsic_dim``, ``bandwidth`` (σ, standardized units) and ``h`` (σ²).
     train : ndarray of shape (n_train, ambient_dim)
@@ -86,7 +91,7 @@ def run_demo(n_train: int = 2000, n_samples: int = 1000, ambient_dim: int = 100,
     --------
     >>> rows, info = run_demo(n_train=300, n_samples=100, ambient_dim=20)
     >>> [(row.model, row.copy_rate) for row in rows]
-    [('IDM (inertial)', 0.0), ('empirical DM', 1.0)]
+    [('IDM (posterior mean)', 0.0), ('IDM (moment)', 0.0), ('empirical DM', 1.0)]
     >>> round(info["intrinsic_dim"]), rows[0].mean_distance_to_sphere < 0.2
     (2, True)
     """
@@ -100,7 +105,7 @@ def run_demo(n_train: int = 2000, n_samples: int = 1000, ambient_dim: int = 100,
         rep = memorization_report(S, train)
         rows.append(DemoRow(name, float(sphere.distance(S).mean()), rep.median_nn_distance, rep.copy_rate, seconds))
         samples[name] = S
-        if isinstance(model, InertialDiffusion):
+        if isinstance(model, InertialDiffusion) and not info:
             info = {"intrinsic_dim": model.intrinsic_dim_, "bandwidth": model.bandwidth_, "h": model.h_}
     return (rows, info, train, samples) if return_samples else (rows, info)
 
@@ -134,9 +139,9 @@ def run_digits_demo(n_samples: int = 400, random_state: int = 0):
 
 
 def _table(rows: list[DemoRow]) -> str:
-    header = f"{'model':<16} {'mean dist to sphere':>20} {'median dist to train':>21} {'copies':>8} {'time':>7}"
+    header = f"{'model':<21} {'mean dist to sphere':>20} {'median dist to train':>21} {'copies':>8} {'time':>7}"
     lines = [header, "-" * len(header)]
-    lines += [f"{r.model:<16} {r.mean_distance_to_sphere:>20.4f} {r.median_distance_to_train:>21.4f} "
+    lines += [f"{r.model:<21} {r.mean_distance_to_sphere:>20.4f} {r.median_distance_to_train:>21.4f} "
               f"{100 * r.copy_rate:>7.1f}% {r.seconds:>6.2f}s" for r in rows]
     return "\n".join(lines)
 
@@ -196,13 +201,13 @@ def run_full_demo(out: Path | None = None, quiet: bool = False, force: bool = Fa
     digit_text = "\n\n".join(f"{name}\n{rep}" for name, (_, rep) in digit_results.items())
     say(digit_text)
     for name, S in samples.items():
-        tag = "idm" if name.startswith("IDM") else "empirical"
+        tag = _tag(name)
         # partial binds this iteration's arrays (the writer runs inside atomic_write, at once)
         atomic_write(out / f"sphere_{tag}_samples.npy", partial(np.save, arr=S))
         atomic_write(out / f"sphere_{tag}.png", partial(scatter_samples, train, S,
                                                         title=f"{name}: unit 2-sphere in R^100 (PCA view)"))
     for name, (S, _) in digit_results.items():
-        tag = "idm" if name.startswith("IDM") else "empirical"
+        tag = _tag(name)
         atomic_write(out / f"digits_{tag}_samples.npy", partial(np.save, arr=S))
         k = 16
         nn = nearest_distances(S[:k], digits)
@@ -210,10 +215,12 @@ def run_full_demo(out: Path | None = None, quiet: bool = False, force: bool = Fa
         atomic_write(out / f"digits_{tag}_neighbours.png", partial(
             nearest_neighbour_grid, to_images(S[:k], (8, 8)), to_images(digits[idx], (8, 8)), nn))
     summary = ("# inertial-diffusion demo\n\n## Unit 2-sphere in R^100 (n = 2000)\n\n```\n" + sphere_text +
-               "\n```\n\n![IDM](sphere_idm.png) ![empirical](sphere_empirical.png)\n\n"
+               "\n```\n\n![IDM](sphere_idm.png) ![IDM, moment step](sphere_idm_moment.png) "
+               "![empirical](sphere_empirical.png)\n\n"
                "## Digits (8x8, n = 1797)\n\n```\n" + digit_text + "\n```\n\n"
                "Each sample beside its nearest training image (d = distance):\n\n"
-               "![IDM](digits_idm_neighbours.png) ![empirical](digits_empirical_neighbours.png)\n")
+               "![IDM](digits_idm_neighbours.png) ![IDM, moment step](digits_idm_moment_neighbours.png) "
+               "![empirical](digits_empirical_neighbours.png)\n")
     atomic_write(out / "summary.md", lambda p: p.write_text(summary))
     say(f"\nwrote samples (.npy), figures (.png) and summary.md to {out}/")
     return out
