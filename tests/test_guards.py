@@ -5,7 +5,6 @@
 5. Heun's correction removed (Euler).
 """
 
-import math
 
 import numpy as np
 import torch

@@ -115,3 +115,12 @@ def test_prune_tol_in_the_estimator_reports_its_bound():
     assert mass.shape == (200,) and mass.max() <= 1e-6
     assert np.abs(S - exact.sample(200)).max() <= 1e-5 * exact.scale_  # same draws, means within the bound
     assert np.array_equal(exact.sample(5, return_neglected_mass=True)[1], np.zeros(5))
+
+
+@pytest.mark.parametrize("name,backend", list(backends()), ids=lambda v: v if isinstance(v, str) else "")
+def test_log_normalizer_query_is_the_partials(name, backend):
+    """The log-sum-exp alone (the isolated-point count's query) is the full partial's, with half the work."""
+    x = (alpha(0.1) * Y[:30] + 0.2).to(backend.dtype)
+    full = backend.partial(x, 0.1).log_normalizer()
+    np.testing.assert_allclose(backend.log_normalizer(x, 0.1).numpy(), full.numpy(),
+                               rtol=0, atol=1e-12 if backend.dtype == torch.float64 else 1e-4)

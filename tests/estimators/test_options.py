@@ -4,9 +4,11 @@ labels with missing values, pandas nullable columns."""
 import warnings
 
 import numpy as np
+import torch
 import pytest
 
 from inertial_diffusion import EmpiricalDiffusion, InertialDiffusion
+from inertial_diffusion.core.process import alpha, variance
 from inertial_diffusion.evaluation.datasets import Sphere
 
 X3 = Sphere(2, 3, random_state=0).sample(400, random_state=1)
@@ -56,13 +58,22 @@ def _with_outliers(k=10):
 
 
 def test_isolated_points_are_counted_and_warned_about():
-    X = _with_outliers()
+    X = np.r_[_with_outliers()[:490], _with_outliers()[-10:]]
     with pytest.warns(UserWarning, match="isolated"):
         model = InertialDiffusion(intrinsic_dim=2, random_state=0).fit(X)
-    assert model.n_isolated_ == 10  # every row probed (n <= 2048): the 10 outliers, no sphere point
+    Z = torch.as_tensor(model.standardizer_.transform(X))
+    a, v = alpha(model.h_), variance(model.h_)
+    own = torch.softmax(-torch.cdist(a * Z, a * Z) ** 2 / (2 * v), dim=1).diagonal()  # dense: each row's own weight
+    assert model.n_isolated_ == int((own >= 0.99).sum()) >= 8  # every row probed (n <= 512): exact
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no outliers, no warning
-        assert InertialDiffusion(intrinsic_dim=2).fit(X[:2000]).n_isolated_ == 0
+        assert InertialDiffusion(intrinsic_dim=2).fit(X[:490]).n_isolated_ == 0
+    # beyond 512 rows, an estimate from a 512-row probe (the log-sum-exp alone: a fit costs less than a sample)
+    X = _with_outliers(100)
+    with pytest.warns(UserWarning, match="about .* of 2100"):
+        estimate = InertialDiffusion(intrinsic_dim=2, random_state=0).fit(X).n_isolated_
+    p = 100 / 2100
+    assert abs(estimate - 100) <= 4 * 2100 * np.sqrt(p * (1 - p) / 512)
 
 
 def test_exclude_copies_removes_the_copies_of_isolated_points():

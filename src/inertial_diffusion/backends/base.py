@@ -211,6 +211,26 @@ class PosteriorBackend(ABC):
         return (part.log_normalizer() - (x64**2).sum(dim=1) / (2 * v_t) - math.log(self.n_samples)
                 - 0.5 * self.n_features * math.log(2 * math.pi * v_t))
 
+    def log_normalizer(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        """:math:`\\log\\sum_i e^{\\ell_i}` of the logits :math:`\\ell_i = (\\alpha_t x\\cdot y_i - \\alpha_t^2|y_i|^2/2)/v_t`.
+
+        What a training point's own posterior weight is read from (the estimators' isolated-point count): the
+        weight of row ``j`` at ``x`` is :math:`e^{\\ell_j - \\log\\sum_i e^{\\ell_i}}`. An exact local backend
+        reduces the log-sum-exp alone (half the work of :meth:`partial`).
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates, on :attr:`device`.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Tensor (m,), float64
+        """
+        return self.partial(x, t).log_normalizer()
+
     def neglected_mass(self, x: torch.Tensor, t: float) -> torch.Tensor:
         """Certified upper bound, per query, on the share of the softmax mass left out of :meth:`partial`.
 

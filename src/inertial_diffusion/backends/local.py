@@ -139,6 +139,23 @@ class LocalBackend(PosteriorBackend):
         with tf32_matmul(self.tf32):
             return posterior.posterior_partial(x, self.rows, t, noise=noise, **self._kwargs)
 
+    def log_normalizer(self, x: torch.Tensor, t: float) -> torch.Tensor:
+        """The log-sum-exp of the logits alone (no weighted sum: one GEMM per chunk instead of two).
+
+        Parameters
+        ----------
+        x : Tensor (m, D)
+            Queries at time ``t``, in standardized coordinates, on :attr:`device`.
+        t : float
+            Diffusion time, ``t > 0``.
+
+        Returns
+        -------
+        Tensor (m,), float64
+        """
+        with tf32_matmul(self.tf32):
+            return posterior.posterior_partial(x, self.rows, t, weighted=False, **self._kwargs).log_normalizer()
+
     def moment(self, x: torch.Tensor, t: float, noise: KeyedNoise) -> posterior.Moment:
         """Exact posterior mean and moment-matched draw (:func:`~inertial_diffusion.core.posterior.posterior_moment`).
 

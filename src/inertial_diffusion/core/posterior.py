@@ -536,14 +536,16 @@ def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.T
                    data_rows: int, logits_buffer: torch.Tensor, product_buffer: torch.Tensor,
                    cutoff: float, sum_dtype: torch.dtype | None = None,
                    counts: torch.Tensor | None = None, noise: KeyedNoise | None = None,
-                   query_ids: torch.Tensor | None = None) -> Partial:
+                   query_ids: torch.Tensor | None = None, weighted: bool = True) -> Partial:
     """Reduce one block of queries over all data chunks (the hot loop); ``sum_dtype``: of ``sumexp``;
     ``counts``: filled with each row's number of nonzero weights; ``noise``: the keyed noise of the queries
-    ``query_ids`` (the moment-matched draw's accumulators)."""
+    ``query_ids`` (the moment-matched draw's accumulators); without ``weighted`` only the log-sum-exp is reduced
+    (``weighted`` has no columns: the chunk's second GEMM is skipped)."""
     n, dim = data.shape
     xq = xq.to(work)
     a_t, v_t = alpha(t), variance(t)
-    state = empty_partial(xq.shape[0], dim, xq, noise=noise is not None, choose=noise is not None and noise.choose)
+    state = empty_partial(xq.shape[0], dim if weighted else 0, xq, noise=noise is not None,
+                          choose=noise is not None and noise.choose)
     if sum_dtype is not None:
         state = Partial(state.max, state.sumexp.to(sum_dtype), *state.fields()[2:])
     for c0 in range(0, n, data_rows):
@@ -557,7 +559,8 @@ def _block_partial(xq: torch.Tensor, data: torch.Tensor, t: float, bias: torch.T
             eps = noise.block(query_ids, c0, c0 + y.shape[0], work, xq.device)
             if noise.choose:
                 row_ids = torch.arange(c0, c0 + y.shape[0], device=xq.device) + noise.row_offset
-        absorb_(state, logits, y, product_buffer[:xq.shape[0]], cutoff, counts=counts, noise=eps, row_ids=row_ids)
+        absorb_(state, logits, y if weighted else y[:, :0], product_buffer[:xq.shape[0], :state.weighted.shape[1]],
+                cutoff, counts=counts, noise=eps, row_ids=row_ids)
     return state
 
 
@@ -581,13 +584,13 @@ class _Plan:
         self._device = x.device
 
     def run(self, xq: torch.Tensor, data: torch.Tensor, t: float, counts: torch.Tensor | None = None,
-            noise: KeyedNoise | None = None, query_ids: torch.Tensor | None = None) -> Partial:
+            noise: KeyedNoise | None = None, query_ids: torch.Tensor | None = None, weighted: bool = True) -> Partial:
         rows = xq.shape[0]
         if self._buffers is None or self._buffers[0].shape[0] < rows:
             self._buffers = (torch.empty((rows, self.data_rows), dtype=self.work, device=self._device),
                              torch.empty((rows, data.shape[1]), dtype=self.work, device=self._device))
         return _block_partial(xq, data, t, self.bias, self.work, self.data_rows, *self._buffers, self.cutoff,
-                              self.sum_dtype, counts, noise, query_ids)
+                              self.sum_dtype, counts, noise, query_ids, weighted)
 
 
 #: Values of the ``precision`` keyword. "bf16" (bfloat16 GEMMs on AMX / AVX512-BF16 CPUs) is reserved: on
@@ -606,7 +609,7 @@ def _check_precision(precision: str) -> None:
 
 def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.Tensor | None,
             chunk_size: int | None, max_memory: int | None, certify: bool = False,
-            noise: KeyedNoise | None = None):
+            noise: KeyedNoise | None = None, weighted: bool = True):
     """Yield ``(q0, Partial)`` for consecutive query blocks; working memory follows ``max_memory``.
 
     With ``certify`` (posterior means), float32 queries past the accuracy guard are computed in
@@ -630,7 +633,7 @@ def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.
     plan = _Plan(work, data, x, t, half_sq_norms, chunk_size, max_memory, moment=noise is not None)
     for q0 in range(0, x.shape[0], plan.query_rows):
         xq = x[q0:q0 + plan.query_rows]
-        yield q0, plan.run(xq, data, t, noise=noise, query_ids=torch.arange(q0, q0 + xq.shape[0]))
+        yield q0, plan.run(xq, data, t, noise=noise, query_ids=torch.arange(q0, q0 + xq.shape[0]), weighted=weighted)
 
 
 def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms, y_max, noise=None):
@@ -682,6 +685,7 @@ def posterior_partial(
     max_memory: int | None = None,
     precision: str = "exact",
     noise: KeyedNoise | None = None,
+    weighted: bool = True,
 ) -> Partial:
     """Exact streaming reduction of the posterior of queries ``x`` over all of ``data``.
 
@@ -707,6 +711,9 @@ def posterior_partial(
     noise : KeyedNoise, optional
         Also carry the accumulators of the moment-matched draw (:meth:`Partial.moment_draw`), with the noise
         of query ``i`` keyed by ``i`` and the data row (the same for every ``chunk_size`` and ``max_memory``).
+    weighted : bool, default True
+        Also reduce the weighted sum of the rows; False reduces the log-sum-exp alone (``weighted`` then has no
+        columns), half the work: what :meth:`Partial.log_normalizer` needs.
 
     Returns
     -------
@@ -730,7 +737,8 @@ def posterior_partial(
     (torch.Size([1]), torch.Size([1, 2]))
     """
     _check_precision(precision)
-    parts = [p for _, p in _blocks(x, data, t, half_sq_norms, chunk_size, max_memory, noise=noise)]
+    parts = [p for _, p in _blocks(x, data, t, half_sq_norms, chunk_size, max_memory, noise=noise,
+                                   weighted=weighted or noise is not None)]
     if not parts:
         return empty_partial(0, data.shape[1], x.to(torch.float64 if x.dtype == torch.float64 else x.dtype),
                              noise=noise is not None, choose=noise is not None and noise.choose)

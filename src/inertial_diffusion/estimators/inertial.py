@@ -41,7 +41,7 @@ MAX_PAPER_H = 1.0
 #: The paper-form step warns when it scales the score term by more than this (h above ~0.1).
 PAPER_WARN_FACTOR = 1.25
 #: Training rows probed for isolated points at fit (a seeded subsample beyond this).
-ISOLATION_PROBE_ROWS = 2048
+ISOLATION_PROBE_ROWS = 512
 #: A training point is isolated when its own posterior weight at h, queried at alpha_h y_i, is at least this.
 ISOLATION_SELF_WEIGHT = 0.99
 #: Rows on which separated components are searched (a seeded subsample beyond this).
@@ -106,7 +106,7 @@ class InertialDiffusion(DiffusionBase):
         The posterior every query method goes through (chosen at ``fit``).
     n_isolated_ : int
         Training points isolated at the kernel's scale (own posterior weight at ``h`` ≥ 0.99): IDM
-        returns near-copies of them. Exact up to 2048 rows, estimated on a 2048-row subsample beyond.
+        returns near-copies of them. Exact up to 512 rows, estimated on a 512-row subsample beyond.
     data_resident_ : bool
         Whether the training data live on ``device_`` (False: streamed from the host).
     n_features_in_, n_samples_fit_ : int
@@ -363,8 +363,8 @@ class InertialDiffusion(DiffusionBase):
         index = torch.as_tensor(np.sort(np.random.default_rng(0).choice(n, size=k, replace=False)))
         y = self.backend_.rows[index].to(device=self.device_, dtype=torch.float64)
         a_h, v_h = alpha(self.h_), variance(self.h_)
-        part = self.backend_.partial(a_h * y, self.h_)
-        self_weight = torch.exp(a_h**2 * (y**2).sum(dim=1) / (2 * v_h) - part.log_normalizer())
+        log_normalizer = self.backend_.log_normalizer((a_h * y).to(self.backend_.dtype), self.h_)
+        self_weight = torch.exp(a_h**2 * (y**2).sum(dim=1) / (2 * v_h) - log_normalizer.to(y.device))
         count = int((self_weight >= ISOLATION_SELF_WEIGHT).sum())
         estimate = count if k == n else int(round(count * n / k))
         if estimate:
