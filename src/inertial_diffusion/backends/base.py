@@ -212,7 +212,9 @@ class PosteriorBackend(ABC):
                 - 0.5 * self.n_features * math.log(2 * math.pi * v_t))
 
     def log_normalizer(self, x: torch.Tensor, t: float) -> torch.Tensor:
-        """:math:`\\log\\sum_i e^{\\ell_i}` of the logits :math:`\\ell_i = (\\alpha_t x\\cdot y_i - \\alpha_t^2|y_i|^2/2)/v_t`.
+        """The log-sum-exp :math:`\\log\\sum_i e^{\\ell_i}` of the logits of :meth:`partial`.
+
+        The logits are :math:`\\ell_i = (\\alpha_t x\\cdot y_i - \\alpha_t^2|y_i|^2/2)/v_t`.
 
         What a training point's own posterior weight is read from (the estimators' isolated-point count): the
         weight of row ``j`` at ``x`` is :math:`e^{\\ell_j - \\log\\sum_i e^{\\ell_i}}`. An exact local backend

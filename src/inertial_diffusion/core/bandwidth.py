@@ -413,10 +413,11 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
         d = scale_dimension(X, n_samples=n, bandwidth_scale=bandwidth_scale, random_state=rng)
     lattice = lattice_share(X)
     if lattice > LATTICE_SHARE:
-        warnings.warn(f"{lattice:.0%} of the nearest-neighbour pairs share their distance with another pair: the data "
-                      f"sit on a lattice (binary, integer or gridded values), and the {method!r} estimate d = {d:.3g} is "
-                      "a property of the lattice more than of the data; pass intrinsic_dim (CLI: --intrinsic-dim) or "
-                      "a bandwidth to choose sigma yourself", UserWarning, stacklevel=2)
+        warnings.warn(f"{lattice:.0%} of the nearest-neighbour pairs share their distance with another pair: the "
+                      "data sit on a lattice (binary, integer or gridded values), and the "
+                      f"{method!r} estimate d = {d:.3g} is a property of the lattice more than of the data; pass "
+                      "intrinsic_dim (CLI: --intrinsic-dim) or a bandwidth to choose sigma yourself", UserWarning,
+                      stacklevel=2)
     if not (np.isfinite(d) and d > 0):  # the estimators above guard their own cases; this is the contract
         raise DimensionEstimateError(f"the {method!r} intrinsic-dimension estimate is {d}", "pass intrinsic_dim "
                                      "explicitly")

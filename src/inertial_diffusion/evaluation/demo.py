@@ -97,7 +97,9 @@ def run_demo(n_train: int = 2000, n_samples: int = 1000, ambient_dim: int = 100,
     """
     sphere = Sphere(intrinsic_dim=2, ambient_dim=ambient_dim, random_state=random_state)
     train = sphere.sample(n_train, random_state=random_state + 1)
-    rows, info, samples = [], {}, {}
+    rows: list[DemoRow] = []
+    info: dict[str, float | None] = {}
+    samples: dict[str, np.ndarray] = {}
     for name, model in _models(random_state):
         start = time.perf_counter()
         S = model.fit(train).sample(n_samples)

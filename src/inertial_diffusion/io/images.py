@@ -56,8 +56,9 @@ def _read_one(f: Path) -> tuple[np.ndarray, str]:
                             "8-bit (or to 16-bit grayscale) first, rather than lose half of every value silently")
     try:
         with Image.open(f) as img:
-            if getattr(img, "n_frames", 1) > 1:
-                raise DataFileError(f"{f}: an animated image ({img.n_frames} frames); save one frame per file")
+            frames = int(getattr(img, "n_frames", 1))
+            if frames > 1:
+                raise DataFileError(f"{f}: an animated image ({frames} frames); save one frame per file")
             mode = img.mode
             if mode in ("I;16B", "I;16L"):
                 mode = "I;16"
