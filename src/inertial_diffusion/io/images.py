@@ -77,8 +77,8 @@ def _read_one(f: Path) -> tuple[np.ndarray, str]:
 def load_images(folder: Path) -> Dataset:
     """Read every image of ``folder`` (sorted by name), all of one size and one mode, as rows in [0, 1].
 
-    Hidden files are skipped; any other file or sub-folder is an error (never a silent subset). Each image is read in its own mode, never converted (see the module
-    docstring), so that samples can be written back in that mode.
+    Hidden files are skipped; any other file or sub-folder is an error (never a silent subset). Each image is read
+    in its own mode, never converted (see the module docstring), so that samples can be written back in that mode.
 
     Parameters
     ----------
