@@ -583,3 +583,34 @@ def test_lattice_data_are_named_and_the_remedy_is_the_real_option():
         warnings.simplefilter("ignore")
         estimate_intrinsic_dim(tied, method="scale", random_state=0)
     assert "'scale' method" not in str(info.value) and "intrinsic_dim" in str(info.value)
+
+
+def test_messages_name_the_real_problem(tmp_path):
+    """Round 3, item 15: each message says what is wrong, in one line."""
+    from inertial_diffusion import InertialDiffusion
+
+    p = tmp_path / "text.npy"
+    p.write_text("a,b\n1,2\n")
+    assert "not a .npy file (no NumPy header" in one_line_error(invoke("sample", p, "-o", tmp_path / "o.npy"))
+    u = tmp_path / "u.csv"
+    u.write_text("a,b\n1_234,2\n2_000,3\n3_500,4\n")
+    assert "'_' digit separators" in one_line_error(invoke("sample", u, "-o", tmp_path / "u_out.csv"))
+    big = tmp_path / "big.csv"
+    X = np.random.default_rng(0).random((50, 3))
+    X[:, 1] *= 1e300
+    np.savetxt(big, X, delimiter=",", header="a,b,c", comments="")
+    result = invoke("sample", big, "-n", 5, "-o", tmp_path / "b.csv")
+    assert result.exit_code == 0 and "infx" not in result.output and "overflow" not in result.output
+    good = tmp_path / "x.npy"
+    np.save(good, np.random.default_rng(1).random((50, 3)))
+    out = tmp_path / "s.npy"
+    result = invoke("sample", good, "-n", 5, "-o", out, "--intrinsic-dim", "1e308")
+    assert result.exit_code == 0 and "d=1e+308" in result.output
+    assert ".md" in one_line_error(invoke("evaluate", out, good, "--report", tmp_path / "rep.png"))
+    assert not (tmp_path / "rep.png").exists()
+    assert "training file" in one_line_error(invoke("evaluate", out, good, "--held-out", good))
+    y = np.arange(300)
+    with pytest.raises(ValueError) as info, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        InertialDiffusion().fit(np.random.default_rng(0).random((300, 2)), y)
+    assert len(str(info.value)) < 400 and "and 295 more" in str(info.value)

@@ -208,8 +208,13 @@ def evaluate(
     from inertial_diffusion.io import atomic_write, check_output_path
 
     if report is not None:
+        if report.suffix.lower() == ".png":
+            _fail(f"--report {report}: the report is a Markdown file (e.g. report.md); its figure is written beside "
+                  "it as .png")
         _run(check_output_path, report, force)
         _run(check_output_path, report.with_suffix(".png"), force)
+    if held_out is not None and held_out.exists() and train.exists() and held_out.resolve() == train.resolve():
+        _fail(f"--held-out {held_out} is the training file; held-out rows are rows the model did not see")
     S = _run(load_maybe_labelled, samples, key, labels, header)
     T = _run(load_maybe_labelled, train, key, labels, header)
     H = _run(load_maybe_labelled, held_out, key, labels, header) if held_out is not None else None

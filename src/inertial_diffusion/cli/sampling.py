@@ -293,7 +293,7 @@ def summary(model, total: int, output: Path, label: Any) -> str:
     """
     fitted = model.class_models_[label] if label is not None else model
     d = getattr(fitted, "intrinsic_dim_", None)
-    d_text = "given" if d is None else f"{d:.2f}"
+    d_text = "given" if d is None else (f"{d:.2f}" if d < 1e4 else f"{d:.3g}")
     search = getattr(fitted, "bandwidth_search_", None)
     chosen = "" if search is None else f", c={search.best_scale:.3g} ({search.criterion})"
     parts = getattr(fitted, "components_", None)
@@ -442,7 +442,14 @@ def unit_spread_note(X) -> str:
 
     if hasattr(X, "select_dtypes"):  # a table: its numeric columns (codes are scaled by the encoder)
         X = X.select_dtypes("number").to_numpy(dtype=np.float64, na_value=np.nan)
-    std = np.nanstd(np.asarray(X, dtype=np.float64), axis=0) if np.size(X) else np.zeros(0)
+    X = np.asarray(X, dtype=np.float64)
+    if not np.size(X):
+        return ""
+    peak = np.nanmax(np.abs(X), axis=0)
+    peak[~(peak > 0)] = 1.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        std = np.nanstd(X / peak, axis=0) * peak  # scaled first: a 1e300 column's squares overflow float64
+    std = std[np.isfinite(std)]
     std = std[std > 0]
     if std.size < 2 or std.max() <= UNIT_SPREAD_RATIO * std.min():
         return ""

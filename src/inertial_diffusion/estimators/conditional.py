@@ -77,9 +77,11 @@ def check_labels(y: Any, n_rows: int) -> np.ndarray:
     return labels
 
 
-def _describe(counts: dict) -> str:
-    """``'a' (1 row), 'b' (0 rows)``."""
-    return ", ".join(f"{label!r} ({k} row{'s' if k != 1 else ''})" for label, k in counts.items())
+def _describe(counts: dict, shown: int = 5) -> str:
+    """``'a' (1 row), 'b' (0 rows)``, the first ``shown`` of them and how many more (a message stays one line)."""
+    items = [f"{label!r} ({k} row{'s' if k != 1 else ''})" for label, k in counts.items()]
+    more = f" and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(items[:shown]) + more
 
 
 def sample_mixture(models: list, sizes: list[int], n_samples: int, random_state: Any,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -202,7 +203,12 @@ def _load_npy(path: Path, key: str | None = None, labels: str | None = None, hea
     try:
         arr = np.load(path, allow_pickle=False)
     except Exception as exc:
-        raise DataFileError(f"{path}: not a readable .npy file ({exc})") from None
+        with open(path, "rb") as handle:
+            magic = handle.read(6)
+        if magic != b"\x93NUMPY":
+            raise DataFileError(f"{path}: not a .npy file (no NumPy header: a text or CSV file? name it .csv)") \
+                from None
+        raise DataFileError(f"{path}: not a readable .npy file ({str(exc).splitlines()[0]})") from None
     if labels is not None:
         raise DataFileError(f"{path}: a .npy file holds one array; put labels in a .npz or a csv column")
     return Dataset(_numeric(arr, path), image_shape=arr.shape[1:] if arr.ndim == 3 else None)
@@ -372,12 +378,16 @@ def _check_decimal_commas(table: Any, names: list[str], path: Path, delimiter: s
     """A ';'-separated column of numbers written with decimal commas would be read as text (categories): refuse."""
     import pyarrow as pa
 
-    if delimiter != ";":
-        return
     for name in names:
         col = table.column(name)
-        if pa.types.is_string(col.type):
-            values = [v for v in col.to_pylist() if v is not None]
+        if not pa.types.is_string(col.type):
+            continue
+        values = [v for v in col.to_pylist() if v is not None]
+        if values and all(re.fullmatch(r"[-+]?\d{1,3}(_\d{3})+(\.\d*)?|[-+]?\d+(\.\d*)?", v.strip()) for v in values) \
+                and any("_" in v for v in values):
+            raise DataFileError(f"{path}: column {name!r} holds numbers with '_' digit separators ({values[0]!r}); "
+                                "they are read as text: write the numbers without separators")
+        if delimiter == ";":
             if values and all(_is_number(v.replace(",", ".")) for v in values) and any("," in v for v in values):
                 raise DataFileError(f"{path}: column {name!r} holds numbers with decimal commas ({values[0]!r}); "
                                     "decimal commas are not read: use '.' for decimals")
