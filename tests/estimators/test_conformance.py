@@ -36,3 +36,25 @@ def test_shared_parameter_docs_are_one_text():
         for name in ("standardize", "dtype", "max_memory", "random_state"):
             assert PARAMETER_DOCS[name] in cls.__doc__, (cls.__name__, name)
     assert "As in" not in InertialDiffusion.__doc__ + AmbientKDE.__doc__ + SmoothedCFDM.__doc__
+
+
+def _imblearn_checks():
+    try:
+        from imblearn.utils.estimator_checks import _yield_all_checks
+    except ImportError:  # pragma: no cover - imbalanced-learn is a test dependency
+        return []
+    from inertial_diffusion import InertialOversampler
+
+    est = InertialOversampler(random_state=0)
+    return [(getattr(c, "func", c).__name__, c) for c in _yield_all_checks(est)]
+
+
+@pytest.mark.parametrize("name,check", _imblearn_checks(), ids=lambda v: v if isinstance(v, str) else "")
+def test_imbalanced_learn_checks_pass_on_the_oversampler(name, check):
+    """imbalanced-learn's own estimator checks (as scikit-learn's are run above): sparse input and pandas sparse
+    columns are densified for the model and given back sparse; feature names; an already balanced y draws nothing."""
+    from inertial_diffusion import InertialOversampler
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        check("InertialOversampler", InertialOversampler(random_state=0))

@@ -90,9 +90,22 @@ class InertialOversampler(BaseOverSampler):
         self.dtype = dtype
         self.random_state = random_state
 
-    def _fit_resample(self, X: np.ndarray, y: np.ndarray, **params: Any) -> tuple[np.ndarray, np.ndarray]:
-        X = check_data(X, min_rows=2)
+    def _fit_resample(self, X: Any, y: np.ndarray, **params: Any) -> tuple[Any, np.ndarray]:
+        import scipy.sparse as sp
+
+        sparse_format = X.format if sp.issparse(X) else None  # sparse in, sparse out (as SMOTE): the model is dense
+        X_dense = check_data(X.toarray() if sparse_format else X, min_rows=2)
         targets = {c: k for c, k in self.sampling_strategy_.items() if k > 0}
+        if not targets:  # already balanced: nothing to draw, nothing to fit
+            self.model_ = None
+            return X, y
+        X_new, y_new = self._draw(X_dense, y, targets)
+        if sparse_format:
+            return sp.vstack([X, sp.csr_matrix(X_new)], format=sparse_format), np.concatenate([y, y_new])
+        return np.concatenate([X_dense, X_new]), np.concatenate([y, y_new])
+
+    def _draw(self, X: np.ndarray, y: np.ndarray, targets: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The new rows of every class to grow (dense), and their labels."""
         sizes = {c: int(np.sum(y == c)) for c in targets}
         too_small = [f"{plain_label(c)!r} ({k} row{'s' if k != 1 else ''})" for c, k in sizes.items() if k < 2]
         if too_small:
@@ -112,8 +125,13 @@ class InertialOversampler(BaseOverSampler):
         keep = np.isin(y, list(targets))
         self.model_ = InertialDiffusion(**params).fit(X[keep], y[keep])
         rng = np.random.default_rng(self.random_state)
-        X_new, y_new = [X], [y]
+        X_new, y_new = [], []
         for c, k in targets.items():
             X_new.append(self.model_.sample(k, random_state=rng, y=c).astype(X.dtype, copy=False))
             y_new.append(np.full(k, c, dtype=y.dtype))
         return np.concatenate(X_new), np.concatenate(y_new)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # densified for the model, given back in the input's sparse format
+        return tags
