@@ -115,7 +115,8 @@ class InertialOversampler(BaseOverSampler):
         if few:
             warnings.warn(f"class(es) {', '.join(few)} have fewer than k_min={self.k_min} rows: their "
                           "samples rest on very few points", UserWarning, stacklevel=3)
-        params = dict(bandwidth=self.bandwidth, intrinsic_dim=self.intrinsic_dim, bandwidth_scale=self.bandwidth_scale,
+        params: dict[str, Any] = dict(bandwidth=self.bandwidth, intrinsic_dim=self.intrinsic_dim,
+                                      bandwidth_scale=self.bandwidth_scale,
                       inertia=self.inertia, max_dup_rate=self.max_dup_rate, standardize=self.standardize,
                       dtype=self.dtype)
         if self.bandwidth in (None, "auto") and self.intrinsic_dim is None:
@@ -123,11 +124,12 @@ class InertialOversampler(BaseOverSampler):
             probe = InertialDiffusion(standardize=self.standardize, dtype=self.dtype, components="none")
             params["intrinsic_dim"] = probe.fit(X).intrinsic_dim_
         keep = np.isin(y, list(targets))
-        self.model_ = InertialDiffusion(**params).fit(X[keep], y[keep])
+        model = InertialDiffusion(**params).fit(X[keep], y[keep])
+        self.model_ = model
         rng = np.random.default_rng(self.random_state)
         X_new, y_new = [], []
         for c, k in targets.items():
-            X_new.append(self.model_.sample(k, random_state=rng, y=c).astype(X.dtype, copy=False))
+            X_new.append(model.sample(k, random_state=rng, y=c).astype(X.dtype, copy=False))
             y_new.append(np.full(k, c, dtype=y.dtype))
         return np.concatenate(X_new), np.concatenate(y_new)
 
