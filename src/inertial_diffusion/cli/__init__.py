@@ -122,6 +122,8 @@ def sample(
     class_: Optional[str] = typer.Option(None, "--class", help="Sample this class only (needs --labels)."),
     per_class: bool = typer.Option(False, "--per-class", help="Sample n per class (needs --labels)."),
     dtype: Dtype = typer.Option(DTYPES[0], help="Computation dtype."),
+    threads: Optional[int] = typer.Option(None, min=1, help="Torch threads [default: 1 for small work or a busy "
+                                          "machine, else torch's]."),
     device: Device = typer.Option(DEVICES[0], help="Where to compute."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing output."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary."),
@@ -175,7 +177,7 @@ def sample(
                  dim_method=dim_method.value, inertia=inertia.value, sampler=sampler.value, dtype=dtype.value,
                  device=device.value, max_dup_rate=max_dup_rate, standardize=standardize.value,
                  components=components.value, prune_tol=prune_tol,
-                 column_types={c: "categorical" for c in categorical} if categorical else None)
+                 column_types={c: "categorical" for c in categorical} if categorical else None, threads=threads)
     _run(fit, model, data, intrinsic_dim, input)
     classes = list(model.class_models_) if per_class else [label]
     first: list = []  # the first rows, for the image preview

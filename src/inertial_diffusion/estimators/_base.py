@@ -23,6 +23,7 @@ from inertial_diffusion import choices
 from inertial_diffusion.backends.base import PosteriorBackend
 from inertial_diffusion.backends.device import DTYPES, check_dtype_for_device, resolve_device, torch_generator
 from inertial_diffusion.backends.factory import is_dask_array, make_backend, resolve_max_memory
+from inertial_diffusion.backends.threads import thread_scope, threads_for
 from inertial_diffusion.core.process import time_grid
 from inertial_diffusion.core.samplers import SIMULATORS, Callback, sample_one_shot, sample_stationary
 from inertial_diffusion.core.standardize import STANDARDIZE_MODES, Standardizer, resolve_mode
@@ -55,6 +56,8 @@ COMMON_CONSTRAINTS: dict[str, list[Any] | str] = {  # a list of constraints, or 
     "client": "no_validation",
     "prune_tol": [Interval(numbers.Real, 0, 1, closed="neither"), None],
 }
+#: The ``threads`` parameter of the diffusion estimators that take it.
+THREADS_CONSTRAINT: list[Any] = [_POSITIVE_INT, None]
 
 #: numpydoc entries of the parameters several estimators share: one text, substituted into each docstring.
 PARAMETER_DOCS: dict[str, str] = {
@@ -121,6 +124,13 @@ PARAMETER_DOCS: dict[str, str] = {
         Certified cluster pruning: skip the clusters of training points whose share of the softmax
         mass is provably below ``prune_tol`` (see :mod:`inertial_diffusion.backends.pruned`). None:
         exact, every point.
+""",
+    'threads': """\
+    threads : int, optional
+        Torch threads of every call (fit, sample, queries). None: one thread for small calls or when the machine
+        is busy (the load average leaves no core free), torch's setting otherwise
+        (:mod:`inertial_diffusion.backends.threads`: measured beside two busy processes, 1 thread ran 1.05-1.7x
+        faster than 2 at every size).
 """,
     'intrinsic_dim': """\
     intrinsic_dim : float, optional
@@ -440,7 +450,8 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         check_is_fitted(self, "backend_")
         n_samples = check_n_samples(n_samples)
         rs = self.random_state if random_state is None else random_state
-        return self._decode(self._sample_array(n_samples, rs, callback, y, return_neglected_mass), rs)
+        with self._threads(n_samples):
+            return self._decode(self._sample_array(n_samples, rs, callback, y, return_neglected_mass), rs)
 
     def _sample_array(self, n_samples: int, rs: Any, callback: Callback, y: Any,
                       return_neglected_mass: bool) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
@@ -462,6 +473,12 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
             return samples
         assert bound is not None, "with_bound=True gives the bound"
         return samples, bound.cpu().numpy()
+
+    def _threads(self, queries: int, rows: int | None = None, dims: int | None = None) -> Any:
+        """The thread scope of a call evaluating the posterior of ``queries`` queries (:mod:`~..backends.threads`)."""
+        rows = self.n_samples_fit_ if rows is None else rows
+        dims = self.n_dims_ if dims is None else dims
+        return thread_scope(threads_for(getattr(self, "threads", None), float(queries) * rows * dims))
 
     def _decode(self, out: Any, random_state: Any) -> Any:
         """A table's samples as a DataFrame (:class:`~inertial_diffusion.tables.encoder.TableEncoder`); arrays as
@@ -529,7 +546,8 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         array([[1.333, 1.333]])
         """
         z, t = self._queries(x, t)
-        return self.standardizer_.inverse_transform(self.backend_.mean(z, t).cpu().numpy())
+        with self._threads(z.shape[0]):
+            return self.standardizer_.inverse_transform(self.backend_.mean(z, t).cpu().numpy())
 
     def score_function(self, x: Any, t: float) -> np.ndarray:
         """Score :math:`\\nabla_x\\log\\hat p_t(x)` of the empirical law at time ``t``, in data units.
@@ -567,7 +585,8 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         True
         """
         z, t = self._queries(x, t)
-        return self.backend_.score(z, t).cpu().double().numpy() / self.standardizer_.scale
+        with self._threads(z.shape[0]):
+            return self.backend_.score(z, t).cpu().double().numpy() / self.standardizer_.scale
 
     def log_density(self, x: Any, t: float) -> np.ndarray:
         """Log density :math:`\\log\\hat p_t(x)` of the empirical law at time ``t``, in data units.
@@ -607,7 +626,8 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         1.0
         """
         z, t = self._queries(x, t)
-        logp = self.backend_.log_density(z, t).cpu().numpy()
+        with self._threads(z.shape[0]):
+            logp = self.backend_.log_density(z, t).cpu().numpy()
         return logp - self.standardizer_.log_abs_det(self.n_dims_)
 
 

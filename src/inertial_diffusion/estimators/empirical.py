@@ -12,7 +12,7 @@ from sklearn.utils._param_validation import Interval
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha
 from inertial_diffusion.core.samplers import DEFAULT_N_STEPS
 from inertial_diffusion.core.standardize import Standardizer
-from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, DiffusionBase
+from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, THREADS_CONSTRAINT, DiffusionBase, parameters_doc
 
 __all__ = ["EmpiricalDiffusion"]
 
@@ -32,7 +32,7 @@ class EmpiricalDiffusion(DiffusionBase):
     denoise : bool, default=True
         Return the posterior mean :math:`m_{{t_{{min}}}}(z)` at the final time (Tweedie's denoised
         output, as diffusion samplers do at their last step); if False return :math:`z/\\alpha_{{t_{{min}}}}`.
-{COMMON_PARAMETERS_DOC}
+{COMMON_PARAMETERS_DOC}{THREADS_DOC}
     Attributes
     ----------
     h_ : float
@@ -49,12 +49,13 @@ class EmpiricalDiffusion(DiffusionBase):
     >>> S = EmpiricalDiffusion(random_state=0).fit(X).sample(3)
     >>> bool(np.isclose(S[:, None, :], X[None]).all(axis=2).any(axis=1).all())  # every sample is a training point
     True
-    """.format(COMMON_PARAMETERS_DOC=COMMON_PARAMETERS_DOC)
+    """.format(COMMON_PARAMETERS_DOC=COMMON_PARAMETERS_DOC, THREADS_DOC=parameters_doc("threads"))
 
     _parameter_constraints: dict = {
         **DiffusionBase._parameter_constraints,
         "t_min": [Interval(numbers.Real, MIN_T_MIN, None, closed="left")],
         "denoise": ["boolean"],
+        "threads": THREADS_CONSTRAINT,
     }
 
     def __init__(self, *, t_min: float = 1e-8, denoise: bool = True, sampler: str = "one_shot",
@@ -62,7 +63,7 @@ class EmpiricalDiffusion(DiffusionBase):
                  standardize: bool | str = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, max_memory: int | None = None, random_state: Any = None,
                  prior: str = "mixture", t_max: float = DEFAULT_T_MAX, client: Any = None,
-                 prune_tol: float | None = None) -> None:
+                 prune_tol: float | None = None, threads: int | None = None) -> None:
         self.t_min = t_min
         self.denoise = denoise
         self.sampler = sampler
@@ -77,6 +78,7 @@ class EmpiricalDiffusion(DiffusionBase):
         self.t_max = t_max
         self.client = client
         self.prune_tol = prune_tol
+        self.threads = threads
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "EmpiricalDiffusion":

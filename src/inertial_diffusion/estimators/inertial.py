@@ -26,7 +26,8 @@ from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha, variance
 from inertial_diffusion.core.samplers import DEFAULT_N_STEPS, Callback
 from inertial_diffusion.core.standardize import Standardizer
 from inertial_diffusion.core.validation import check_n_samples
-from inertial_diffusion.estimators._base import COMMON_PARAMETERS_DOC, DiffusionBase, parameters_doc
+from inertial_diffusion.estimators._base import (COMMON_PARAMETERS_DOC, THREADS_CONSTRAINT, DiffusionBase,
+                                                 parameters_doc)
 from inertial_diffusion.estimators.bandwidth_search import BandwidthSearch, search_bandwidth_scale
 from inertial_diffusion.estimators.conditional import sample_mixture
 
@@ -67,7 +68,7 @@ class InertialDiffusion(DiffusionBase):
         "auto" chooses ``c`` by a search (:mod:`inertial_diffusion.estimators.bandwidth_search`): the
         largest ``c`` whose held-out W1 is within 1 % of the best on a grid, or the novelty target
         ``max_dup_rate``; recorded in ``bandwidth_search_``.
-{RULE_DOC}    inertia : {{"posterior_mean", "paper", "moment"}}, default="posterior_mean"
+{RULE_DOC}{THREADS_DOC}    inertia : {{"posterior_mean", "paper", "moment"}}, default="posterior_mean"
         Form of the inertia step (see :mod:`inertial_diffusion.core.inertia`): the posterior mean
         :math:`m_h(z)` (the paper's step, exact to second order), the paper's printed step, or "moment", a draw
         of :math:`N(m_h(z), \\operatorname{{Cov}}_h(y \\mid z))` that keeps the data's mean and covariance (new
@@ -128,7 +129,8 @@ class InertialDiffusion(DiffusionBase):
     >>> model.sample(5).shape
     (5, 3)
     """.format(COMMON_PARAMETERS_DOC=COMMON_PARAMETERS_DOC,
-               RULE_DOC=parameters_doc("intrinsic_dim", "bandwidth_scale", "dim_method"))
+               RULE_DOC=parameters_doc("intrinsic_dim", "bandwidth_scale", "dim_method"),
+               THREADS_DOC=parameters_doc("threads"))
 
     _parameter_constraints: dict = {
         **DiffusionBase._parameter_constraints,
@@ -140,6 +142,7 @@ class InertialDiffusion(DiffusionBase):
         "max_dup_rate": [Interval(numbers.Real, 0, 1, closed="neither"), None],
         "components": [StrOptions(set(choices.COMPONENTS))],
         "column_types": [dict, None],
+        "threads": THREADS_CONSTRAINT,
         "categorical_weight": [Interval(numbers.Real, 0, None, closed="neither")],
     }
 
@@ -161,7 +164,7 @@ class InertialDiffusion(DiffusionBase):
                  standardize: bool | str = True, dtype: str = "float64", device: str = "cpu",
                  chunk_size: int | None = None, max_memory: int | None = None, random_state: Any = None,
                  prior: str = "mixture", t_max: float = DEFAULT_T_MAX, client: Any = None,
-                 prune_tol: float | None = None) -> None:
+                 prune_tol: float | None = None, threads: int | None = None) -> None:
         self.bandwidth = bandwidth
         self.intrinsic_dim = intrinsic_dim
         self.bandwidth_scale = bandwidth_scale
@@ -183,6 +186,7 @@ class InertialDiffusion(DiffusionBase):
         self.t_max = t_max
         self.client = client
         self.prune_tol = prune_tol
+        self.threads = threads
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Any, y: Any = None) -> "InertialDiffusion":
@@ -240,6 +244,12 @@ class InertialDiffusion(DiffusionBase):
         """
         if self.max_dup_rate is not None and self.bandwidth != "auto":
             raise ValueError("max_dup_rate is a target of the bandwidth search: use it with bandwidth='auto'")
+        shape = getattr(X, "shape", (0, 0))
+        with self._threads(ISOLATION_PROBE_ROWS, int(shape[0]) if len(shape) else 0,
+                           int(shape[1]) if len(shape) > 1 else 0):
+            return self._fit(X, y)
+
+    def _fit(self, X: Any, y: Any) -> "InertialDiffusion":
         X = self._validate_fit_input(X)
         self._fit_one(X, self._fit_standardizer(X))
         self.class_models_ = None
@@ -451,7 +461,10 @@ class InertialDiffusion(DiffusionBase):
         (True, 0)
         """
         rs = self.random_state if random_state is None else random_state
-        return self._decode(self._sample_idm(n_samples, rs, callback, y, return_neglected_mass, exclude_copies), rs)
+        check_is_fitted(self, "backend_")
+        with self._threads(int(n_samples) if isinstance(n_samples, numbers.Integral) else 1):
+            return self._decode(self._sample_idm(n_samples, rs, callback, y, return_neglected_mass, exclude_copies),
+                                rs)
 
     def _sample_idm(self, n_samples: int, rs: Any, callback: Callback, y: Any, return_neglected_mass: bool,
                     exclude_copies: bool) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
