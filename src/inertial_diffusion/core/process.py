@@ -99,7 +99,9 @@ def ve_sigma(t: float) -> float:
 
 
 def time_grid(t_max: float, t_min: float, n_steps: int) -> np.ndarray:
-    """Decreasing, log-spaced times ``t_max = t_0 > t_1 > ... > t_{n_steps} = t_min``.
+    """Decreasing, log-spaced times from ``t_max`` down to ``t_min``, ``n_steps + 1`` of them.
+
+    ``t_max = t_0 > t_1 > ... > t_{n_steps} = t_min``.
 
     Log spacing puts most steps near 0, where the empirical score varies on the scale
     :math:`\\sqrt{v_t}` and the reverse dynamics are stiff (rate :math:`\\approx 1/v_t`).

@@ -111,8 +111,10 @@ class InertialDiffusion(DiffusionBase):
     data_resident_ : bool
         Whether the training data live on ``device_`` (False: streamed from the host).
     n_features_in_, n_samples_fit_ : int
-    mean_ : ndarray, scale_ : float or ndarray
-        The standardization.
+    mean_ : ndarray
+        The standardization's centre.
+    scale_ : float or ndarray
+        The standardization's scale (one global scale, or one per feature).
     class_models_ : dict or None
         After ``fit(X, y)``: one model per class.
     components_ : list of dict or None
