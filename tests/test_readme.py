@@ -10,7 +10,8 @@ The rule (stated in the README too):
 * a block whose first line, or a command line that, carries the marker ``# not run by the tests`` is skipped
   (with the reason after the marker, e.g. ``reproduce --full``: 50 minutes).
 
-``README_PATH`` in the environment points the test at another file (to check a proposed README).
+``README_PATH`` in the environment points the test at another file (to check a proposed README). The user guide's
+pages (``docs/guide/*.md``) follow the same rule and are run the same way.
 """
 
 import os
@@ -25,10 +26,12 @@ from typer.testing import CliRunner
 
 MARKER = "# not run by the tests"
 README = Path(os.environ.get("README_PATH", Path(__file__).resolve().parents[1] / "README.md"))
+GUIDE = sorted((Path(__file__).resolve().parents[1] / "docs" / "guide").glob("*.md"))
+PAGES = [README] + ([] if "README_PATH" in os.environ else GUIDE)
 
 
-def _blocks(language: str) -> list[tuple[int, str]]:
-    text = README.read_text(encoding="utf-8")
+def _blocks(language: str, page: Path = README) -> list[tuple[int, str]]:
+    text = page.read_text(encoding="utf-8")
     blocks = []
     for match in re.finditer(rf"^```{language}[ \t]*\n(.*?)^```", text, flags=re.M | re.S):
         line = text.count("\n", 0, match.start()) + 1
@@ -39,9 +42,9 @@ def _blocks(language: str) -> list[tuple[int, str]]:
     return blocks
 
 
-def _commands() -> list[tuple[int, list[str]]]:
+def _commands(page: Path = README) -> list[tuple[int, list[str]]]:
     commands = []
-    for start, body in _blocks("bash"):
+    for start, body in _blocks("bash", page):
         for offset, line in enumerate(body.splitlines(), start=1):
             if line.strip().startswith("inertial-diffusion") and MARKER not in line:
                 commands.append((start + offset, shlex.split(line, comments=True)))
@@ -71,19 +74,21 @@ def test_readme_has_snippets():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("line, code", _blocks("python"), ids=lambda v: f"line{v}" if isinstance(v, int) else "")
-def test_readme_python_block_runs(line, code, tmp_path, monkeypatch):
+@pytest.mark.parametrize("page, line, code", [(p, line, code) for p in PAGES for line, code in _blocks("python", p)],
+                         ids=lambda v: v.name if isinstance(v, Path) else (f"line{v}" if isinstance(v, int) else ""))
+def test_readme_python_block_runs(page, line, code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    exec(compile(code, f"{README.name}:{line}", "exec"), {"__name__": "readme"})
+    exec(compile(code, f"{page.name}:{line}", "exec"), {"__name__": "readme"})
 
 
 @pytest.mark.slow
-def test_readme_commands_run_in_order(tmp_path, monkeypatch):
+@pytest.mark.parametrize("page", [p for p in PAGES if _commands(p)], ids=lambda p: p.name)
+def test_readme_commands_run_in_order(page, tmp_path, monkeypatch):
     from inertial_diffusion.cli import app
 
     _data_folder(tmp_path)
     monkeypatch.chdir(tmp_path)
     runner = CliRunner()
-    for line, argv in _commands():
+    for line, argv in _commands(page):
         result = runner.invoke(app, argv[1:])
-        assert result.exit_code == 0, f"{README.name}:{line}: {shlex.join(argv)}\n{result.output}"
+        assert result.exit_code == 0, f"{page.name}:{line}: {shlex.join(argv)}\n{result.output}"
