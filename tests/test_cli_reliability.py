@@ -614,3 +614,17 @@ def test_messages_name_the_real_problem(tmp_path):
         warnings.simplefilter("ignore")
         InertialDiffusion().fit(np.random.default_rng(0).random((300, 2)), y)
     assert len(str(info.value)) < 400 and "and 295 more" in str(info.value)
+
+
+def test_no_per_feature_hint_for_arrays_of_images(tmp_path):
+    """Pixels near a border have tiny spread: the per-feature hint would be bad advice for images."""
+    rng = np.random.default_rng(0)
+    images = np.zeros((40, 8, 8))
+    images[:, 2:6, 2:6] = rng.random((40, 4, 4))  # a bright centre, a near-constant border
+    images[:, 0, 0] = 1e-4 * rng.random(40)
+    np.save(tmp_path / "imgs.npy", images)
+    result = invoke("sample", tmp_path / "imgs.npy", "-n", 3, "-o", tmp_path / "o.npy")
+    assert result.exit_code == 0 and "per_feature" not in result.output
+    flat = tmp_path / "flat.npy"
+    np.save(flat, images.reshape(40, -1))
+    assert "per_feature" in invoke("sample", flat, "-n", 3, "-o", tmp_path / "f.npy").output  # a table: the hint

@@ -169,7 +169,8 @@ def sample(
 
     if categorical and data.frame is None:
         _fail("--categorical applies to csv/tsv/parquet tables")
-    if standardize.value == "global" and data.kind != "images":
+    # pixels share one unit: the per-feature hint is for tables, never for images (a folder, or an (n, H, W) array)
+    if standardize.value == "global" and data.kind != "images" and data.image_shape is None:
         note = _run(unit_spread_note, data.training)
         if note and not quiet:
             typer.echo(note, err=True)
