@@ -624,7 +624,7 @@ def test_no_per_feature_hint_for_arrays_of_images(tmp_path):
     images[:, 0, 0] = 1e-4 * rng.random(40)
     np.save(tmp_path / "imgs.npy", images)
     result = invoke("sample", tmp_path / "imgs.npy", "-n", 3, "-o", tmp_path / "o.npy")
-    assert result.exit_code == 0 and "per_feature" not in result.output
+    assert result.exit_code == 0 and "consider --standardize" not in result.output
     flat = tmp_path / "flat.npy"
     np.save(flat, images.reshape(40, -1))
-    assert "per_feature" in invoke("sample", flat, "-n", 3, "-o", tmp_path / "f.npy").output  # a table: the hint
+    assert "consider --standardize" in invoke("sample", flat, "-n", 3, "-o", tmp_path / "f.npy").output  # a table
