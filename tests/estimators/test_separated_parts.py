@@ -57,3 +57,24 @@ def test_one_part_changes_nothing():
     assert auto.components_ is None
     np.testing.assert_array_equal(auto.sample(100), InertialDiffusion(random_state=0, components="none")
                                   .fit(X).sample(100))
+
+
+def test_queries_answer_for_the_mixture_that_sample_draws(two_parts):
+    """log p = LSE_c(log pi_c + log p_c), the posterior mean and score weighted by P(c | x) (engine issue)."""
+    A, B, model, alone = two_parts
+    parts = model.component_models_
+    weights = np.array([c["size"] for c in model.components_], float)
+    weights /= weights.sum()
+    x = np.r_[A[:3] + 0.01, B[:3] + SHIFT + 0.01]
+    t = 0.05
+    logp = np.stack([p.log_density(x, t) for p in parts], axis=1) + np.log(weights)
+    expected = np.logaddexp(logp[:, 0], logp[:, 1])
+    np.testing.assert_allclose(model.log_density(x, t), expected, rtol=1e-12)
+    resp = np.exp(logp - expected[:, None])
+    mean = sum(resp[:, [c]] * p.posterior_mean(x, t) for c, p in enumerate(parts))
+    np.testing.assert_allclose(model.posterior_mean(x, t), mean, rtol=1e-10, atol=1e-12)
+    # the score is the gradient of the log-density (central differences along the first coordinate)
+    e = np.zeros(D)
+    e[0] = 1e-5
+    numeric = (model.log_density(x + e, t) - model.log_density(x - e, t)) / 2e-5
+    np.testing.assert_allclose(model.score_function(x, t)[:, 0], numeric, rtol=1e-4, atol=1e-4)

@@ -30,6 +30,7 @@ from inertial_diffusion.estimators._base import (COMMON_PARAMETERS_DOC, THREADS_
                                                  parameters_doc)
 from inertial_diffusion.estimators.bandwidth_search import BandwidthSearch, search_bandwidth_scale
 from inertial_diffusion.estimators.conditional import sample_mixture
+from inertial_diffusion.estimators.parts import mixture_query
 
 __all__ = ["InertialDiffusion", "DIM_METHODS", "MIN_BANDWIDTH", "MAX_PAPER_H"]
 
@@ -89,9 +90,9 @@ class InertialDiffusion(DiffusionBase):
         "auto": find the well-separated parts of the data at the kernel's scale
         (:func:`inertial_diffusion.core.components.find_components`, at the rule's scale c = 1) and, when
         there are several, give each its own model (own standardization, ``d`` and σ from its own
-        ``n``), sampled in proportion to its size; queries (``posterior_mean``, ``score_function``,
-        ``log_density``) still use the whole data, which have no bandwidth. Skipped with labels, a numeric
-        ``bandwidth`` or a Dask array.
+        ``n``), sampled in proportion to its size; the queries (``posterior_mean``, ``score_function``,
+        ``log_density``) then answer for the same mixture of the parts
+        (:mod:`inertial_diffusion.estimators.parts`). Skipped with labels, a numeric ``bandwidth`` or a Dask array.
 {COMMON_PARAMETERS_DOC}
     Attributes
     ----------
@@ -503,6 +504,26 @@ class InertialDiffusion(DiffusionBase):
             raise ValueError("exclude_copies: samples kept landing on training points after 100 redraws; the "
                              "bandwidth is too small for these data (the model memorizes)")
         return self.standardizer_.inverse_transform(x_hat.cpu().numpy())
+
+    def _parts(self) -> tuple[list[InertialDiffusion], list[int]] | None:
+        parts = getattr(self, "component_models_", None)
+        return None if parts is None or self.components_ is None else (parts, [c["size"] for c in self.components_])
+
+    def posterior_mean(self, x: Any, t: float) -> np.ndarray:  # noqa: D102 (DiffusionBase's docstring)
+        parts = self._parts()
+        return super().posterior_mean(x, t) if parts is None else mixture_query(*parts, x, t, "posterior_mean")
+
+    def score_function(self, x: Any, t: float) -> np.ndarray:  # noqa: D102
+        parts = self._parts()
+        return super().score_function(x, t) if parts is None else mixture_query(*parts, x, t, "score_function")
+
+    def log_density(self, x: Any, t: float) -> np.ndarray:  # noqa: D102
+        parts = self._parts()
+        return super().log_density(x, t) if parts is None else mixture_query(*parts, x, t, "log_density")
+
+    posterior_mean.__doc__ = DiffusionBase.posterior_mean.__doc__
+    score_function.__doc__ = DiffusionBase.score_function.__doc__
+    log_density.__doc__ = DiffusionBase.log_density.__doc__
 
     def _nearest_distance(self, s: torch.Tensor) -> torch.Tensor:
         """Distance of each point ``s`` to its nearest training point, from the backend's max logit.

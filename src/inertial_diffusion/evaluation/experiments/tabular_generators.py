@@ -195,6 +195,8 @@ def tabular_generators() -> list[TabularGenerator]:
         G("IDM (posterior mean)", "IDM", _idm()),
         G("IDM (moment)", "IDM moment", _idm(inertia="moment")),
         G("IDM (moment, auto)", "IDM moment", _idm(inertia="moment", bandwidth="auto")),
+        G("IDM (moment, categorical_weight=0.5)", "IDM weight", _idm(inertia="moment", categorical_weight=0.5)),
+        G("IDM (moment, categorical_weight=2)", "IDM weight", _idm(inertia="moment", categorical_weight=2.0)),
         G("IDM (moment, max_dup_rate=0.05)", "IDM moment", _idm(inertia="moment", bandwidth="auto",
                                                                  max_dup_rate=0.05)),
         G("empirical DM", "empirical DM", _empirical),
