@@ -41,7 +41,7 @@ import math
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -348,7 +348,8 @@ def copy_rate(train, synthetic) -> float:
 
 
 # ----------------------------------------------------------------------------------------------- run
-def run_tabular_benchmark(preset: TabularPreset, say: Say = print) -> Table:
+def run_tabular_benchmark(preset: TabularPreset, say: Say = print,
+                          on_table: Callable[[Table], object] | None = None) -> Table:
     """Every generator on every table of the preset: TSTR, fidelity, DCR share, copies, time.
 
     Parameters
@@ -357,6 +358,8 @@ def run_tabular_benchmark(preset: TabularPreset, say: Say = print) -> Table:
         Tables, seeds, sizes and generators.
     say : callable, default print
         Progress, one line per (table, generator).
+    on_table : callable, optional
+        Called with the table of results so far after every data set (e.g. to save it).
 
     Returns
     -------
@@ -400,4 +403,6 @@ def run_tabular_benchmark(preset: TabularPreset, say: Say = print) -> Table:
                           shapes=column_shapes(train, synthetic), pairs=pair_trends(train, synthetic),
                           dcr_share=dcr_share(train, test, synthetic), copies=copy_rate(train, synthetic))
                 say(f"  tabular: {name}, {g.name}: rf {rf:.3f}, {seconds:.1f} s")
+        if on_table is not None:
+            on_table(table)
     return table
