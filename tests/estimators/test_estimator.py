@@ -267,3 +267,18 @@ def test_stationary_prior_gives_the_same_law():
     exact = InertialDiffusion(**kw).fit(X).sample(600, random_state=0)
     stationary = InertialDiffusion(sampler="sde", prior="stationary", **kw).fit(X).sample(600, random_state=1)
     assert energy_test(exact, stationary, n_permutations=200, random_state=0).pvalue > 0.01
+
+
+def test_fit_time_draws_take_the_random_state():
+    """Every fit-time draw (here the 512-row probe of isolated points, beyond 512 rows) follows random_state."""
+    import warnings
+
+    rng = np.random.default_rng(5)
+    far = rng.normal(size=(100, 3))
+    far *= 50 * (1 + np.arange(100))[:, None] / np.linalg.norm(far, axis=1, keepdims=True)  # each alone
+    X = np.r_[Sphere(2, 3, random_state=0).sample(2000, random_state=1), far]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        counts = {InertialDiffusion(intrinsic_dim=2, random_state=s).fit(X).n_isolated_ for s in range(6)}
+        same = {InertialDiffusion(intrinsic_dim=2, random_state=3).fit(X).n_isolated_ for _ in range(3)}
+    assert len(counts) > 1 and len(same) == 1  # different probes for different seeds, the same for one seed

@@ -469,7 +469,8 @@ def lattice_share(X: np.ndarray, rows: int = 500) -> float:
 
 
 def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twonn", needed: bool = True, *,
-                          n_samples: int | None = None, bandwidth_scale: float = 1.0) -> float | None:
+                          n_samples: int | None = None, bandwidth_scale: float = 1.0,
+                          random_state: int = 0) -> float | None:
     """The estimators' ``intrinsic_dim_``: the given ``d``, else the estimate when ``needed``, else None.
 
     ``rows`` may be an array or a callable returning one, called only when an estimate is needed (so a
@@ -483,13 +484,15 @@ def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twon
     rows : array-like (n, D) or callable
         The data to estimate on, or a function returning them (not called unless needed).
     method : {"twonn", "mle", "scale"}
-        See :func:`estimate_intrinsic_dim` (run with ``random_state=0``).
+        See :func:`estimate_intrinsic_dim` (run with ``random_state``).
     needed : bool
         Whether an estimate is needed when ``intrinsic_dim`` is None.
     n_samples : int, optional
         "scale" only: the ``n`` of the bandwidth rule.
     bandwidth_scale : float
         "scale" only: the rule's constant ``c``.
+    random_state : int, default 0
+        Seeds the estimate's subsample and anchors.
 
     Returns
     -------
@@ -517,5 +520,5 @@ def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twon
         return float(check_positive(intrinsic_dim, "intrinsic_dim"))
     if not needed:
         return None
-    return estimate_intrinsic_dim(rows() if callable(rows) else rows, method=method, random_state=0,
+    return estimate_intrinsic_dim(rows() if callable(rows) else rows, method=method, random_state=random_state,
                                   n_samples=n_samples, bandwidth_scale=bandwidth_scale)

@@ -290,6 +290,7 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
     client_: Any
     device_: torch.device
     n_features_in_: int
+    _fit_seed_value: int | None = None
     feature_names_in_: np.ndarray
     encoder_: Any
     discrete_dims_: np.ndarray | None
@@ -302,6 +303,7 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
     # ----------------------------------------------------------------- fitting
     def _validate_fit_input(self, X: Any) -> Any:
         self.client_ = None  # a refit resolves its client again (set_params(client=...) must take effect)
+        self._fit_seed_value = None  # drawn again for this fit (_fit_seed)
         self.encoder_ = None
         self.discrete_dims_ = None
         if not is_dataframe(X):
@@ -330,6 +332,24 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
             mode = "global"  # the encoder scaled the numeric columns; one global scale keeps the one-hot weights
         return dask_statistics(X, self._client(), mode) if is_dask_array(X) else Standardizer.fit(X, mode)
 
+    def _fit_seed(self) -> int:
+        """The seed of every fit-time draw (subsamples, clustering, the bandwidth search), from ``random_state``:
+        an int is used as it is, a generator gives one draw (taken once per fit), None gives 0 (a fit stays
+        reproducible unless a generator asks otherwise)."""
+        seed: int | None = getattr(self, "_fit_seed_value", None)
+        if seed is None:
+            rs = self.random_state
+            if rs is None:
+                seed = 0
+            elif isinstance(rs, numbers.Integral):
+                seed = int(rs)
+            elif isinstance(rs, np.random.RandomState):
+                seed = int(rs.randint(2**31 - 1))
+            else:
+                seed = int(np.random.default_rng(rs).integers(2**31 - 1))
+            self._fit_seed_value = seed
+        return seed
+
     def _client(self) -> Any:
         from inertial_diffusion.backends.dask import resolve_client
 
@@ -352,7 +372,7 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
         self.backend_ = make_backend(
             X, standardizer, dtype=self.dtype, device=self.device_, max_memory=self.max_memory_,
             chunk_size=self.chunk_size, prune_tol=self.prune_tol, client=self._client() if dask else None,
-            random_state=0)
+            random_state=self._fit_seed())
         self.data_resident_ = bool(getattr(self.backend_, "resident", True))
         return None if dask else self.backend_.rows
 

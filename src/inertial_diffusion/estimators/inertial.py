@@ -278,7 +278,8 @@ class InertialDiffusion(DiffusionBase):
         rows = self._estimation_rows(Z) if needs_rows else None
         # d is None only when it is neither given nor needed: a numeric bandwidth without intrinsic_dim
         d = resolve_intrinsic_dim(self.intrinsic_dim, rows, self.dim_method, self.bandwidth is None or auto,
-                                  n_samples=self.n_samples_fit_, bandwidth_scale=1.0 if auto else self.bandwidth_scale)
+                                  n_samples=self.n_samples_fit_, bandwidth_scale=1.0 if auto else self.bandwidth_scale,
+                                  random_state=self._fit_seed())
         self.intrinsic_dim_ = d
         self.bandwidth_search_ = None
         if auto:
@@ -287,7 +288,8 @@ class InertialDiffusion(DiffusionBase):
                                         max_memory=self.max_memory_, chunk_size=self.chunk_size)
             self.bandwidth_search_ = search_bandwidth_scale(rows, d, max_dup_rate=self.max_dup_rate,
                                                             inertia=self.inertia, n_fit=self.n_samples_fit_,
-                                                            random_state=0, posterior_factory=factory)
+                                                            random_state=self._fit_seed(),
+                                                            posterior_factory=factory)
             self.bandwidth_ = bandwidth_rule(self.n_samples_fit_, d, self.bandwidth_search_.best_scale)
         elif self.bandwidth is not None:
             self.bandwidth_ = float(self.bandwidth)
@@ -305,11 +307,11 @@ class InertialDiffusion(DiffusionBase):
         # parts are judged at the rule's own scale (c = 1), whatever c the user or the search picks: a small c
         # would otherwise cut one manifold into pieces the kernel merely does not bridge
         components_of = functools.partial(find_components, intrinsic_dim=self.intrinsic_dim, bandwidth_scale=1.0,
-                                          dim_method=self.dim_method, random_state=0)
+                                          dim_method=self.dim_method, random_state=self._fit_seed())
         if n <= COMPONENT_ROWS:
             labels = components_of(Z.cpu().double().numpy())
         else:  # parts found on a seeded subsample; every row joins the part of its nearest subsampled row
-            probe = np.sort(np.random.default_rng(0).choice(n, size=COMPONENT_ROWS, replace=False))
+            probe = np.sort(np.random.default_rng(self._fit_seed()).choice(n, size=COMPONENT_ROWS, replace=False))
             Z_probe = Z[torch.as_tensor(probe)].cpu().double().numpy()
             probe_labels = components_of(Z_probe)
             if probe_labels.max() == 0:
@@ -340,7 +342,8 @@ class InertialDiffusion(DiffusionBase):
         cap = bandwidth_module.MAX_ESTIMATION_ROWS
         rows = self.backend_.rows
         if n > cap:
-            rows = rows[torch.as_tensor(np.sort(np.random.default_rng(0).choice(n, size=cap, replace=False)))]
+            pick = np.random.default_rng(self._fit_seed()).choice(n, size=cap, replace=False)
+            rows = rows[torch.as_tensor(np.sort(pick))]
         elif not isinstance(rows, torch.Tensor):  # rows kept on a cluster: gather them all (n <= cap)
             rows = rows[torch.arange(n)]
         return rows.cpu().double().numpy()
@@ -373,7 +376,7 @@ class InertialDiffusion(DiffusionBase):
         """
         n = self.n_samples_fit_
         k = min(n, ISOLATION_PROBE_ROWS)
-        index = torch.as_tensor(np.sort(np.random.default_rng(0).choice(n, size=k, replace=False)))
+        index = torch.as_tensor(np.sort(np.random.default_rng(self._fit_seed()).choice(n, size=k, replace=False)))
         y = self.backend_.rows[index].to(device=self.device_, dtype=torch.float64)
         a_h, v_h = alpha(self.h_), variance(self.h_)
         log_normalizer = self.backend_.log_normalizer((a_h * y).to(self.backend_.dtype), self.h_)
