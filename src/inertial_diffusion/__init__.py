@@ -5,8 +5,10 @@ in Empirical Diffusion Model for Manifold Data in High-Dimensional Spaces" (arXi
 with the empirical diffusion model beside it as the memorizing baseline.
 
 Convention: forward OU process dX = -X dt + dW, alpha_t = e^{-t}, v_t = (1 - e^{-2t})/2, and IDM stops at
-h = sigma^2. The paper's full text is not available to us: this convention is our inference, the only
-reading under which the printed inertia step is free of the ambient dimension D.
+h = sigma^2. The paper's full text is not available to us: this convention is our inference. Under it the
+printed inertia step is a full Tweedie step to first order in h, but only the posterior-mean form of it is free of
+the ambient dimension D (the printed form drifts off the manifold as D grows; under dX = -X dt + sqrt(2) dW it is
+a half step and lands far off the data).
 
 Layout: ``core`` (the mathematics, pure functions), ``backends`` (one posterior contract: local, pruned,
 Dask), ``estimators`` (scikit-learn objects that validate, standardize and delegate), ``evaluation``

@@ -85,7 +85,9 @@ PARAMETER_DOCS: dict[str, str] = {
         float32 (about 2x faster) keeps the posterior mean within ~2e-5 of the data scale through an
         a-priori guard on the logits (typically ~1e-7; 2.7e-6 measured on a manifold with few neighbours
         per posterior); past the guard, peaked posteriors stay in float32 under a per-row certificate
-        (2.5e-7) and the other rows are recomputed in float64. Use float64 when 1e-6 matters.
+        (2.5e-7) and the other rows are recomputed in float64. Besides, the queries themselves are rounded to
+        float32: at t <= 1e-4 a query exactly between two training points has its posterior split set by its
+        last bits (measured up to 6e-4 of the data scale). Use float64 when 1e-6 matters.
         "tf32" (GPU only) is an opt-in fast mode of ~1e-3 accuracy.
 """,
     'device': """\

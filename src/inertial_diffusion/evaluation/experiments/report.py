@@ -222,10 +222,11 @@ def acceptance(mem: Table, amb: Table, fits: Table, rate: Table) -> list[tuple[s
 #: :mod:`~inertial_diffusion.evaluation.experiments.convention`).
 CONVENTION = (
     "**Convention (our inference).** The paper's text is not available to us. We use the OU process "
-    "dX = -X dt + dW (alpha_t = e^-t, v_t = (1 - e^-2t)/2 ≈ t) with h = sigma^2: the only reading we found under "
-    "which the printed inertia step alpha_h^-1 (z + h grad log p_h(z)) is a full Tweedie step and the samples "
-    "stay near the manifold for every D, as the paper claims. Under dX = -X dt + sqrt(2) dW the same printed "
-    "step is a half step (h / v'_h ≈ 1/2); section 5 measures where it lands.")
+    "dX = -X dt + dW (alpha_t = e^-t, v_t = (1 - e^-2t)/2 ≈ t) with h = sigma^2: the reading under which the "
+    "printed inertia step alpha_h^-1 (z + h grad log p_h(z)) is a full Tweedie step to first order in h. Even so, "
+    "only its posterior-mean form (h replaced by v_h) is free of D: the printed form drifts off the manifold as D "
+    "grows (section 4). Under dX = -X dt + sqrt(2) dW the same printed step is a half step (h / v'_h ≈ 1/2); "
+    "section 5 measures where it lands.")
 
 
 def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note: str = "") -> str:
