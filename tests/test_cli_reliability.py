@@ -628,3 +628,15 @@ def test_no_per_feature_hint_for_arrays_of_images(tmp_path):
     flat = tmp_path / "flat.npy"
     np.save(flat, images.reshape(40, -1))
     assert "consider --standardize" in invoke("sample", flat, "-n", 3, "-o", tmp_path / "f.npy").output  # a table
+
+
+def test_an_output_larger_than_the_free_space_is_refused_before_the_fit(sphere_npy, tmp_path, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    good, _ = sphere_npy
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**9, 10**9 - 10**6, 10**6))  # 1 MB free
+    line = one_line_error(invoke("sample", good, "-n", 10**20, "-o", tmp_path / "big.npy"))
+    assert "GB" in line and "free" in line and not (tmp_path / "big.npy").exists()
+    assert invoke("sample", good, "-n", 100, "-o", tmp_path / "ok.npy", "-q").exit_code == 0  # 4 kB: fine

@@ -23,7 +23,7 @@ from inertial_diffusion.cli.errors import OneLineErrors
 from inertial_diffusion.cli.errors import fail as _fail
 from inertial_diffusion.cli.errors import run as _run
 from inertial_diffusion.cli.sampling import (BLOCK_ROWS, evaluation_figure, find_label, fit, grid_path, image_grid,
-                                             label_notes, numeric_views,
+                                             check_output_size, label_notes, numeric_views,
                                              load_maybe_labelled, precheck_output, progress, summary,
                                              unit_spread_note, write_samples)
 
@@ -167,6 +167,8 @@ def sample(
 
     from inertial_diffusion.estimators.inertial import InertialDiffusion
 
+    n_labels = len(set(data.y.tolist())) if (per_class and data.y is not None) else 1
+    _run(check_output_size, output, n * n_labels, data)
     if categorical and data.frame is None:
         _fail("--categorical applies to csv/tsv/parquet tables")
     # pixels share one unit: the per-feature hint is for tables, never for images (a folder, or an (n, H, W) array)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-__all__ = ["UNIT_SPREAD_RATIO", "unit_spread_note", "numeric_views", "label_notes",
+__all__ = ["UNIT_SPREAD_RATIO", "unit_spread_note", "numeric_views", "label_notes", "check_output_size",
            "BLOCK_ROWS", "precheck_output", "write_samples", "stream_samples", "fit", "summary", "image_grid",
            "load_maybe_labelled", "evaluation_figure", "find_label", "grid_path", "progress"]
 
@@ -523,3 +523,48 @@ def label_notes(y) -> list[str]:
         groups.setdefault(value.strip().casefold(), set()).add(value)
     return [f"labels {', '.join(map(repr, sorted(g)))} differ only by case or spaces and are different classes"
             for _, g in sorted(groups.items()) if len(g) > 1]
+
+
+#: Bytes a value takes in each output format (an upper estimate: CSV numbers are written in full precision).
+_BYTES_PER_VALUE = {".npy": 8, ".npz": 8, ".parquet": 8, ".csv": 25, ".tsv": 25}
+
+
+def check_output_size(output: Path, rows: int, data) -> int:
+    """Refuse, before any fitting, an output larger than the free space of its folder.
+
+    Parameters
+    ----------
+    output : Path
+        The ``-o`` path.
+    rows : int
+        Rows that will be written (``-n`` times the classes with ``--per-class``).
+    data : Dataset
+        The input (columns, image shape and mode).
+
+    Returns
+    -------
+    int
+        The estimated size in bytes.
+
+    Raises
+    ------
+    DataFileError
+        The estimate exceeds the free space (both named, in GB).
+    """
+    import shutil
+
+    import numpy as np
+
+    from inertial_diffusion.io import DataFileError
+
+    if data.kind == "images" and not output.suffix:
+        bytes_per_row = int(np.prod(data.image_shape)) * (2 if data.image_mode == "I;16" else 1) + 100
+    else:
+        bytes_per_row = data.n_columns * _BYTES_PER_VALUE.get(output.suffix.lower(), 25) + 8
+    size = int(rows) * bytes_per_row
+    parent = output.parent if str(output.parent) else Path(".")
+    free = shutil.disk_usage(parent).free
+    if size > free:
+        raise DataFileError(f"{output}: {rows} rows would take about {size / 1e9:.3g} GB, and {parent} has "
+                            f"{free / 1e9:.3g} GB free; draw fewer samples or write elsewhere")
+    return size
