@@ -6,8 +6,8 @@ with ``h = σ²``: the reading under which the printed inertia step
 even so only its posterior-mean form (:math:`h \\to v_h`) stays near the manifold for every D: the printed form
 drifts off it as D grows (section 4 measures it). Under :math:`dX = -X\\,dt + \\sqrt2\\,dW`
 (``v'_t = 1 - e^{-2t} ≈ 2t``) the same printed step covers only :math:`h/v'_h ≈ 1/2` of the way to the
-posterior mean, leaving the normal noise :math:`\\approx \\tfrac12\\sqrt{v'_h (D - 3)}` (D - 3 normal directions leave the
-R^3 that holds the sphere): the distance to the manifold grows with D.
+posterior mean, leaving the normal noise :math:`\\approx \\tfrac12\\sqrt{v'_h (D - 3)}` (D - 3 normal
+directions leave the R^3 that holds the sphere): the distance to the manifold grows with D.
 This experiment draws ``z`` and takes the printed step under both readings (dense, exact posterior).
 """
 
