@@ -408,7 +408,7 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
     row_ids : Tensor (b,) of int64, optional
         Global indices of the chunk's rows, for a ``state`` that chooses a row: the Gumbel-perturbed logits
         ``l + G``, ``G = -log(-log Phi(eps))`` from the same noise, update the running argmax (a row whose weight is
-        below the roots' cutoff cannot win it: ``G`` of a float32 normal is below 18 nats).
+        below the roots' cutoff cannot win it: ``G`` of a float32 normal is below 20 nats).
 
     Examples
     --------
@@ -624,7 +624,7 @@ def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.
         work = torch.float64
     else:  # the guard's norms cost a pass over x and a device sync: only float32 needs them
         x_norms = x.double().norm(dim=1) if x.shape[0] else x.new_zeros(1, dtype=torch.float64)
-        y_max = float(torch.sqrt(2.0 * half_sq_norms.max()))
+        y_max = float(torch.sqrt(2.0 * half_sq_norms.max())) if n else 0.0  # an empty shard of a Dask array
         work = compute_dtype(x.dtype, t, float(x_norms.max()), y_max)
         tf32 = x.device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32
         if work == torch.float64 and certify and not tf32 and x.shape[0]:

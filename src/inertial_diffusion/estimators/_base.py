@@ -9,6 +9,7 @@ goes through ``backend_``, so they always agree.
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -320,6 +321,10 @@ class DiffusionBase(GeneratorMixin, ClassConditionalMixin, BaseEstimator):
                                categorical_weight=getattr(self, "categorical_weight", 1.0),
                                scale_numeric=resolve_mode(self.standardize) == "per_feature").fit(X)
         encoded = validate_fit_input(self, encoder.transform(X))
+        if resolve_mode(self.standardize) == "global" and encoder.spread_ratio_ > 10:
+            warnings.warn(f"the table's numeric columns have spreads {encoder.spread_ratio_:.3g}x apart (mixed units, "
+                          "dates in days?): one global scale lets the widest set sigma; standardize='per_feature' "
+                          "scales each column", UserWarning, stacklevel=4)
         self.encoder_ = encoder
         self.discrete_dims_ = encoder.discrete_mask_ if encoder.discrete_mask_.any() else None
         self.n_features_in_ = int(X.shape[1])

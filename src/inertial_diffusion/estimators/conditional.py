@@ -236,4 +236,5 @@ class ClassConditionalMixin:
         rng = np.random.default_rng(self.random_state if random_state is None else random_state)
         X = [m.sample(n_per_class, rng) for m in self.class_models_.values()]
         y = np.repeat(np.array(list(self.class_models_), dtype=self.classes_.dtype), n_per_class)
-        return np.concatenate(X, axis=0), y
+        decode = getattr(self, "_decode", None)  # a table's samples come back as a table
+        return (decode(np.concatenate(X, axis=0), rng) if decode is not None else np.concatenate(X, axis=0)), y

@@ -325,7 +325,9 @@ class InertialDiffusion(DiffusionBase):
         if any(np.ptp(X[labels == k], axis=0).max() == 0 for k in range(int(labels.max()) + 1)):
             return  # a part of identical rows has no spread to model on its own: keep one model
         self.component_labels_ = labels
-        self.component_models_ = [clone(self).set_params(components="none").fit(X[labels == k])
+        # a table's parts keep the encoder's scaling (its one-hot weights): one global scale each, never per column
+        part_options = {"components": "none", **({"standardize": "global"} if self.encoder_ is not None else {})}
+        self.component_models_ = [clone(self).set_params(**part_options).fit(X[labels == k])
                                   for k in range(int(labels.max()) + 1)]
         for part in self.component_models_:  # fitted on the encoded rows: a table's codes stay codes
             part.discrete_dims_ = getattr(self, "discrete_dims_", None)

@@ -141,8 +141,8 @@ def _frame_of(table: Any, names: list[str]) -> Any:
     columns = {}
     for name in names:
         col = table.column(name)
-        if pa.types.is_integer(col.type) and col.null_count:
-            columns[name] = pd.Series(col.to_pandas(), dtype="Int64")
+        if pa.types.is_integer(col.type) and col.null_count:  # not through float64: exact above 2^53
+            columns[name] = pd.Series(pd.array(col.to_pylist(), dtype="Int64"))
         elif pa.types.is_boolean(col.type) and col.null_count:
             columns[name] = pd.Series(col.to_pylist(), dtype="boolean")
         elif pa.types.is_null(col.type):

@@ -284,7 +284,11 @@ class SampleWriter:
             raise ValueError("a labelled writer needs one label per row")
         if self.suffix != ".parquet":  # csv has no categorical type: the categories' text
             frame = frame.astype({c: "object" for c in frame.columns if str(frame[c].dtype) == "category"})
-        table = pa.Table.from_pandas(frame, preserve_index=False)
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+        else:  # the input's types: a block where a column is all missing would otherwise be typed 'null'
+            like = self.like.frame if self.like is not None and self.like.frame is not None else None
+            schema = pa.Schema.from_pandas(like, preserve_index=False) if like is not None else None
+            table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
         if self.labelled:
             labels = np.asarray(y)
             table = table.append_column(self.label_name, pa.array(labels if labels.dtype.kind in "iub"

@@ -29,7 +29,9 @@ numbers only (zip codes read as text) is categorical. Categories seen in only on
 from __future__ import annotations
 
 import datetime as _dt
+import decimal
 import math
+import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,7 +70,7 @@ class ColumnSpec:
         Training range of a numeric column (days for datetimes); samples are clipped to it.
     categories : tuple
         The categories of a categorical column (in the pandas order for a ``category`` dtype, sorted otherwise),
-        ``(False, True)`` for a boolean one.
+        ``(False, True)`` for a boolean one (the spellings of false and true for a boolean read from text).
     ordered : bool
         A pandas ``category`` column's ``ordered`` flag.
     date_only : bool
@@ -112,12 +114,12 @@ def _bool_text(values: np.ndarray) -> bool:
     return _is_text(values) and {v.strip().lower() for v in values} <= set(_BOOL_TEXT)
 
 
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _is_number_text(value: str) -> bool:
-    try:
-        float(value.replace("_", "x"))  # "1_234" is not a number in a table
-        return True
-    except ValueError:
-        return False
+    """A number written as digits ("3", "-4.5", "1e3"); "nan", "inf" and "1_234" are text here."""
+    return _NUMBER.fullmatch(value.strip()) is not None
 
 
 def datetime_days(series: Any) -> np.ndarray:
@@ -138,14 +140,26 @@ def datetime_days(series: Any) -> np.ndarray:
     >>> datetime_days(pd.Series(pd.to_datetime(["1970-01-02 00:00", None, "1970-01-01 12:00"]))).tolist()
     [1.0, nan, 0.5]
     """
-    import pandas as pd
 
-    values = pd.to_datetime(series, utc=getattr(series.dtype, "tz", None) is not None)
+    missing = series.isna().to_numpy()
+    if series.dtype == object:  # date or datetime objects, of any year (numpy's ns range ends in 1677 and 2262)
+        epoch = _dt.datetime(1970, 1, 1)
+        out = np.full(len(series), np.nan)
+        for k, v in enumerate(series.to_numpy(dtype=object)):
+            if not missing[k]:
+                if not isinstance(v, _dt.datetime):
+                    v = _dt.datetime(v.year, v.month, v.day)
+                elif v.tzinfo is not None:
+                    v = v.astimezone(_dt.timezone.utc).replace(tzinfo=None)
+                out[k] = (v - epoch).total_seconds() / 86400.0
+        return out
+    values = series
     if getattr(values.dtype, "tz", None) is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
-    ns = values.to_numpy(dtype="datetime64[ns]").astype(np.int64).astype(np.float64)
-    ns[values.isna().to_numpy()] = np.nan
-    return ns / 86400e9
+    # seconds, not ns: a cast to ns wraps silently outside 1677-2262 (9999-12-31 is a common open-end date)
+    seconds = values.to_numpy(dtype="datetime64[s]").astype(np.int64).astype(np.float64)
+    seconds[missing] = np.nan
+    return seconds / 86400.0
 
 
 def _infer_one(name: str, series: Any, override: str | None) -> ColumnSpec:
@@ -162,7 +176,10 @@ def _infer_one(name: str, series: Any, override: str | None) -> ColumnSpec:
     if override is not None and override not in COLUMN_TYPES:
         raise ValueError(f"column_types[{name!r}] = {override!r}; expected one of {COLUMN_TYPES}")
     objects = present.to_numpy(dtype=object) if series.dtype == object or pdt.is_string_dtype(series.dtype) else None
-    if objects is not None and objects.size and all(isinstance(v, (int, float, np.number)) and
+    if objects is not None and objects.size and all(isinstance(v, (bool, np.bool_)) for v in objects):
+        if override in (None, "boolean"):  # True/False with missing values, as pandas reads them from a CSV
+            return ColumnSpec(name, "boolean", dtype, rate, categories=(False, True))
+    if objects is not None and objects.size and all(isinstance(v, (int, float, np.number, decimal.Decimal)) and
                                                    not isinstance(v, (bool, np.bool_)) for v in objects):
         # an object column of numbers (a frame built row by row, a decimal column): read as numbers
         numbers = pd.to_numeric(series, errors="coerce")
@@ -187,15 +204,19 @@ def _infer_one(name: str, series: Any, override: str | None) -> ColumnSpec:
         if override not in (None, "datetime"):
             raise ValueError(f"column {name!r} holds dates; it can only be typed 'datetime' or 'categorical'")
         days = datetime_days(series)
-        date_only = bool(np.all(np.mod(days[~np.isnan(days)], 1.0) == 0))
-        seconds = datetime_days(series)[~np.isnan(days)] * 86400.0
-        resolution = 86400.0 if date_only or objects is not None else (
-            1.0 if np.all(np.abs(seconds - np.round(seconds)) < 1e-3) else 1e-6)
+        dates = objects is not None and not any(isinstance(v, _dt.datetime) for v in objects)  # datetime.date
+        date_only = dates or bool(np.all(np.mod(days[~np.isnan(days)], 1.0) == 0))
+        seconds = days[~np.isnan(days)] * 86400.0
+        resolution = 86400.0 if date_only else (1.0 if np.all(np.abs(seconds - np.round(seconds)) < 1e-3) else 1e-6)
         return ColumnSpec(name, "datetime", dtype, rate, float(np.nanmin(days)), float(np.nanmax(days)),
-                          date_only=date_only or objects is not None, resolution=resolution)
+                          date_only=date_only, resolution=resolution)
     if objects is not None:
         if _bool_text(objects) and override in (None, "boolean"):
-            return ColumnSpec(name, "boolean", dtype, rate, categories=(False, True), bool_text=True)
+            spelled = {flag: max((v for v in objects if _BOOL_TEXT[v.strip().lower()] == flag),
+                                 key=list(objects).count, default=str(flag).lower()) for flag in (False, True)}
+            # the categories are the spellings written back (the most frequent of each value)
+            return ColumnSpec(name, "boolean", dtype, rate, categories=(spelled[False], spelled[True]),
+                              bool_text=True)
         raise ValueError(f"column {name!r} holds text; it can only be typed 'categorical' (or 'boolean' for "
                          f"true/false), not {override!r}")
     if pdt.is_bool_dtype(series.dtype) or override == "boolean":

@@ -83,6 +83,9 @@ class TableEncoder:
         Names of the encoded coordinates (``"city=Oslo"``, ``"income"``, ``"income (missing)"``, ...).
     unit_ : float
         The value ``u`` of a one-hot entry.
+    spread_ratio_ : float
+        Largest over smallest standard deviation of the numeric columns (a table of mixed units when large: the
+        estimator warns under one global scale).
     discrete_mask_ : ndarray of bool
         The encoded coordinates that are codes (one-hot entries and missing-value indicators): the estimator draws
         them from one posterior row (:func:`~inertial_diffusion.core.inertia.inertia_step`'s ``discrete``), so a
@@ -129,6 +132,7 @@ class TableEncoder:
         if not (isinstance(self.categorical_weight, (int, float)) and 0 < self.categorical_weight < math.inf):
             raise ValueError(f"categorical_weight must be a positive number, got {self.categorical_weight!r}")
         self.columns_ = infer_columns(frame, self.column_types)
+        self.labels_ = list(frame.columns)
         self.dtypes_ = {spec.name: frame[col].dtype for spec, col in zip(self.columns_, frame.columns)}
         self.centre_: dict[str, float] = {}
         self.spread_: dict[str, float] = {}
@@ -146,6 +150,10 @@ class TableEncoder:
         else:
             reference = 1.0
         self.unit_ = float(self.categorical_weight) * (reference if reference > 0 else 1.0) / math.sqrt(2.0)
+        spreads = [float(np.nanstd(self._numbers(s, frame[c]))) for s, c in zip(self.columns_, frame.columns)
+                   if s.numeric]
+        spreads = [v for v in spreads if v > 0]
+        self.spread_ratio_ = max(spreads) / min(spreads) if len(spreads) > 1 else 1.0
         self.feature_names_out_ = [name for spec in self.columns_ for name in self._names(spec)]
         self.discrete_mask_ = np.array([not spec.numeric or k > 0 for spec in self.columns_
                                         for k in range(len(self._names(spec)))], dtype=bool)
@@ -219,7 +227,9 @@ class TableEncoder:
     @staticmethod
     def _key(spec: ColumnSpec, value: Any) -> Any:
         if spec.kind == "boolean":
-            return bool(value) if not isinstance(value, str) else value.strip().lower() == "true"
+            if spec.bool_text:  # any spelling of a value is that value: the states are its two spellings
+                return spec.categories[int(str(value).strip().lower() == "true")]
+            return bool(value)
         return value
 
     # ------------------------------------------------------------------------------------------------ decode
@@ -247,7 +257,9 @@ class TableEncoder:
             block, j = Z[:, j:j + width], j + width
             out[spec.name] = (self._decode_numeric(spec, block, rng) if spec.numeric
                               else self._decode_states(spec, block, rng))
-        return pd.DataFrame(out, columns=[s.name for s in self.columns_])
+        frame = pd.DataFrame(out, columns=[s.name for s in self.columns_])
+        frame.columns = self.labels_  # the training table's own labels (integers stay integers)
+        return frame
 
     def _draw_missing(self, probability: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         return rng.random(probability.shape[0]) < np.clip(probability, 0.0, 1.0)
@@ -260,16 +272,19 @@ class TableEncoder:
                    else np.zeros(len(values), bool))
         dtype = self.dtypes_[spec.name]
         if spec.kind == "datetime":
-            ticks = np.round(values * (86400.0 / spec.resolution)).astype(np.int64)  # whole units: exact below
-            ns = ticks * int(round(spec.resolution * 1e9)) if spec.resolution >= 1e-9 else ticks
-            stamps = pd.Series(pd.to_datetime(ns, unit="ns"))
-            stamps[missing] = pd.NaT
+            # whole units of the column's resolution (days, seconds or microseconds): exact, and any year
+            unit = "D" if spec.resolution >= 86400.0 else ("s" if spec.resolution >= 1.0 else "us")
+            ticks = np.round(values * (86400.0 / {"D": 86400.0, "s": 1.0, "us": 1e-6}[unit])).astype(np.int64)
+            stamps = ticks.astype(f"datetime64[{unit}]")
+            if str(dtype) == "object":  # datetime.date (or datetime.datetime) objects
+                objects = stamps.astype(object)
+                return pd.Series([None if m else v for v, m in zip(objects, missing)], dtype=object)
+            series = pd.Series(stamps.astype("datetime64[s]" if unit == "D" else stamps.dtype))
+            series[missing] = pd.NaT
             tz = getattr(dtype, "tz", None)
             if tz is not None:
-                return stamps.dt.tz_localize("UTC").dt.tz_convert(tz).astype(dtype)
-            if str(dtype) == "object":  # a column of datetime.date objects
-                return pd.Series([None if m else d.date() for d, m in zip(stamps, missing)], dtype=object)
-            return stamps.astype(dtype)
+                return series.dt.tz_localize("UTC").dt.tz_convert(tz).astype(dtype)
+            return series.astype(dtype)
         if spec.kind == "integer":
             series = pd.Series(np.round(values)).astype("Int64")
             series[missing] = pd.NA
@@ -296,9 +311,12 @@ class TableEncoder:
         values[missing] = None
         dtype = self.dtypes_[spec.name]
         if spec.kind == "boolean":
-            if spec.bool_text:
-                values[~missing] = ["true" if v else "false" for v in values[~missing]]
-                return pd.Series(values, dtype=object)
+            if spec.bool_text:  # the states are the column's own spellings
+                series = pd.Series(values, dtype=object)
+                try:
+                    return series.astype(dtype)
+                except (TypeError, ValueError):
+                    return series
             return pd.Series(values, dtype=dtype if not missing.any() or str(dtype) != "bool" else "boolean")
         series = pd.Series(values, dtype=object)
         if isinstance(dtype, pd.CategoricalDtype):
