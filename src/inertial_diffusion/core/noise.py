@@ -14,6 +14,11 @@ tiles that cover it. The tiles are drawn in float32 (and converted to the comput
 float32 row that the certificate redoes in float64 keeps its noise. Measured on 2 cores: ~3-4 ns per
 normal, against ~5.7 ns per logit of the GEMM at D = 784 (``benchmarks/moment.py``).
 
+A limit, measured: torch's CPU generator keeps the low 32 bits of a seed, so two tiles of one call share their
+noise with probability ~``T^2 / 2^33`` for ``T`` tiles (about 0.03 pairs for 1000 queries against 60 000 rows,
+a few hundred pairs at 2e6 tiles). A shared tile correlates two blocks of 32 x 256 (query, row) noises; each
+query's noise over the rows stays independent, and the effect on the samples is below their sampling error.
+
 The key itself comes from the caller's generator (:meth:`KeyedNoise.from_generator`): randomness is
 injected, never global. Across devices the noise is the same only where the device's generator draws the
 same stream from the same seed (CPU and CUDA generators do not), as for every other draw of the package.
