@@ -78,3 +78,16 @@ def test_queries_answer_for_the_mixture_that_sample_draws(two_parts):
     e[0] = 1e-5
     numeric = (model.log_density(x + e, t) - model.log_density(x - e, t)) / 2e-5
     np.testing.assert_allclose(model.score_function(x, t)[:, 0], numeric, rtol=1e-4, atol=1e-4)
+
+
+def test_a_part_too_small_to_search_takes_the_rule():
+    """bandwidth='auto' on data with a separated part of fewer than 20 rows: that part takes the rule's sigma
+    (the fit used to fail: 'needs at least 20 rows to search, got 12')."""
+    A = CIRCLE.sample(400, random_state=2)
+    tiny = SPHERE4.sample(12, random_state=3) + 40 * SHIFT
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        model = InertialDiffusion(bandwidth="auto", random_state=0).fit(np.r_[A, tiny])
+    assert sorted(c["size"] for c in model.components_) == [12, 400]
+    small = next(m for m in model.component_models_ if m.n_samples_fit_ == 12)
+    assert small.bandwidth_search_ is None and model.sample(50).shape == (50, D)

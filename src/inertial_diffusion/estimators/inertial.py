@@ -28,7 +28,7 @@ from inertial_diffusion.core.standardize import Standardizer
 from inertial_diffusion.core.validation import check_n_samples
 from inertial_diffusion.estimators._base import (COMMON_PARAMETERS_DOC, THREADS_CONSTRAINT, DiffusionBase,
                                                  parameters_doc)
-from inertial_diffusion.estimators.bandwidth_search import BandwidthSearch, search_bandwidth_scale
+from inertial_diffusion.estimators.bandwidth_search import MIN_SEARCH_ROWS, BandwidthSearch, search_bandwidth_scale
 from inertial_diffusion.estimators.conditional import sample_mixture
 from inertial_diffusion.estimators.parts import mixture_query
 
@@ -327,8 +327,12 @@ class InertialDiffusion(DiffusionBase):
         self.component_labels_ = labels
         # a table's parts keep the encoder's scaling (its one-hot weights): one global scale each, never per column
         part_options = {"components": "none", **({"standardize": "global"} if self.encoder_ is not None else {})}
-        self.component_models_ = [clone(self).set_params(**part_options).fit(X[labels == k])
-                                  for k in range(int(labels.max()) + 1)]
+        # a part too small to search its bandwidth takes the rule's (c = 1) instead of failing the whole fit
+        small = {"bandwidth": None, "max_dup_rate": None} if self.bandwidth == "auto" else {}
+        self.component_models_ = []
+        for k in range(int(labels.max()) + 1):
+            options = {**part_options, **(small if np.sum(labels == k) < MIN_SEARCH_ROWS else {})}
+            self.component_models_.append(clone(self).set_params(**options).fit(X[labels == k]))
         for part in self.component_models_:  # fitted on the encoded rows: a table's codes stay codes
             part.discrete_dims_ = getattr(self, "discrete_dims_", None)
         # sigma in data units: the part's standardized sigma times its scale (the mean scale if per feature)
