@@ -21,7 +21,7 @@ extensions = [
     "sphinx_gallery.gen_gallery",
 ]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
-exclude_patterns = ["_build", "results/*.md", "decisions/*.md", "auto_examples/*.ipynb", "auto_examples/*.py",
+exclude_patterns = ["_build", "results/real_data.md", "auto_examples/*.ipynb", "auto_examples/*.py",
                     "auto_examples/*.zip", "auto_examples/*.json", "auto_examples/*.md5"]
 myst_enable_extensions = ["dollarmath"]
 myst_heading_anchors = 3
