@@ -236,3 +236,35 @@ def test_sliced_w1_streams_its_projections():
     d /= np.linalg.norm(d, axis=0)
     assert abs(small - ot.sliced_wasserstein_distance(A[:500], B[:400], p=1, projections=d)) < 1e-12
     assert 0.05 < value < 0.2
+
+
+def test_duprate_threshold_ignores_repeated_training_rows():
+    """A table with repeated rows: the threshold is read off the distinct neighbours, so copies still count (with
+    repeats pulling the 1st percentile to 0, DupRate would call every sample novel, and max_dup_rate copy)."""
+    from inertial_diffusion import InertialDiffusion
+
+    rng = np.random.default_rng(0)
+    train = np.repeat(rng.normal(size=(100, 3)), 2, axis=0)  # every row twice
+    report = memorization_report(train[:50], train)
+    assert report.tau > 0 and report.dup_rate == 1.0
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = InertialDiffusion(inertia="moment", bandwidth="auto", max_dup_rate=0.05, random_state=0).fit(train)
+    assert memorization_report(model.sample(500), train).dup_rate <= 0.1
+
+
+def test_search_threshold_matches_the_report_and_ignores_repeats():
+    """The bandwidth search's DupRate threshold is memorization_report's, repeats or not."""
+    import torch
+
+    from inertial_diffusion.estimators.bandwidth_search import _tau
+
+    rng = np.random.default_rng(1)
+    distinct = rng.normal(size=(300, 4))
+    train = np.concatenate([distinct, distinct[:150]])  # half the rows repeated
+    expected = memorization_report(distinct[:5], distinct).tau
+    assert expected > 0
+    assert _tau(torch.from_numpy(train), torch.from_numpy(train)) == pytest.approx(expected, rel=1e-12)
+    assert memorization_report(distinct[:5], train).tau == pytest.approx(expected, rel=1e-12)

@@ -239,8 +239,9 @@ class DupRateCurve:
         x_hat = inertia_step(self.posterior, z, h, self.inertia,
                              torch.Generator().manual_seed(self._step_seed)).cpu().double()
         self.variance_kept[sigma] = float(x_hat.var(dim=0).sum()) / max(self._total_variance, 1e-300)
-        # strict <, as memorization_report: an exact copy (distance 0) counts even when tau = 0
-        return float((_nearest(x_hat, self.rows) < self.tau).double().mean())
+        # as memorization_report: closer than tau, or an exact copy (which counts even when tau = 0)
+        nearest = _nearest(x_hat, self.rows)
+        return float(((nearest < self.tau) | (nearest == 0)).double().mean())
 
 
 def _nearest(queries: torch.Tensor, rows: torch.Tensor, exclude_self: bool = False,
@@ -266,9 +267,32 @@ def _nearest(queries: torch.Tensor, rows: torch.Tensor, exclude_self: bool = Fal
 
 
 def _tau(queries: torch.Tensor, rows: torch.Tensor, percentile: float = 1.0) -> float:
-    """DupRate's threshold: the ``percentile`` of the nearest-neighbour distances of ``queries``
-    (the first rows of ``rows``) to the other rows."""
-    return float(np.percentile(_nearest(queries, rows, exclude_self=True).numpy(), percentile))
+    """DupRate's threshold: the ``percentile`` of the distances of ``queries`` (the first rows of ``rows``) to their
+    nearest distinct row (repeated rows left out:
+    :func:`~inertial_diffusion.evaluation.metrics.duplicate_threshold`)."""
+    from inertial_diffusion.evaluation.metrics import duplicate_threshold
+
+    distinct = torch.unique(rows, dim=0)  # a repeated row is no neighbour of its copy for the threshold
+    if distinct.shape[0] < 2:
+        return 0.0
+    own = torch.unique(queries, dim=0)
+    return duplicate_threshold(_nearest_other(own, distinct).numpy(), percentile)
+
+
+def _nearest_other(queries: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    """Distance of each query (itself one of the distinct ``rows``) to its nearest *other* row.
+
+    The two best GEMM scores hold the query itself and its neighbour; the direct differences tell them apart
+    (the query's own is exactly 0, which the expanded form or ``cdist`` would blur to ~1e-8).
+    """
+    half_sq = 0.5 * (rows**2).sum(dim=1)
+    out = torch.empty(queries.shape[0], dtype=torch.float64)
+    for s in range(0, queries.shape[0], 1024):
+        q = queries[s:s + 1024]
+        best = (half_sq - q @ rows.T).topk(2, dim=1, largest=False).indices
+        dist = torch.linalg.vector_norm(q[:, None, :] - rows[best], dim=2)
+        out[s:s + 1024] = dist.masked_fill(dist == 0, math.inf).min(dim=1).values
+    return out
 
 
 def _sigma_on_rows(c: float, n_rows: int, n_fit: int, d: float) -> float:

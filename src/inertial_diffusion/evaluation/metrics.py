@@ -10,7 +10,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from inertial_diffusion.core.validation import check_data, check_positive_int
 
-__all__ = ["energy_distance", "energy_test", "TestResult", "nearest_distances", "wasserstein1",
+__all__ = ["energy_distance", "energy_test", "TestResult", "nearest_distances", "wasserstein1", "duplicate_threshold",
            "floor_corrected", "MemorizationReport", "memorization_report", "ManifoldError", "manifold_error"]
 
 
@@ -451,6 +451,36 @@ class MemorizationReport:
         return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
 
+def duplicate_threshold(nn_distances: np.ndarray, percentile: float = 1.0) -> float:
+    """DupRate's threshold: the ``percentile`` of the training rows' distances to their nearest *distinct* row.
+
+    Rows repeated in the training set (tables often hold identical rows) have a nearest distance of 0; counted,
+    they would pull the percentile to 0 and make every sample novel by definition. They are left out; a sample at
+    distance 0 from a training row still counts as a near-duplicate.
+
+    Parameters
+    ----------
+    nn_distances : ndarray (n,)
+        Each training row's distance to its nearest other row.
+    percentile : float, default=1.0
+        The percentile.
+
+    Returns
+    -------
+    float
+        0 when every row repeats another.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(duplicate_threshold(np.r_[np.zeros(50), np.linspace(1, 2, 50)], 1.0), 2)  # half the rows are repeats
+    1.01
+    """
+    distinct = np.asarray(nn_distances, dtype=float)
+    distinct = distinct[distinct > 0]
+    return float(np.percentile(distinct, percentile)) if distinct.size else 0.0
+
+
 def memorization_report(samples, train, held_out=None, percentile: float = 1.0) -> MemorizationReport:
     """Copy rate, DupRate and nearest-neighbour distance ratio of ``samples`` against ``train``.
 
@@ -491,7 +521,9 @@ def memorization_report(samples, train, held_out=None, percentile: float = 1.0) 
         raise ValueError(f"samples have {samples.shape[1]} features but train has {train.shape[1]}")
     scale = float(np.sqrt(np.mean(np.sum((train - train.mean(0)) ** 2, axis=1))))
     dist, _ = NearestNeighbors(n_neighbors=2).fit(train).kneighbors(train)
-    tau = float(np.percentile(dist[:, 1], percentile))
+    distinct = np.unique(train, axis=0)  # repeated rows are no neighbours of each other for the threshold
+    tau = duplicate_threshold(NearestNeighbors(n_neighbors=2).fit(distinct).kneighbors(distinct)[0][:, 1]
+                              if distinct.shape[0] > 1 else np.zeros(1), percentile)
     isolated = dist[:, 1] > ISOLATION_FACTOR * np.median(dist[:, 1])
     nn_dist, nn_index = NearestNeighbors(n_neighbors=1).fit(train).kneighbors(samples)
     nn, nn_index = nn_dist[:, 0], nn_index[:, 0]
@@ -499,9 +531,10 @@ def memorization_report(samples, train, held_out=None, percentile: float = 1.0) 
     if held_out is not None:
         held_out = check_data(held_out, name="held_out", min_rows=1)
         ratio = float(np.median(nn) / np.median(nearest_distances(held_out, train)))
-    return MemorizationReport(samples.shape[0], float(np.mean(nn <= 1e-6 * scale)), float(np.mean(nn < tau)),
+    duplicate = (nn < tau) | (nn == 0)
+    return MemorizationReport(samples.shape[0], float(np.mean(nn <= 1e-6 * scale)), float(np.mean(duplicate)),
                               tau, float(percentile), float(np.median(nn)), ratio, scale, int(isolated.sum()),
-                              float(np.mean(isolated[nn_index] & (nn < tau))))
+                              float(np.mean(isolated[nn_index] & duplicate)))
 
 
 @dataclass(frozen=True)
