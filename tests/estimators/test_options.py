@@ -202,3 +202,27 @@ def test_data_of_extreme_magnitude_are_standardized_or_refused_never_inf():
         assert fitted.scale / factor == pytest.approx(Standardizer.fit(X).scale, rel=1e-12)
     with pytest.raises(ValueError, match="overflows float64"):
         Standardizer.fit(np.array([[-1.5e308, -1.5e308], [1.5e308, 1.5e308]]))
+
+
+@pytest.mark.parametrize("mode", ["global", "per_feature"])
+def test_streamed_standardization_spans_many_cache_sized_blocks_exactly(mode):
+    """Wide rows make blocks of 64 rows: the three streamed passes, the blocked transform and the blocked
+    half squared norms equal the one-shot float64 computation on every row, the last partial block included."""
+    import torch
+
+    from inertial_diffusion.backends.local import half_sq_norms
+    from inertial_diffusion.core.standardize import Standardizer, block_rows_for
+
+    rng = np.random.default_rng(3)
+    dim = 9000
+    X = (rng.normal(size=(203, dim)) * rng.uniform(0.5, 2, dim) + 7).astype(np.float32)
+    assert block_rows_for(dim) == 64 and X.shape[0] % 64  # several blocks and a partial last one
+    fitted = Standardizer.fit(X, mode)
+    X64 = X.astype(np.float64)
+    np.testing.assert_allclose(fitted.mean, X64.mean(0), rtol=1e-12)
+    spread = X64.std(0) if mode == "per_feature" else np.sqrt(((X64 - X64.mean(0)) ** 2).sum(1).mean())
+    np.testing.assert_allclose(fitted.scale, spread, rtol=1e-10)
+    out = fitted.transform_into(X, np.empty(X.shape, dtype=np.float32))
+    np.testing.assert_array_equal(out, fitted.transform(X).astype(np.float32))
+    norms = half_sq_norms(torch.from_numpy(out), torch.device("cpu"))
+    np.testing.assert_allclose(norms.numpy(), 0.5 * (out.astype(np.float64) ** 2).sum(1), rtol=1e-13)

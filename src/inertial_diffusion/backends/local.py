@@ -17,11 +17,12 @@ from inertial_diffusion.backends.device import tf32_matmul
 from inertial_diffusion.core import posterior
 from inertial_diffusion.core.noise import KeyedNoise
 from inertial_diffusion.core.posterior import Partial
+from inertial_diffusion.core.standardize import BLOCK_ROWS, block_rows_for
 
 __all__ = ["LocalBackend", "half_sq_norms"]
 
 
-def half_sq_norms(data: torch.Tensor, device: torch.device, block_rows: int = 8192) -> torch.Tensor:
+def half_sq_norms(data: torch.Tensor, device: torch.device, block_rows: int | None = None) -> torch.Tensor:
     """Half squared norms ``|y_i|^2 / 2`` of the rows, in float64, computed by blocks of rows.
 
     Every logit GEMM of the posterior adds them as a row bias (:mod:`inertial_diffusion.core.posterior`), so
@@ -33,8 +34,9 @@ def half_sq_norms(data: torch.Tensor, device: torch.device, block_rows: int = 81
         Rows, on any device and in any floating dtype (pinned host memory included).
     device : torch.device
         Where the result lives (and each block is converted).
-    block_rows : int, default 8192
-        Rows converted to float64 at a time.
+    block_rows : int, optional
+        Rows converted to float64 at a time (default: a cache-sized block,
+        :func:`~inertial_diffusion.core.standardize.block_rows_for`).
 
     Returns
     -------
@@ -49,6 +51,8 @@ def half_sq_norms(data: torch.Tensor, device: torch.device, block_rows: int = 81
     [12.5, 0.5]
     """
     out = torch.empty(data.shape[0], dtype=torch.float64, device=device)
+    if block_rows is None:
+        block_rows = block_rows_for(data.shape[1]) if data.dim() == 2 else BLOCK_ROWS
     for r0 in range(0, data.shape[0], block_rows):
         block = data[r0:r0 + block_rows].to(device=device, dtype=torch.float64)
         out[r0:r0 + block_rows] = 0.5 * (block * block).sum(dim=1)

@@ -22,12 +22,15 @@ import numpy as np
 
 from inertial_diffusion import choices
 
-__all__ = ["STANDARDIZE_MODES", "Standardizer", "resolve_mode", "row_blocks"]
+__all__ = ["STANDARDIZE_MODES", "Standardizer", "block_rows_for", "resolve_mode", "row_blocks"]
 
 #: The standardization modes; ``True``/``False`` are accepted as "global"/"none".
 STANDARDIZE_MODES = choices.STANDARDIZE_MODES
-#: Rows per block of the streamed passes (float64 temporaries of BLOCK_ROWS x D).
+#: Largest number of rows per block of the streamed passes.
 BLOCK_ROWS = 8192
+#: Bytes of one block's float64 temporary: a block that stays in the cache makes a pass over 200 000 x 784
+#: float32 rows 2-5x faster than 8192-row blocks (51 MB each; benchmarks/fit_cost.py).
+BLOCK_BYTES = 4 * 2**20
 
 
 def resolve_mode(standardize: bool | str) -> str:
@@ -60,11 +63,33 @@ def resolve_mode(standardize: bool | str) -> str:
     return str(standardize)
 
 
+def block_rows_for(dim: int) -> int:
+    """Rows per block whose float64 temporary of ``dim`` columns takes about :data:`BLOCK_BYTES`.
+
+    Parameters
+    ----------
+    dim : int
+        Columns of the data.
+
+    Returns
+    -------
+    int
+        Between 64 and :data:`BLOCK_ROWS`.
+
+    Examples
+    --------
+    >>> block_rows_for(3), block_rows_for(784), block_rows_for(10**6)
+    (8192, 668, 64)
+    """
+    return int(min(BLOCK_ROWS, max(64, BLOCK_BYTES // (8 * max(int(dim), 1)))))
+
+
 def row_blocks(n: int, block_rows: int = BLOCK_ROWS) -> Iterator[slice]:
     """Consecutive row slices of at most ``block_rows`` rows, covering ``range(n)``.
 
     The streamed passes of :meth:`Standardizer.fit` and :meth:`Standardizer.transform_into` read the data
-    through these, so their float64 temporaries are ``block_rows x D``, never ``n x D``.
+    through these, so their float64 temporaries are ``block_rows x D``, never ``n x D``
+    (:func:`block_rows_for` sizes them to stay in the cache).
 
     Parameters
     ----------
@@ -160,15 +185,16 @@ class Standardizer:
         # work on X / m, m = max |x_ij| (per column for per-feature), so that data of size 1e+-300 neither
         # overflow nor underflow in the squares
         m = np.zeros(dim)
-        for rows in row_blocks(n):
+        size = block_rows_for(dim)
+        for rows in row_blocks(n, size):
             m = np.maximum(m, np.abs(X[rows]).max(axis=0))
         m = np.where(m > 0, m, 1.0) if mode == "per_feature" else np.full(dim, m.max() if m.max() > 0 else 1.0)
         total = np.zeros(dim)
-        for rows in row_blocks(n):
+        for rows in row_blocks(n, size):
             total += (X[rows] / m).sum(axis=0, dtype=np.float64)
         mean = total / n
         sq = np.zeros(dim)
-        for rows in row_blocks(n):
+        for rows in row_blocks(n, size):
             sq += ((X[rows] / m - mean) ** 2).sum(axis=0)
         unit = cls.from_moments(mean, sq / n, mode)
         if mode == "per_feature":  # constant columns keep scale 1, as from_moments gives them
@@ -312,7 +338,7 @@ class Standardizer:
         Parameters
         ----------
         X : ndarray (n, D)
-            Rows in data units (e.g. float32 or memory-mapped), read in blocks of :data:`BLOCK_ROWS` rows.
+            Rows in data units (e.g. float32 or memory-mapped), read in blocks of :func:`block_rows_for` rows.
         out : ndarray (n, D)
             Written in place; each block is cast to its dtype.
 
@@ -329,7 +355,7 @@ class Standardizer:
         >>> out.dtype, out.tolist()
         (dtype('float32'), [[1.0, 0.0]])
         """
-        for rows in row_blocks(X.shape[0]):
+        for rows in row_blocks(X.shape[0], block_rows_for(X.shape[1])):
             out[rows] = self.transform(X[rows])
         return out
 
