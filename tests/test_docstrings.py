@@ -26,13 +26,15 @@ import inertial_diffusion  # noqa: E402
 # or Yields where the function returns or yields a value. Style-only codes (See Also, extended summary, summary
 # punctuation, Examples on every object) are not enforced; Examples are required where they teach something.
 ENFORCED = {"GL08", "SS01", "PR01", "PR02", "PR07", "RT01", "YD01"}
-SKIP_MODULES = {"inertial_diffusion.cli", "inertial_diffusion.__main__",
-                "inertial_diffusion.evaluation.experiments.__main__"}
+SKIP_MODULES = {"inertial_diffusion.cli", "inertial_diffusion.__main__"}
 
 
 def _modules() -> list[str]:
-    names = ["inertial_diffusion"]
-    for info in pkgutil.walk_packages(inertial_diffusion.__path__, "inertial_diffusion."):
+    import inertial_diffusion_studies
+
+    names = ["inertial_diffusion", "inertial_diffusion_studies"]
+    for info in [*pkgutil.walk_packages(inertial_diffusion.__path__, "inertial_diffusion."),
+                 *pkgutil.walk_packages(inertial_diffusion_studies.__path__, "inertial_diffusion_studies.")]:
         parts = info.name.split(".")[1:]
         if any(p.startswith("_") and p != "_base" for p in parts) or info.name in SKIP_MODULES:
             continue

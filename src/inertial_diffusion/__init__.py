@@ -12,7 +12,8 @@ a half step and lands far off the data).
 
 Layout: ``core`` (the mathematics, pure functions), ``backends`` (one posterior contract: local, pruned,
 Dask), ``estimators`` (scikit-learn objects that validate, standardize and delegate), ``evaluation``
-(metrics, data sets, plots, experiments), ``io`` and ``cli``. Public names are imported lazily, so that
+(metrics, data sets, plots, the demo), ``io`` and ``cli``; the experiments of ``reproduce`` are the separate
+package ``inertial_diffusion_studies``. Public names are imported lazily, so that
 ``inertial-diffusion --help`` does not pay for torch.
 """
 

@@ -309,7 +309,10 @@ def reproduce(
 
     Example: inertial-diffusion reproduce --full --out results/
     """
-    from inertial_diffusion.evaluation.experiments import run_experiments
+    try:  # the studies are a package of their own, beside the library (studies/ in the repository)
+        from inertial_diffusion_studies import run_experiments
+    except ImportError as exc:
+        _fail(f"reproduce needs the studies package ({exc}): from the repository, pip install -e studies")
 
     if quick and full:
         _fail("choose one of --quick and --full")

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 
 from inertial_diffusion.io import atomic_write
-from inertial_diffusion.evaluation.experiments.common import Table
-from inertial_diffusion.evaluation.experiments.default_step import default_step_decision
-from inertial_diffusion.evaluation.experiments.presets import Preset
-from inertial_diffusion.evaluation.experiments.rate import IDM_STEPS, RULE_FLOOR_MULTIPLE
+from inertial_diffusion_studies.common import Table
+from inertial_diffusion_studies.default_step import default_step_decision
+from inertial_diffusion_studies.presets import Preset
+from inertial_diffusion_studies.rate import IDM_STEPS, RULE_FLOOR_MULTIPLE
 
 __all__ = ["write_csv", "render_report", "acceptance", "default_step_decision", "markdown", "grouped", "fmt",
            "CONVENTION"]
@@ -45,7 +45,7 @@ def write_csv(table: Table, folder: Path) -> Path:
     --------
     >>> import tempfile
     >>> from pathlib import Path
-    >>> from inertial_diffusion.evaluation.experiments.common import Table
+    >>> from inertial_diffusion_studies.common import Table
     >>> t = Table("demo")
     >>> t.add(model="IDM", w1=0.25)
     >>> t.add(model="KDE", seconds=1.5)
@@ -138,7 +138,7 @@ def grouped(table: Table, keys: list[str], values: list[str]) -> list[dict]:
 
     Examples
     --------
-    >>> from inertial_diffusion.evaluation.experiments.common import Table
+    >>> from inertial_diffusion_studies.common import Table
     >>> t = Table("ambient")
     >>> for seed, w in ((0, 0.1), (1, 0.3)):
     ...     t.add(model="IDM", D=3, seed=seed, w1=w)
@@ -163,7 +163,7 @@ def acceptance(mem: Table, amb: Table, fits: Table, rate: Table) -> list[tuple[s
     The checks: every IDM variant's copy rate is 0 %; the empirical diffusion model's is >= 99 %; the mean
     corrected W1 at the largest D is within 10 % of that at the smallest, for IDM (posterior mean) and, on
     its own line, IDM (moment) (when the table has it); each IDM rate slope by the rule (each inertia step
-    of :data:`~inertial_diffusion.evaluation.experiments.rate.IDM_STEPS`) is within 0.06 of
+    of :data:`~inertial_diffusion_studies.rate.IDM_STEPS`) is within 0.06 of
     :math:`-2/(d+4)`; no corrected W1 of IDM (rate) or of the ambient table is below its lower bound.
 
     Parameters
@@ -219,7 +219,7 @@ def acceptance(mem: Table, amb: Table, fits: Table, rate: Table) -> list[tuple[s
 
 
 #: The report's paragraph on the OU convention (see
-#: :mod:`~inertial_diffusion.evaluation.experiments.convention`).
+#: :mod:`~inertial_diffusion_studies.convention`).
 CONVENTION = (
     "**Convention (our inference).** The paper's text is not available to us. We use the OU process "
     "dX = -X dt + dW (alpha_t = e^-t, v_t = (1 - e^-2t)/2 ≈ t) with h = sigma^2: the reading under which the "
@@ -242,7 +242,7 @@ def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note
     tables : dict of str to Table
         The run's tables by name. ``"memorization"``, ``"ambient"``, ``"rate"``, ``"rate_fit"`` and
         ``"inertia_form"`` are required; the other sections
-        (:func:`~inertial_diffusion.evaluation.experiments.failure_report.render_more`) appear when
+        (:func:`~inertial_diffusion_studies.failure_report.render_more`) appear when
         their tables are present.
     seconds : float
         Total run time, quoted in minutes.
@@ -255,7 +255,7 @@ def render_report(preset: Preset, tables: dict[str, Table], seconds: float, note
         The Markdown text, ending with a newline. The run time line also quotes the machine, CPU count
         and the Python and torch versions of the process that renders it.
     """
-    from inertial_diffusion.evaluation.experiments.failure_report import render_more
+    from inertial_diffusion_studies.failure_report import render_more
 
     mem, amb, rate, fits, inertia = (tables[k] for k in ("memorization", "ambient", "rate", "rate_fit", "inertia_form"))
     rate_floors = {int(k): v for k, v in rate.meta["floors"].items()}

@@ -14,12 +14,12 @@ import pytest
 from typer.testing import CliRunner
 
 from inertial_diffusion.cli import app
-from inertial_diffusion.evaluation.experiments import EXPERIMENTS, QUICK
-from inertial_diffusion.evaluation.experiments.asymptote import local_slopes
-from inertial_diffusion.evaluation.experiments.common import Table
-from inertial_diffusion.evaluation.experiments.convention import printed_step
-from inertial_diffusion.evaluation.experiments.rate import (LOWER_BOUND, RULE_FLOOR_MULTIPLE, fit_slopes,
-                                                            lower_bound_name, rule_ns)
+from inertial_diffusion_studies import EXPERIMENTS, QUICK
+from inertial_diffusion_studies.asymptote import local_slopes
+from inertial_diffusion_studies.common import Table
+from inertial_diffusion_studies.convention import printed_step
+from inertial_diffusion_studies.rate import (LOWER_BOUND, RULE_FLOOR_MULTIPLE, fit_slopes,
+                                             lower_bound_name, rule_ns)
 
 SECTIONS = ("## Acceptance checks", "## Default inertia step", "## 1. Memorization", "## 2. Ambient dimension",
             "## 3. Rate",
@@ -117,7 +117,7 @@ def test_quick_run_measures_the_moment_step_beside_the_posterior_mean(quick_repo
 
 def test_report_of_a_run_before_the_moment_step_still_renders(quick_report, tmp_path):
     """A run folder written before the moment step (no moment rows, no step column, no ``w1_idm_moment``)."""
-    from inertial_diffusion.evaluation.experiments import write_report
+    from inertial_diffusion_studies import write_report
 
     out, _ = quick_report
     old = tmp_path / "old"
@@ -150,23 +150,30 @@ def test_reproduce_refuses_a_non_empty_folder(tmp_path):
     assert both.exit_code == 2 and "one of" in both.output
 
 
-def test_module_entry_point_shows_the_reproduce_help():
-    result = subprocess.run([sys.executable, "-m", "inertial_diffusion.evaluation.experiments", "--help"],
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and "--full" in result.stdout
-
-
-def test_cli_and_module_call_the_same_entry_function(monkeypatch, tmp_path):
-    import inertial_diffusion.evaluation.experiments as experiments
-    from inertial_diffusion.evaluation.experiments import __main__ as module_main
+def test_reproduce_calls_the_studies_entry_function(monkeypatch, tmp_path):
+    import inertial_diffusion_studies as studies
 
     calls = []
     fake = lambda preset, out, **kw: calls.append((preset, str(out), kw["seed"]))  # noqa: E731
-    monkeypatch.setattr(experiments, "run_experiments", fake)
-    monkeypatch.setattr(module_main, "run_experiments", fake)
-    assert module_main.main(["--full", "--out", str(tmp_path / "a"), "--seed", "3", "-q"]) == 0
+    monkeypatch.setattr(studies, "run_experiments", fake)
     assert CliRunner().invoke(app, ["reproduce", "--full", "--out", str(tmp_path / "b"), "--seed", "3"]).exit_code == 0
-    assert calls == [("full", str(tmp_path / "a"), 3), ("full", str(tmp_path / "b"), 3)]
+    assert calls == [("full", str(tmp_path / "b"), 3)]
+
+
+def test_reproduce_without_the_studies_package_says_how_to_install_it(monkeypatch, tmp_path):
+    """The library does not carry its studies: without them, reproduce names the package, never a traceback."""
+    monkeypatch.setitem(sys.modules, "inertial_diffusion_studies", None)  # import fails as if not installed
+    result = CliRunner().invoke(app, ["reproduce", "--quick", "--out", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "pip install -e studies" in result.output
+    assert not (tmp_path / "r").exists()
+
+
+def test_the_library_does_not_import_its_studies():
+    """The installed library stands alone: importing it and its command line loads no study module."""
+    code = ("import sys, inertial_diffusion, inertial_diffusion.cli, inertial_diffusion.evaluation; "
+            "print(sorted(m for m in sys.modules if m.startswith('inertial_diffusion_studies')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stdout.strip() == "[]", result.stdout + result.stderr
 
 
 def _power_law_table(floor: float) -> Table:
@@ -223,7 +230,7 @@ def test_printed_step_is_a_full_tweedie_step_only_when_the_noise_variance_is_h()
 
 
 def test_noise_sweep_takes_the_dimension_methods_from_the_preset():
-    from inertial_diffusion.evaluation.experiments.noise import run_noise
+    from inertial_diffusion_studies.noise import run_noise
 
     tiny = dataclasses.replace(QUICK, noise_n=120, noise_levels=(0.0,), noise_dims=(3,), noise_samples=60,
                                noise_dim_methods=("mle", "twonn"), floor_reps=1)
@@ -236,7 +243,7 @@ def test_noise_sweep_takes_the_dimension_methods_from_the_preset():
 
 
 def test_report_is_rebuilt_from_the_csv_files(quick_report):
-    from inertial_diffusion.evaluation.experiments import load_tables, write_report
+    from inertial_diffusion_studies import load_tables, write_report
 
     out, _ = quick_report
     first = (out / "report.md").read_text()
@@ -251,7 +258,7 @@ def test_seed_changes_every_draw_of_the_small_n_experiment():
     """``--seed`` reaches the training sets and populations too (they were fixed by the repetition alone):
     the raw training-set W1 (rotation-invariant, so the seeded embedding alone cannot move it) changes with the
     seed and not without it."""
-    from inertial_diffusion.evaluation.experiments.density import run_small_n
+    from inertial_diffusion_studies.density import run_small_n
 
     preset = dataclasses.replace(QUICK, small_ns=(8,), small_seeds=1, small_samples=100, floor_reps=1)
 

@@ -6,9 +6,9 @@ import math
 import numpy as np
 import pytest
 
-from inertial_diffusion.evaluation.experiments import real_generators as gen
-from inertial_diffusion.evaluation.experiments.real_data import (QUICK_REAL, real_data_figure,
-                                                                   render_real_data, run_real_data, run_tabular)
+from inertial_diffusion_studies import real_generators as gen
+from inertial_diffusion_studies.real_data import (QUICK_REAL, real_data_figure,
+                                                  render_real_data, run_real_data, run_tabular)
 
 TINY = dataclasses.replace(
     QUICK_REAL, name="tiny", tabular_sets=("wine",), tabular_seeds=(0,),
@@ -69,7 +69,7 @@ def test_kde_loo_bandwidth_is_scale_equivariant_and_near_silverman():
 
 
 def test_a_variant_with_a_parameter_not_accepted_yet_is_skipped():
-    from inertial_diffusion.evaluation.experiments.real_data import _draw
+    from inertial_diffusion_studies.real_data import _draw
 
     X, y = _two_blobs()
     g = gen.Generator("IDM (future)", "IDM", gen.idm(no_such_parameter=1))
@@ -114,7 +114,7 @@ def test_run_real_data_writes_its_files_and_renders(tmp_path, tiny_tabular):
 @pytest.mark.slow  # reads all 60000 Fashion-MNIST training images
 @pytest.mark.skipif(not _fashion_available(), reason="dataset-fashion-mnist is not installed")
 def test_image_table_on_two_tiny_classes(tmp_path):
-    from inertial_diffusion.evaluation.experiments.real_data import run_images
+    from inertial_diffusion_studies.real_data import run_images
 
     preset = dataclasses.replace(TINY, tabular_sets=(), image_classes=(1, 9), image_train=60, image_test=60,
                                  net_train=400, net_epochs=2, idm_scales=(1.0,), kde_factors=(1.0,))
@@ -134,7 +134,7 @@ def test_image_table_on_two_tiny_classes(tmp_path):
 
 
 def test_frontier_figure_draws_the_moment_step_as_its_own_line(tmp_path):
-    from inertial_diffusion.evaluation.experiments.common import Table
+    from inertial_diffusion_studies.common import Table
 
     table = Table("real_data_images")
     rows = (("IDM (c=0.3)", "IDM", 0.3, 0.5), ("IDM (c=1)", "IDM", 1.0, 0.7),

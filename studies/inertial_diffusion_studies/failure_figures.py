@@ -12,10 +12,10 @@ from pathlib import Path
 
 import numpy as np
 
-from inertial_diffusion.evaluation.experiments.asymptote import local_slopes
-from inertial_diffusion.evaluation.experiments.common import Table
-from inertial_diffusion.evaluation.experiments.density import TAIL_RADII
-from inertial_diffusion.evaluation.experiments.figures import new_figure, save_figure
+from inertial_diffusion_studies.asymptote import local_slopes
+from inertial_diffusion_studies.common import Table
+from inertial_diffusion_studies.density import TAIL_RADII
+from inertial_diffusion_studies.figures import new_figure, save_figure
 
 __all__ = ["FIGURES"]
 
@@ -187,8 +187,8 @@ def _small_n_figure(table: Table, path: Path) -> None:
 
 
 #: Figure per table name (the PNG is ``<name>.png``): ``draw(table, path)`` writes the PNG of that table, as
-#: read back by :func:`~inertial_diffusion.evaluation.experiments.load_tables`; used by
-#: :func:`~inertial_diffusion.evaluation.experiments.write_report`.
+#: read back by :func:`~inertial_diffusion_studies.load_tables`; used by
+#: :func:`~inertial_diffusion_studies.write_report`.
 FIGURES = {"asymptote": _asymptote_figure, "convention": _convention_figure, "noise": _noise_figure,
            "components": _components_figure, "curved": _curved_figure, "boundary": _boundary_figure,
            "density": _density_figure, "isolated": _isolated_figure, "small_n": _small_n_figure}

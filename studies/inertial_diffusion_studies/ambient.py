@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from inertial_diffusion.evaluation.datasets import Sphere
-from inertial_diffusion.evaluation.experiments.common import (Say, Table, below_lower_bound, corrected_w1, models,
-                                                             timed, w1_floor)
-from inertial_diffusion.evaluation.experiments.presets import Preset
+from inertial_diffusion_studies.common import (Say, Table, below_lower_bound, corrected_w1, models,
+                                               timed, w1_floor)
+from inertial_diffusion_studies.presets import Preset
 
 __all__ = ["run_ambient", "AMBIENT_MODELS"]
 
-#: Models compared (keys of :func:`~inertial_diffusion.evaluation.experiments.common.models`).
+#: Models compared (keys of :func:`~inertial_diffusion_studies.common.models`).
 AMBIENT_MODELS = ("IDM (posterior mean)", "IDM (moment)", "ambient KDE", "σ-CFDM")
 
 
@@ -42,8 +42,8 @@ def run_ambient(preset: Preset, say: Say, seed: int = 0) -> Table:
 
     See Also
     --------
-    inertial_diffusion.evaluation.experiments.common.corrected_w1 : The W1 estimator and its floor.
-    inertial_diffusion.evaluation.experiments.asymptote.run_asymptote : An example run on a small preset.
+    inertial_diffusion_studies.common.corrected_w1 : The W1 estimator and its floor.
+    inertial_diffusion_studies.asymptote.run_asymptote : An example run on a small preset.
     """
     table = Table("ambient")
     m = preset.ambient_samples

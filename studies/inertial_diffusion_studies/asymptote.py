@@ -14,8 +14,8 @@ import numpy as np
 
 from inertial_diffusion import InertialDiffusion
 from inertial_diffusion.evaluation.datasets import Sphere
-from inertial_diffusion.evaluation.experiments.common import Say, Table, timed
-from inertial_diffusion.evaluation.experiments.presets import Preset
+from inertial_diffusion_studies.common import Say, Table, timed
+from inertial_diffusion_studies.presets import Preset
 
 __all__ = ["run_asymptote", "local_slopes"]
 
@@ -49,7 +49,7 @@ def run_asymptote(preset: Preset, say: Say, seed: int = 0) -> Table:
     A small preset for a quick look (:func:`dataclasses.replace` of a preset):
 
     >>> from dataclasses import replace
-    >>> from inertial_diffusion.evaluation.experiments.presets import QUICK
+    >>> from inertial_diffusion_studies.presets import QUICK
     >>> tiny = replace(QUICK, asymptote_intrinsic_dims=(1,), asymptote_ns=(100, 400), asymptote_samples=200)
     >>> table = run_asymptote(tiny, say=print)
       lower bound to large n: d = 1, n = 100
@@ -97,7 +97,7 @@ def local_slopes(table: Table) -> list[dict]:
 
     Examples
     --------
-    >>> from inertial_diffusion.evaluation.experiments.common import Table
+    >>> from inertial_diffusion_studies.common import Table
     >>> t = Table("asymptote")
     >>> t.add(d=1, n=100, mean_distance_to_manifold=0.1, standard_error=0.001)
     >>> t.add(d=1, n=400, mean_distance_to_manifold=0.05, standard_error=0.001)

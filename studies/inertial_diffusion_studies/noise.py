@@ -16,9 +16,9 @@ import numpy as np
 
 from inertial_diffusion import InertialDiffusion
 from inertial_diffusion.evaluation.datasets import Sphere
-from inertial_diffusion.evaluation.experiments.common import (IDM_STEPS, Say, Table, below_lower_bound, corrected_w1,
-                                                             timed, w1_floor)
-from inertial_diffusion.evaluation.experiments.presets import Preset
+from inertial_diffusion_studies.common import (IDM_STEPS, Say, Table, below_lower_bound, corrected_w1,
+                                               timed, w1_floor)
+from inertial_diffusion_studies.presets import Preset
 
 __all__ = ["run_noise"]
 
@@ -33,7 +33,7 @@ def run_noise(preset: Preset, say: Say, seed: int = 0) -> Table:
 
     At each D the clean points are the same and each level adds the same standard normal draw, scaled;
     the variants are ``d given (2)`` and ``d estimated (<method>)`` per ``noise_dim_methods``, each with
-    every inertia step of :data:`~inertial_diffusion.evaluation.experiments.common.IDM_STEPS`.
+    every inertia step of :data:`~inertial_diffusion_studies.common.IDM_STEPS`.
 
     Parameters
     ----------

@@ -11,13 +11,13 @@ mean (:mod:`inertial_diffusion.core.inertia`).
 from __future__ import annotations
 
 from inertial_diffusion.evaluation.datasets import Sphere
-from inertial_diffusion.evaluation.experiments.common import (Say, Table, below_lower_bound, corrected_w1, models,
-                                                             timed, w1_floor)
-from inertial_diffusion.evaluation.experiments.presets import Preset
+from inertial_diffusion_studies.common import (Say, Table, below_lower_bound, corrected_w1, models,
+                                               timed, w1_floor)
+from inertial_diffusion_studies.presets import Preset
 
 __all__ = ["run_inertia_form"]
 
-#: The inertia forms compared (keys of :func:`~inertial_diffusion.evaluation.experiments.common.models`).
+#: The inertia forms compared (keys of :func:`~inertial_diffusion_studies.common.models`).
 FORMS = ("IDM (posterior mean)", "IDM (paper form)", "IDM (moment)")
 
 
@@ -40,7 +40,7 @@ def run_inertia_form(preset: Preset, say: Say, seed: int = 0) -> Table:
     -------
     Table
         ``"inertia_form"``, one row per (D, form): the columns of
-        :func:`~inertial_diffusion.evaluation.experiments.ambient.run_ambient` but ``seed`` (``model``,
+        :func:`~inertial_diffusion_studies.ambient.run_ambient` but ``seed`` (``model``,
         ``D``, ``n_train``, ``n_samples``, ``sigma``, ``w1_raw``, ``w1``, ``w1_floor``,
         ``mean_distance_to_manifold``, ``below_lower_bound``, ``seconds``). ``meta["floor"]``: the W1
         floor at ``m = inertia_samples``.

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inertial_diffusion.evaluation.experiments.common import Table
-from inertial_diffusion.evaluation.experiments.rate import IDM_STEPS, lower_bound_name, theory_slope
+from inertial_diffusion_studies.common import Table
+from inertial_diffusion_studies.rate import IDM_STEPS, lower_bound_name, theory_slope
 
 __all__ = ["memorization_figure", "ambient_figure", "rate_figure", "inertia_figure", "new_figure", "save_figure",
            "mean_by"]
@@ -108,7 +108,7 @@ def mean_by(table: Table, model: str, xkey: str, ykey: str, **match) -> tuple[np
 
     Examples
     --------
-    >>> from inertial_diffusion.evaluation.experiments.common import Table
+    >>> from inertial_diffusion_studies.common import Table
     >>> t = Table("rate")
     >>> for n, seed, w in ((100, 0, 0.3), (100, 1, 0.5), (400, 0, 0.2)):
     ...     t.add(model="IDM", d=1, n=n, seed=seed, w1=w)
@@ -177,7 +177,7 @@ def rate_figure(table: Table, fits: Table, path: Path) -> None:
     table : Table
         The ``"rate"`` table.
     fits : Table
-        Its ``"rate_fit"`` table (:func:`~inertial_diffusion.evaluation.experiments.rate.fit_slopes`).
+        Its ``"rate_fit"`` table (:func:`~inertial_diffusion_studies.rate.fit_slopes`).
     path : Path
         The PNG file to write.
     """

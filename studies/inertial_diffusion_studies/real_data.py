@@ -13,7 +13,7 @@ moment-matched step (``inertia="moment"``, family ``"IDM moment…"``).
 
 **Images** (Fashion-MNIST per class, from Debian's ``dataset-fashion-mnist``; skipped without it).
 Each class is modelled from ``image_train`` of its training images; a small seeded MLP trained on
-other training images (:mod:`~inertial_diffusion.evaluation.experiments.feature_net`) gives fidelity
+other training images (:mod:`~inertial_diffusion_studies.feature_net`) gives fidelity
 (share of samples it assigns to their class) and the features of the Fréchet distance and of the
 improved precision/recall, both against the class's test images. Novelty: DupRate and the
 nearest-neighbour distance ratio (sample -> train over held-out -> train, 1 for fresh data) in
@@ -36,8 +36,8 @@ from pathlib import Path
 
 import numpy as np
 
-from inertial_diffusion.evaluation.experiments import real_generators as gen
-from inertial_diffusion.evaluation.experiments.common import Say, Table
+from inertial_diffusion_studies import real_generators as gen
+from inertial_diffusion_studies.common import Say, Table
 from inertial_diffusion.evaluation.metrics import memorization_report
 
 __all__ = ["RealDataPreset", "REAL_DATA_PRESETS", "run_real_data", "run_tabular", "run_images",
@@ -373,7 +373,7 @@ def run_images(preset: RealDataPreset, say: Say = print) -> Table:
         ``net_train``).
     """
     from inertial_diffusion import estimate_intrinsic_dim
-    from inertial_diffusion.evaluation.experiments.feature_net import train_feature_net
+    from inertial_diffusion_studies.feature_net import train_feature_net
 
     table = Table("real_data_images")
     if not preset.image_classes:
@@ -437,7 +437,7 @@ def render_real_data(tables: dict[str, Table]) -> str:
 
     Examples
     --------
-    >>> from inertial_diffusion.evaluation.experiments.common import Table
+    >>> from inertial_diffusion_studies.common import Table
     >>> tab = Table("real_data_tabular")
     >>> for seed, rf in ((0, 0.9), (1, 0.8)):
     ...     tab.add(data_set="wine", seed=seed, generator="SMOTE", status="ok", rf_accuracy=rf,

@@ -2,7 +2,7 @@
 
 All run against the public estimator API. Distances are in data units unless a column says otherwise. Every
 IDM row is measured with both inertia steps (``model`` ``"IDM"``, the posterior mean, and ``"IDM (moment)"``,
-:data:`~inertial_diffusion.evaluation.experiments.common.IDM_STEPS`), on the same data and seeds.
+:data:`~inertial_diffusion_studies.common.IDM_STEPS`), on the same data and seeds.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numpy as np
 from inertial_diffusion import InertialDiffusion
 from inertial_diffusion.estimators.baselines import AmbientKDE
 from inertial_diffusion.evaluation.datasets import SwissRoll, TrefoilKnot
-from inertial_diffusion.evaluation.experiments.common import IDM_STEPS, Say, Table, sigma_in_data_units, timed
-from inertial_diffusion.evaluation.experiments.presets import Preset
+from inertial_diffusion_studies.common import IDM_STEPS, Say, Table, sigma_in_data_units, timed
+from inertial_diffusion_studies.presets import Preset
 
 __all__ = ["run_components", "run_curved", "run_boundary", "rms_scale", "unit_sphere"]
 

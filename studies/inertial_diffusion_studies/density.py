@@ -1,7 +1,7 @@
 """Failure modes of the data law: non-uniform density, isolated points, small n.
 
 All run against the public estimator API. Every IDM row is measured with both inertia steps (``"IDM"``, the
-posterior mean, and ``"IDM (moment)"``, :data:`~inertial_diffusion.evaluation.experiments.common.IDM_STEPS`),
+posterior mean, and ``"IDM (moment)"``, :data:`~inertial_diffusion_studies.common.IDM_STEPS`),
 on the same data and seeds.
 """
 
@@ -17,11 +17,11 @@ from scipy.spatial import cKDTree
 from inertial_diffusion import InertialDiffusion
 from inertial_diffusion.estimators.baselines import AmbientKDE
 from inertial_diffusion.evaluation.datasets import Sphere
-from inertial_diffusion.evaluation.experiments.common import (IDM_STEPS, SEED_STRIDE, Say, Table, corrected_w1,
-                                                             sigma_in_data_units, timed, w1_floor)
-from inertial_diffusion.evaluation.experiments.geometry import rms_scale, unit_sphere
+from inertial_diffusion_studies.common import (IDM_STEPS, SEED_STRIDE, Say, Table, corrected_w1,
+                                               sigma_in_data_units, timed, w1_floor)
+from inertial_diffusion_studies.geometry import rms_scale, unit_sphere
 from inertial_diffusion.evaluation.metrics import floor_corrected, wasserstein1
-from inertial_diffusion.evaluation.experiments.presets import Preset
+from inertial_diffusion_studies.presets import Preset
 
 __all__ = ["run_density", "run_isolated", "run_small_n", "TAIL_RADII", "COPY_TOLERANCE", "NEAR_COPY_SIGMAS"]
 

@@ -22,7 +22,7 @@ class Preset:
     name : str
         Preset name, ``"quick"`` or ``"full"``; also selects the real-data preset of the same name.
     memorization_n, memorization_samples : int
-        Experiment 1 (:func:`~inertial_diffusion.evaluation.experiments.memorization.run_memorization`):
+        Experiment 1 (:func:`~inertial_diffusion_studies.memorization.run_memorization`):
         training points per manifold and samples per model.
     digits_train : int
         Training images of the 8x8 digits in experiment 1 (the rest are held out).
@@ -79,7 +79,7 @@ class Preset:
     cfdm_steps, cfdm_noise : int
         σ-CFDM's Euler steps and noise perturbations per step.
     floor_reps : int
-        W1 draws averaged into each floor (:func:`~inertial_diffusion.evaluation.experiments.common.w1_floor`).
+        W1 draws averaged into each floor (:func:`~inertial_diffusion_studies.common.w1_floor`).
 
     Examples
     --------

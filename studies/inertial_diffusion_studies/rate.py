@@ -29,9 +29,9 @@ from scipy import stats
 from inertial_diffusion.evaluation.datasets import Sphere
 from inertial_diffusion.estimators.inertial import InertialDiffusion
 from inertial_diffusion.evaluation.metrics import floor_corrected, wasserstein1
-from inertial_diffusion.evaluation.experiments.common import (IDM_STEPS, SEED_STRIDE, Say, Table, below_lower_bound,
-                                                             corrected_w1, timed, w1_floor)
-from inertial_diffusion.evaluation.experiments.presets import Preset
+from inertial_diffusion_studies.common import (IDM_STEPS, SEED_STRIDE, Say, Table, below_lower_bound,
+                                               corrected_w1, timed, w1_floor)
+from inertial_diffusion_studies.presets import Preset
 
 __all__ = ["run_rate", "fit_slopes", "theory_slope", "rule_ns", "lower_bound_name", "IDM_STEPS", "LOWER_BOUND"]
 
@@ -231,7 +231,7 @@ def fit_slopes(table: Table) -> Table:
     --------
     A noisy power law ``n^(-0.4)`` (d = 1): the last n is too close to the floor for the judged fit.
 
-    >>> from inertial_diffusion.evaluation.experiments.common import Table
+    >>> from inertial_diffusion_studies.common import Table
     >>> rate = Table("rate")
     >>> for n, e in zip((100, 400, 1600, 6400), (1.0, 1.1, 0.95, 1.0)):
     ...     rate.add(model="IDM", d=1, D=2, n=n, w1=2 * e * n ** -0.4,

@@ -5,9 +5,9 @@ import math
 
 import pytest
 
-from inertial_diffusion.evaluation.experiments.common import Table
-from inertial_diffusion.evaluation.experiments.default_step import fd_dup_frontier, w1_ratios
-from inertial_diffusion.evaluation.experiments.report import default_step_decision
+from inertial_diffusion_studies.common import Table
+from inertial_diffusion_studies.default_step import fd_dup_frontier, w1_ratios
+from inertial_diffusion_studies.report import default_step_decision
 
 NAN = float("nan")
 

@@ -19,8 +19,8 @@ import numpy as np
 from scipy.special import softmax
 
 from inertial_diffusion.evaluation.datasets import Sphere
-from inertial_diffusion.evaluation.experiments.common import Say, Table
-from inertial_diffusion.evaluation.experiments.presets import Preset
+from inertial_diffusion_studies.common import Say, Table
+from inertial_diffusion_studies.presets import Preset
 
 __all__ = ["run_convention", "printed_step"]
 

@@ -1,4 +1,4 @@
-"""The generators of the tabular benchmark (:mod:`~inertial_diffusion.evaluation.experiments.tabular`): IDM's
+"""The generators of the tabular benchmark (:mod:`~inertial_diffusion_studies.tabular`): IDM's
 steps, the empirical DM, KDE and a Gaussian mixture on the encoded columns, SMOTE-NC, ForestDiffusion and SDV."""
 
 from __future__ import annotations

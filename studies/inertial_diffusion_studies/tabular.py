@@ -32,7 +32,7 @@ ForestDiffusion (``forestdiffusion``, its defaults; MIT) and SDV's GaussianCopul
 commercial use, an optional benchmark extra). A peer that is not installed is reported as skipped.
 
 Entry point: :func:`run_tabular_benchmark`; tables and figure:
-:mod:`~inertial_diffusion.evaluation.experiments.tabular_report`.
+:mod:`~inertial_diffusion_studies.tabular_report`.
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from inertial_diffusion.evaluation.experiments.common import Say, Table
-from inertial_diffusion.evaluation.experiments.tabular_generators import (GeneratorUnavailable, safe_transform,
-                                                                          tabular_generators)
+from inertial_diffusion_studies.common import Say, Table
+from inertial_diffusion_studies.tabular_generators import (GeneratorUnavailable, safe_transform,
+                                                           tabular_generators)
 
 __all__ = ["TABLES", "TabularPreset", "TABULAR_PRESETS", "load_table", "run_tabular_benchmark", "tstr",
            "column_shapes", "pair_trends", "dcr_share", "copy_rate"]

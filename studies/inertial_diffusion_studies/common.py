@@ -1,6 +1,6 @@
 """Shared pieces of the experiments: models at equal sigma, the W1 floor, timing, summaries.
 
-Every experiment of :mod:`inertial_diffusion.evaluation.experiments` is a function
+Every experiment of :mod:`inertial_diffusion_studies` is a function
 ``run(preset, say, seed) -> Table``; the pieces here are what they share: the compared estimators at the
 rule's bandwidth (:func:`models`), the W1 estimator's sampling floor and its quadrature correction
 (:func:`w1_floor`, :func:`corrected_w1`, :func:`below_lower_bound`), and small bookkeeping helpers.

@@ -6,8 +6,8 @@ import numpy as np
 
 from inertial_diffusion.evaluation.datasets import Manifold, Sphere, Torus, load_digits
 from inertial_diffusion.evaluation.metrics import memorization_report
-from inertial_diffusion.evaluation.experiments.common import Say, Table, models, timed
-from inertial_diffusion.evaluation.experiments.presets import Preset
+from inertial_diffusion_studies.common import Say, Table, models, timed
+from inertial_diffusion_studies.presets import Preset
 
 __all__ = ["run_memorization"]
 
@@ -36,7 +36,7 @@ def run_memorization(preset: Preset, say: Say, seed: int = 0) -> Table:
 
     The paper's central claim: the empirical diffusion model returns training points, IDM returns new
     ones. Data: S^2 and the flat torus T^2 in R^10 (d = 2 given) and scikit-learn's 8x8 digits (d
-    estimated), every model of :func:`~inertial_diffusion.evaluation.experiments.common.models`.
+    estimated), every model of :func:`~inertial_diffusion_studies.common.models`.
 
     Parameters
     ----------

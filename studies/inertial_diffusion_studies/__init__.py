@@ -7,19 +7,19 @@ bound to large n, inertia form, the OU convention, and the failure modes (ambien
 components, curved manifolds, boundaries, non-uniform density, isolated points, small n); plus real data
 when ``real_data.py`` is present. Where IDM is compared, the moment inertia step (``inertia="moment"``) is
 measured beside the posterior mean, and the report applies the default-step rule written before the full run
-(:mod:`~inertial_diffusion.evaluation.experiments.default_step`). :func:`run_experiments` runs them all and
+(:mod:`~inertial_diffusion_studies.default_step`). :func:`run_experiments` runs them all and
 writes ``report.md``, one CSV per table, ``run.json`` and PNG figures to a folder. Presets: ``quick`` (every
 section, about a minute on 2 cores; run by the test suite) and ``full`` (the report in the README).
 
-Command line: ``inertial-diffusion reproduce --full --out DIR`` or
-``python -m inertial_diffusion.evaluation.experiments --quick --out DIR`` (both call
-:func:`run_experiments`). :func:`write_report` redraws ``report.md`` and the figures of an existing run
-folder from its CSV files, e.g. after a change of the report's text, without rerunning anything.
+Command line: ``inertial-diffusion reproduce --full --out DIR`` (it calls :func:`run_experiments`). This
+package is a study *of* the library, kept out of it: ``pip install -e studies`` in the repository.
+:func:`write_report` redraws ``report.md`` and the figures of an existing run folder from its CSV files, e.g.
+after a change of the report's text, without rerunning anything.
 
 A new experiment is a function ``run(preset, say, seed)`` returning a
-:class:`~inertial_diffusion.evaluation.experiments.common.Table` (the runner names it and times it) or a
+:class:`~inertial_diffusion_studies.common.Table` (the runner names it and times it) or a
 dict of named tables, added to :data:`EXPERIMENTS` with any sizes it needs in
-:class:`~inertial_diffusion.evaluation.experiments.presets.Preset`.
+:class:`~inertial_diffusion_studies.presets.Preset`.
 """
 
 from __future__ import annotations
@@ -32,18 +32,18 @@ from pathlib import Path
 from typing import Callable
 
 from inertial_diffusion.io import atomic_write
-from inertial_diffusion.evaluation.experiments.ambient import run_ambient
-from inertial_diffusion.evaluation.experiments.asymptote import run_asymptote
-from inertial_diffusion.evaluation.experiments.common import Say, Table
-from inertial_diffusion.evaluation.experiments.convention import run_convention
-from inertial_diffusion.evaluation.experiments.density import run_density, run_isolated, run_small_n
-from inertial_diffusion.evaluation.experiments.geometry import run_boundary, run_components, run_curved
-from inertial_diffusion.evaluation.experiments.inertia_form import run_inertia_form
-from inertial_diffusion.evaluation.experiments.memorization import run_memorization
-from inertial_diffusion.evaluation.experiments.noise import run_noise
-from inertial_diffusion.evaluation.experiments.presets import FULL, PRESETS, QUICK, Preset
-from inertial_diffusion.evaluation.experiments.rate import fit_slopes, run_rate
-from inertial_diffusion.evaluation.experiments.report import render_report, write_csv
+from inertial_diffusion_studies.ambient import run_ambient
+from inertial_diffusion_studies.asymptote import run_asymptote
+from inertial_diffusion_studies.common import Say, Table
+from inertial_diffusion_studies.convention import run_convention
+from inertial_diffusion_studies.density import run_density, run_isolated, run_small_n
+from inertial_diffusion_studies.geometry import run_boundary, run_components, run_curved
+from inertial_diffusion_studies.inertia_form import run_inertia_form
+from inertial_diffusion_studies.memorization import run_memorization
+from inertial_diffusion_studies.noise import run_noise
+from inertial_diffusion_studies.presets import FULL, PRESETS, QUICK, Preset
+from inertial_diffusion_studies.rate import fit_slopes, run_rate
+from inertial_diffusion_studies.report import render_report, write_csv
 
 __all__ = ["run_experiments", "write_report", "load_tables", "EXPERIMENTS", "Preset", "QUICK", "FULL", "PRESETS",
            "Table"]
@@ -67,7 +67,7 @@ EXPERIMENTS: tuple[tuple[str, str, Run], ...] = (
     ("small_n", "failure mode: small n", run_small_n),
 )
 
-_REAL_DATA = "inertial_diffusion.evaluation.experiments.real_data"
+_REAL_DATA = "inertial_diffusion_studies.real_data"
 
 
 def _experiments(folder: Path) -> list[tuple[str, str, Run]]:
@@ -88,8 +88,8 @@ def _run_tabular(preset: Preset, say: Say, seed: int) -> Table:
     ``benchmarks/tabular.py`` runs it); peers and tables that are not installed are reported as skipped."""
     from dataclasses import replace
 
-    from inertial_diffusion.evaluation.experiments.tabular import TABULAR_PRESETS, run_tabular_benchmark
-    from inertial_diffusion.evaluation.experiments.tabular_generators import tabular_generators
+    from inertial_diffusion_studies.tabular import TABULAR_PRESETS, run_tabular_benchmark
+    from inertial_diffusion_studies.tabular_generators import tabular_generators
 
     chosen = TABULAR_PRESETS[preset.name]
     if chosen.generators is None:
@@ -111,7 +111,7 @@ def run_experiments(preset: Preset | str, out: str | Path, *, force: bool = Fals
                     seed: int = 0) -> dict[str, Table]:
     """Run every experiment and write ``report.md``, CSVs, ``run.json`` and PNGs to ``out``; return the tables.
 
-    The one entry point of ``inertial-diffusion reproduce`` and ``python -m inertial_diffusion.evaluation.experiments``.
+    The one entry point of ``inertial-diffusion reproduce`` and ``python -m inertial_diffusion_studies``.
     The experiments run in the order of :data:`EXPERIMENTS` (then real data, when that module is present);
     the rate fits (table ``"rate_fit"``) are computed from the ``"rate"`` table; the report and figures are
     then drawn from the files just written, by :func:`write_report`, so a run and a redraw give the same
@@ -223,9 +223,9 @@ def write_report(folder: str | Path) -> Path:
     Path
         The path of ``report.md``.
     """
-    from inertial_diffusion.evaluation.experiments.failure_figures import FIGURES
-    from inertial_diffusion.evaluation.experiments.figures import (ambient_figure, inertia_figure,
-                                                                   memorization_figure, rate_figure)
+    from inertial_diffusion_studies.failure_figures import FIGURES
+    from inertial_diffusion_studies.figures import (ambient_figure, inertia_figure,
+                                                    memorization_figure, rate_figure)
 
     folder = Path(folder)
     info = json.loads((folder / "run.json").read_text())
@@ -238,16 +238,16 @@ def write_report(folder: str | Path) -> Path:
         if source in tables:
             atomic_write(folder / f"{name}.png", lambda p: draw(tables[source], p))
     if tables.get("real_data_images") is not None and tables["real_data_images"].rows:  # REAL-DATA HOOK
-        from inertial_diffusion.evaluation.experiments.real_data import real_data_figure
+        from inertial_diffusion_studies.real_data import real_data_figure
 
         atomic_write(folder / "real_data_frontier.png", lambda p: real_data_figure(tables["real_data_images"], p))
     report = render_report(PRESETS[info["preset"]], tables, info["seconds"], info.get("note", ""))
     if tables.get("tabular") is not None and tables["tabular"].rows:
-        from inertial_diffusion.evaluation.experiments.tabular_report import render_tabular, tabular_figure
+        from inertial_diffusion_studies.tabular_report import render_tabular, tabular_figure
 
         atomic_write(folder / "tabular.png", lambda p: tabular_figure(tables["tabular"], p))
         report += ("\n## Tables: IDM against the generators tabular users pick\n\n"
-                   "(`evaluation/experiments/tabular.py`: protocol and metrics; ForestDiffusion runs in "
+                   "(`studies/inertial_diffusion_studies/tabular.py`: protocol and metrics; ForestDiffusion runs in "
                    "`benchmarks/tabular.py`.)\n\n" + render_tabular(tables["tabular"]) + "\n![tabular](tabular.png)\n")
     atomic_write(folder / "report.md", lambda p: p.write_text(report))
     return folder / "report.md"

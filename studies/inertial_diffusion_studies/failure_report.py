@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from inertial_diffusion.evaluation.experiments.asymptote import local_slopes
-from inertial_diffusion.evaluation.experiments.common import Table
-from inertial_diffusion.evaluation.experiments.density import TAIL_RADII
-from inertial_diffusion.evaluation.experiments.presets import Preset
-from inertial_diffusion.evaluation.experiments.report import markdown
+from inertial_diffusion_studies.asymptote import local_slopes
+from inertial_diffusion_studies.common import Table
+from inertial_diffusion_studies.density import TAIL_RADII
+from inertial_diffusion_studies.presets import Preset
+from inertial_diffusion_studies.report import markdown
 
 __all__ = ["render_more"]
 
@@ -208,7 +208,7 @@ def _small_n(preset: Preset, t: Table) -> list[str]:
 
 def _real_data(tables: dict[str, Table]) -> list[str]:
     """REAL-DATA HOOK: the section is ``real_data.render_real_data`` (issue 11, another engineer's module)."""
-    from inertial_diffusion.evaluation.experiments.real_data import render_real_data
+    from inertial_diffusion_studies.real_data import render_real_data
 
     out = ["## 7. Real data", "", "Written by `real_data.py` (issue 11): train-on-synthetic/test-on-real on "
            "tabular sets and, when Fashion-MNIST is installed, image fidelity against novelty.", "",

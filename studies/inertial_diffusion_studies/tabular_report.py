@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from inertial_diffusion.evaluation.experiments.common import Table
+from inertial_diffusion_studies.common import Table
 
 __all__ = ["mean_ranks", "render_tabular", "tabular_figure"]
 

@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from inertial_diffusion.evaluation.experiments.common import Table
+from inertial_diffusion_studies.common import Table
 
 __all__ = ["default_step_decision", "w1_ratios", "fd_dup_frontier", "MAX_W1_RATIO", "MANIFOLD_CASES"]
 
@@ -36,7 +36,7 @@ MANIFOLD_CASES = (("rate", ("d", "D", "n"), "IDM", "IDM (moment)"),
                   ("ambient", ("D",), "IDM (posterior mean)", "IDM (moment)"),
                   ("inertia_form", ("D",), "IDM (posterior mean)", "IDM (moment)"))
 
-#: Rule 2's table (Fashion-MNIST per class, :func:`~inertial_diffusion.evaluation.experiments.real_data.run_images`).
+#: Rule 2's table (Fashion-MNIST per class, :func:`~inertial_diffusion_studies.real_data.run_images`).
 IMAGES = "real_data_images"
 
 #: Families of the moment-step generators start so ("IDM moment", "IDM moment auto", "IDM moment dup").
