@@ -22,8 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from inertial_diffusion_studies.real_data import (REAL_DATA_PRESETS, render_real_data,
-                                                  run_real_data)
+from inertial_diffusion_studies.presets import PRESETS
+from inertial_diffusion_studies.real_data import render_real_data, run_real_data
 
 
 def _uptime() -> str:
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="folder for the CSVs, real_data.md and the figure")
     args = parser.parse_args(argv)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    preset = REAL_DATA_PRESETS["quick" if args.quick else "full"]
+    preset = PRESETS["quick" if args.quick else "full"].real
     if args.part == "tabular":
         preset = dataclasses.replace(preset, image_classes=())
     elif args.part == "images":

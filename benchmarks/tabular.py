@@ -17,7 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from inertial_diffusion_studies.report import write_csv
-from inertial_diffusion_studies.tabular import TABULAR_PRESETS, run_tabular_benchmark
+from inertial_diffusion_studies.presets import PRESETS
+from inertial_diffusion_studies.tabular import run_tabular_benchmark
 from inertial_diffusion_studies.tabular_report import render_tabular, tabular_figure
 
 
@@ -30,7 +31,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--max-rows", type=int, help="rows kept per table (default: the preset's)")
     parser.add_argument("--out", type=Path, help="folder for tabular.csv and tabular.png")
     args = parser.parse_args(argv)
-    preset = TABULAR_PRESETS["quick" if args.quick else "full"]
+    preset = PRESETS["quick" if args.quick else "full"].tabular
     if args.tables:
         preset = replace(preset, tables=tuple(args.tables.split(";")))
     if args.generators:

@@ -78,7 +78,7 @@ def _experiments(folder: Path) -> list[tuple[str, str, Run]]:
     if importlib.util.find_spec(_REAL_DATA) is not None:
         real_data = importlib.import_module(_REAL_DATA)
         steps.append(("real_data", "real data",
-                      lambda preset, say, seed: real_data.run_real_data(preset.name, folder, say)))
+                      lambda preset, say, seed: real_data.run_real_data(preset.real, folder, say)))
     steps.append(("tabular", "tables: IDM against the generators tabular users pick", _run_tabular))
     return steps
 
@@ -88,10 +88,10 @@ def _run_tabular(preset: Preset, say: Say, seed: int) -> Table:
     ``benchmarks/tabular.py`` runs it); peers and tables that are not installed are reported as skipped."""
     from dataclasses import replace
 
-    from inertial_diffusion_studies.tabular import TABULAR_PRESETS, run_tabular_benchmark
+    from inertial_diffusion_studies.tabular import run_tabular_benchmark
     from inertial_diffusion_studies.tabular_generators import tabular_generators
 
-    chosen = TABULAR_PRESETS[preset.name]
+    chosen = preset.tabular
     if chosen.generators is None:
         chosen = replace(chosen, generators=tuple(g.name for g in tabular_generators() if g.name != "ForestDiffusion"))
     return run_tabular_benchmark(chosen, say)

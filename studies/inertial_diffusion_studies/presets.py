@@ -1,9 +1,14 @@
-"""Sizes of the ``reproduce`` presets. ``quick`` runs in the test suite (every section, ~1 min on
-2 cores); ``full`` is the report's run."""
+"""Sizes of the ``reproduce`` presets, the one preset system of the studies: ``quick`` runs in the test suite
+(every section, ~1 min on 2 cores); ``full`` is the report's run. Each preset carries the sizes of its
+real-data section (:class:`~inertial_diffusion_studies.real_data.RealDataPreset`) and of its tabular
+benchmark (:class:`~inertial_diffusion_studies.tabular.TabularPreset`); ``benchmarks/`` read the same ones."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from inertial_diffusion_studies.real_data import FULL_REAL, QUICK_REAL, RealDataPreset
+from inertial_diffusion_studies.tabular import FULL_TABULAR, QUICK_TABULAR, TabularPreset
 
 __all__ = ["Preset", "QUICK", "FULL", "PRESETS"]
 
@@ -20,7 +25,7 @@ class Preset:
     Parameters
     ----------
     name : str
-        Preset name, ``"quick"`` or ``"full"``; also selects the real-data preset of the same name.
+        Preset name, ``"quick"`` or ``"full"``.
     memorization_n, memorization_samples : int
         Experiment 1 (:func:`~inertial_diffusion_studies.memorization.run_memorization`):
         training points per manifold and samples per model.
@@ -80,6 +85,10 @@ class Preset:
         σ-CFDM's Euler steps and noise perturbations per step.
     floor_reps : int
         W1 draws averaged into each floor (:func:`~inertial_diffusion_studies.common.w1_floor`).
+    real : RealDataPreset
+        Sizes of the real-data section (Fashion-MNIST and the scikit-learn tables).
+    tabular : TabularPreset
+        Tables, split seeds and generators of the tabular benchmark (``reproduce`` leaves ForestDiffusion out).
 
     Examples
     --------
@@ -143,6 +152,9 @@ class Preset:
     cfdm_steps: int
     cfdm_noise: int
     floor_reps: int
+    # the real-data section and the tabular benchmark
+    real: RealDataPreset
+    tabular: TabularPreset
 
 
 QUICK = Preset(
@@ -163,6 +175,7 @@ QUICK = Preset(
     small_ns=(8, 32, 128), small_seeds=2, small_samples=500,
     convention_n=500, convention_dims=(3, 50),
     cfdm_steps=20, cfdm_noise=4, floor_reps=2,
+    real=QUICK_REAL, tabular=QUICK_TABULAR,
 )
 
 FULL = Preset(
@@ -184,6 +197,7 @@ FULL = Preset(
     small_ns=(8, 16, 32, 64, 128, 256), small_seeds=10, small_samples=2000,
     convention_n=2000, convention_dims=(3, 50, 300),
     cfdm_steps=100, cfdm_noise=8, floor_reps=4,
+    real=FULL_REAL, tabular=FULL_TABULAR,
 )
 
 PRESETS = {"quick": QUICK, "full": FULL}

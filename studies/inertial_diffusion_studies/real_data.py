@@ -40,7 +40,7 @@ from inertial_diffusion_studies import real_generators as gen
 from inertial_diffusion_studies.common import Say, Table
 from inertial_diffusion.evaluation.metrics import memorization_report
 
-__all__ = ["RealDataPreset", "REAL_DATA_PRESETS", "run_real_data", "run_tabular", "run_images",
+__all__ = ["RealDataPreset", "run_real_data", "run_tabular", "run_images",
            "tabular_generators", "image_generators", "render_real_data", "real_data_figure"]
 
 
@@ -123,8 +123,6 @@ FULL_REAL = RealDataPreset(
     tabular_generators=None, forest_trees=200, image_classes=tuple(range(10)), image_train=1000,
     image_test=1000, net_train=10000, net_epochs=5, image_seed=0, idm_scales=(0.2, 0.3, 0.5, 1.0),
     kde_factors=(0.25, 0.5, 1.0), image_extras=False, moment_scales=(0.4, 0.5, 0.7, 1.0), moment_extras=True)
-
-REAL_DATA_PRESETS = {"quick": QUICK_REAL, "full": FULL_REAL}
 
 #: Novelty target of the "IDM (max_dup_rate)" variant: at most 5 % near-duplicates.
 MAX_DUP_RATE = 0.05
@@ -539,7 +537,8 @@ def run_real_data(preset_name: str | RealDataPreset, out_dir: Path, say: Say = p
     """Run both parts, write ``real_data_tabular.csv``, ``real_data_images.csv``, ``real_data.md`` and
     ``real_data_frontier.png`` (when images ran) to ``out_dir``; return the tables by name.
 
-    ``preset_name``: "quick" or "full" (:data:`REAL_DATA_PRESETS`), or a :class:`RealDataPreset`.
+    ``preset_name``: "quick" or "full" (the ``real`` sizes of :data:`~inertial_diffusion_studies.presets.PRESETS`),
+    or a :class:`RealDataPreset`.
 
     Parameters
     ----------
@@ -561,12 +560,14 @@ def run_real_data(preset_name: str | RealDataPreset, out_dir: Path, say: Say = p
     ValueError
         Unknown preset name, or as :func:`run_tabular` and :func:`run_images`.
     """
+    from inertial_diffusion_studies.presets import PRESETS  # the one preset system (it imports this module)
+
     if isinstance(preset_name, RealDataPreset):
         preset = preset_name
-    elif preset_name in REAL_DATA_PRESETS:
-        preset = REAL_DATA_PRESETS[preset_name]
+    elif preset_name in PRESETS:
+        preset = PRESETS[preset_name].real
     else:
-        raise ValueError(f"unknown preset {preset_name!r}; expected one of {sorted(REAL_DATA_PRESETS)}")
+        raise ValueError(f"unknown preset {preset_name!r}; expected one of {sorted(PRESETS)}")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     tables = {}

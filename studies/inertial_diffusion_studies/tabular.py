@@ -49,7 +49,7 @@ from inertial_diffusion_studies.common import Say, Table
 from inertial_diffusion_studies.tabular_generators import (GeneratorUnavailable, safe_transform,
                                                            tabular_generators)
 
-__all__ = ["TABLES", "TabularPreset", "TABULAR_PRESETS", "load_table", "run_tabular_benchmark", "tstr",
+__all__ = ["TABLES", "TabularPreset", "load_table", "run_tabular_benchmark", "tstr",
            "column_shapes", "pair_trends", "dcr_share", "copy_rate"]
 
 #: (source, name, target, task, dropped identifier columns)
@@ -103,7 +103,6 @@ QUICK_TABULAR = TabularPreset("quick", ("penguins", "Credit"), (0,), 500,
                               ("real (train split)", "IDM (posterior mean)", "IDM (moment)", "Gaussian mixture (BIC)",
                                "SMOTE-NC"), forest_trees=50)
 FULL_TABULAR = TabularPreset("full", tuple(t[1] for t in TABLES), (0,), 600, None, forest_trees=200)
-TABULAR_PRESETS = {"quick": QUICK_TABULAR, "full": FULL_TABULAR}
 
 
 # ----------------------------------------------------------------------------------------------- data
