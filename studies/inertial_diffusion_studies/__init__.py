@@ -4,11 +4,11 @@ failure modes measured.
 Experiments (each a function ``run(preset, say, seed) -> Table``, registered in :data:`EXPERIMENTS`):
 memorization, ambient dimension, rate (with slope fits by a rule fixed in advance), the floor-free lower
 bound to large n, inertia form, the OU convention, and the failure modes (ambient noise, separated
-components, curved manifolds, boundaries, non-uniform density, isolated points, small n); plus real data
-when ``real_data.py`` is present. Where IDM is compared, the moment inertia step (``inertia="moment"``) is
-measured beside the posterior mean, and the report applies the default-step rule written before the full run
-(:mod:`~inertial_diffusion_studies.default_step`). :func:`run_experiments` runs them all and
-writes ``report.md``, one CSV per table, ``run.json`` and PNG figures to a folder. Presets: ``quick`` (every
+components, curved manifolds, boundaries, non-uniform density, isolated points, small n); then real data
+(Fashion-MNIST, the scikit-learn tables) and the tabular benchmark. Where IDM is compared, the moment inertia
+step (``inertia="moment"``) is measured beside the posterior mean, and the report applies the default-step rule
+written before the full run (:mod:`~inertial_diffusion_studies.default_step`). :func:`run_experiments` runs them
+all and writes ``report.md``, one CSV per table, ``run.json`` and PNG figures to a folder. Presets: ``quick`` (every
 section, about a minute on 2 cores; run by the test suite) and ``full`` (the report in the README).
 
 Command line: ``inertial-diffusion reproduce --full --out DIR`` (it calls :func:`run_experiments`). This
@@ -25,7 +25,6 @@ dict of named tables, added to :data:`EXPERIMENTS` with any sizes it needs in
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import time
 from pathlib import Path
@@ -67,18 +66,13 @@ EXPERIMENTS: tuple[tuple[str, str, Run], ...] = (
     ("small_n", "failure mode: small n", run_small_n),
 )
 
-_REAL_DATA = "inertial_diffusion_studies.real_data"
-
-
 def _experiments(folder: Path) -> list[tuple[str, str, Run]]:
-    """:data:`EXPERIMENTS`, plus the REAL-DATA HOOK: ``real_data.run_real_data(preset_name, out_dir, say)``
-    (issue 11, another engineer's module; it returns its tables by name and uses its own preset of the
-    same name) when that module exists."""
+    """:data:`EXPERIMENTS`, then the real-data section (:func:`~inertial_diffusion_studies.real_data.run_real_data`
+    at the preset's ``real`` sizes, writing its own files to ``folder``) and the tabular benchmark."""
+    from inertial_diffusion_studies.real_data import run_real_data
+
     steps = list(EXPERIMENTS)
-    if importlib.util.find_spec(_REAL_DATA) is not None:
-        real_data = importlib.import_module(_REAL_DATA)
-        steps.append(("real_data", "real data",
-                      lambda preset, say, seed: real_data.run_real_data(preset.real, folder, say)))
+    steps.append(("real_data", "real data", lambda preset, say, seed: run_real_data(preset.real, folder, say)))
     steps.append(("tabular", "tables: IDM against the generators tabular users pick", _run_tabular))
     return steps
 
@@ -112,7 +106,7 @@ def run_experiments(preset: Preset | str, out: str | Path, *, force: bool = Fals
     """Run every experiment and write ``report.md``, CSVs, ``run.json`` and PNGs to ``out``; return the tables.
 
     The one entry point of ``inertial-diffusion reproduce`` and ``python -m inertial_diffusion_studies``.
-    The experiments run in the order of :data:`EXPERIMENTS` (then real data, when that module is present);
+    The experiments run in the order of :data:`EXPERIMENTS` (then real data and the tables);
     the rate fits (table ``"rate_fit"``) are computed from the ``"rate"`` table; the report and figures are
     then drawn from the files just written, by :func:`write_report`, so a run and a redraw give the same
     report.
