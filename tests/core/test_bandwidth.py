@@ -202,3 +202,17 @@ def test_scale_falls_back_to_twonn_below_eleven_distinct_rows():
 
     X = np.random.default_rng(0).normal(size=(SCALE_MIN_ROWS - 1, 4))
     assert estimate_intrinsic_dim(X, "scale") == estimate_intrinsic_dim(X, "twonn")
+
+
+@given(n=st.integers(1, 40), dim=st.integers(1, 4), levels=st.integers(1, 4), seed=st.integers(0, 2**16),
+       dtype=st.sampled_from([np.float64, np.float32, np.int64]))
+def test_first_distinct_rows_are_numpys_unique_rows(n, dim, levels, seed, dtype):
+    """Hashing the rows finds the same first occurrences as numpy's sort-based unique, signed zeros included."""
+    from inertial_diffusion.core.bandwidth import first_distinct_rows
+
+    rng = np.random.default_rng(seed)
+    X = (rng.integers(-levels, levels + 1, size=(n, dim)) * 0.5).astype(dtype)  # many repeated rows
+    if dtype != np.int64:
+        X[rng.random(X.shape) < 0.2] = -0.0
+    expected = np.sort(np.unique(X, axis=0, return_index=True)[1])
+    np.testing.assert_array_equal(first_distinct_rows(X), expected)

@@ -23,7 +23,7 @@ from scipy.sparse.csgraph import connected_components
 from sklearn.neighbors import NearestNeighbors
 
 from inertial_diffusion.core.bandwidth import (DIM_METHODS, MAX_ESTIMATION_ROWS, bandwidth_rule,
-                                               estimate_intrinsic_dim)
+                                               estimate_intrinsic_dim, first_distinct_rows)
 from inertial_diffusion.core.validation import check_choice, check_data, check_positive, check_positive_int
 
 __all__ = ["find_components", "part_bandwidth"]
@@ -230,7 +230,7 @@ def find_components(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth
     pending = [np.arange(n)]
     while pending:
         part = pending.pop()
-        if part.size < 2 * min_size or np.unique(Z[part], axis=0).shape[0] < 11:
+        if part.size < 2 * min_size or first_distinct_rows(Z[part]).size < 11:
             final.append(part)  # cannot hold two components of min_size, or too few rows to estimate d
             continue
         rows = part if part.size <= max_rows_dim else np.sort(rng.choice(part, max_rows_dim, replace=False))

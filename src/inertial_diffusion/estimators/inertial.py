@@ -22,6 +22,7 @@ from inertial_diffusion.core import bandwidth as bandwidth_module
 from inertial_diffusion.core.bandwidth import DIM_METHODS, bandwidth_rule, resolve_intrinsic_dim
 from inertial_diffusion.core.components import find_components
 from inertial_diffusion.core.inertia import INERTIA_FORMS, inertia_step
+from inertial_diffusion.core.isolation import certainly_not_isolated
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha, variance
 from inertial_diffusion.core.samplers import DEFAULT_N_STEPS, Callback
 from inertial_diffusion.core.standardize import Standardizer
@@ -46,6 +47,8 @@ PAPER_WARN_FACTOR = 1.25
 ISOLATION_PROBE_ROWS = 512
 #: A training point is isolated when its own posterior weight at h, queried at alpha_h y_i, is at least this.
 ISOLATION_SELF_WEIGHT = 0.99
+#: Reference rows (a seeded subsample) whose neighbours settle most probes before the full log-sum-exp.
+ISOLATION_REFERENCE_ROWS = 4096
 #: Rows on which separated components are searched (a seeded subsample beyond this).
 COMPONENT_ROWS = 5000
 #: Samples closer than this (standardized units) to a training point count as copies for ``exclude_copies``.
@@ -377,15 +380,29 @@ class InertialDiffusion(DiffusionBase):
     def _count_isolated(self) -> int:
         """Training points whose own posterior weight at ``h``, queried at ``alpha_h y_i``, is ≥ 0.99.
 
-        With logits ``l_j = (alpha x.y_j - alpha^2 |y_j|^2/2)/v`` at ``x = alpha y_i``, the own logit is
+        Probes that a seeded subsample of reference rows already proves not isolated
+        (:func:`~inertial_diffusion.core.isolation.certainly_not_isolated`) are settled; the others take the
+        full log-sum-exp over all rows (backend query ``log_normalizer``): with
+        ``l_j = (alpha x.y_j - alpha^2 |y_j|^2/2)/v`` at ``x = alpha y_i`` the own logit is
         ``alpha^2 |y_i|^2/(2v)`` and its weight ``exp(l_i - LSE_j l_j)``.
         """
         n = self.n_samples_fit_
         k = min(n, ISOLATION_PROBE_ROWS)
-        index = torch.as_tensor(np.sort(np.random.default_rng(self._fit_seed()).choice(n, size=k, replace=False)))
-        y = self.backend_.rows[index].to(device=self.device_, dtype=torch.float64)
+        rng = np.random.default_rng(self._fit_seed())
+        index = torch.as_tensor(np.sort(rng.choice(n, size=k, replace=False)))
+        rows = self.backend_.rows
+        y = rows[index].to(device=self.device_, dtype=torch.float64)
+        if n > k:  # a subsample settles most probes; with n <= k every row is a probe and its own reference
+            ref_index = torch.as_tensor(np.sort(rng.choice(n, size=min(n, ISOLATION_REFERENCE_ROWS), replace=False)))
+            reference = rows[ref_index].to(device=self.device_, dtype=torch.float64)
+        else:
+            ref_index, reference = index, y
+        settled = certainly_not_isolated(y, index, reference, ref_index, self.h_, ISOLATION_SELF_WEIGHT)
+        undecided = (~settled).nonzero().squeeze(1)
+        y = y[undecided.to(y.device)]
         a_h, v_h = alpha(self.h_), variance(self.h_)
-        log_normalizer = self.backend_.log_normalizer((a_h * y).to(self.backend_.dtype), self.h_)
+        log_normalizer = (self.backend_.log_normalizer((a_h * y).to(self.backend_.dtype), self.h_) if y.shape[0]
+                          else y.new_zeros(0))
         self_weight = torch.exp(a_h**2 * (y**2).sum(dim=1) / (2 * v_h) - log_normalizer.to(y.device))
         count = int((self_weight >= ISOLATION_SELF_WEIGHT).sum())
         estimate = count if k == n else int(round(count * n / k))
