@@ -146,9 +146,9 @@ class Standardizer:
     def fit(cls, X: np.ndarray, mode: bool | str = "global") -> "Standardizer":
         """Fit the map of ``mode`` (see :data:`STANDARDIZE_MODES`) to the rows of ``X``.
 
-        Three streamed passes: the largest ``|x_ij|`` (per column for "per_feature"; the data are divided
-        by it, so that squares neither overflow nor underflow), the mean, then the squared deviations (no
-        cancellation-prone ``E|x|^2 - |E x|^2``).
+        Two streamed passes: the largest ``|x_ij|`` (per column for "per_feature"; the data are divided
+        by it, so that squares neither overflow nor underflow), then the mean and the squared deviations,
+        each block's merged into the running ones exactly (no cancellation-prone ``E|x|^2 - |E x|^2``).
 
         Parameters
         ----------
@@ -189,13 +189,18 @@ class Standardizer:
         for rows in row_blocks(n, size):
             m = np.maximum(m, np.abs(X[rows]).max(axis=0))
         m = np.where(m > 0, m, 1.0) if mode == "per_feature" else np.full(dim, m.max() if m.max() > 0 else 1.0)
-        total = np.zeros(dim)
+        # mean and squared deviations in one pass: each block's own mean and deviations, merged exactly
+        # (Chan, Golub & LeVeque's pairwise update; no cancellation-prone E|x|^2 - |E x|^2)
+        mean, sq, count = np.zeros(dim), np.zeros(dim), 0
         for rows in row_blocks(n, size):
-            total += (X[rows] / m).sum(axis=0, dtype=np.float64)
-        mean = total / n
-        sq = np.zeros(dim)
-        for rows in row_blocks(n, size):
-            sq += ((X[rows] / m - mean) ** 2).sum(axis=0)
+            block = X[rows] / m
+            k = block.shape[0]
+            block_mean = block.mean(axis=0)
+            delta = block_mean - mean
+            total = count + k
+            mean += delta * (k / total)
+            sq += ((block - block_mean) ** 2).sum(axis=0) + delta**2 * (count * k / total)
+            count = total
         unit = cls.from_moments(mean, sq / n, mode)
         if mode == "per_feature":  # constant columns keep scale 1, as from_moments gives them
             return cls(mean=unit.mean * m, scale=np.where(sq > 0, unit.scale * m, 1.0))
