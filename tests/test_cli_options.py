@@ -68,3 +68,24 @@ def test_library_warnings_are_one_line(tmp_path, capsys):
     lines = [line for line in err.splitlines() if line.strip()]
     assert lines and all(line.startswith("warning: ") for line in lines), err
     assert "isolated" in err and "--exclude-copies" in err
+
+
+def test_fit_shows_a_status_line_on_a_terminal_only(tmp_path):
+    """A long fit is not silent on a terminal (a transient 'fitting N rows' line on stderr), and prints nothing
+    when stderr is redirected or with --quiet."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "d.npy"
+    np.save(data, np.random.default_rng(0).normal(size=(600, 4)))
+    cmd = [sys.executable, "-m", "inertial_diffusion", "sample", str(data), "-n", "5", "--seed", "0"]
+    terminal = {**os.environ, "TTY_INTERACTIVE": "1", "TTY_COMPATIBLE": "1"}  # rich: behave as on a terminal
+    shown = subprocess.run(cmd + ["-o", str(tmp_path / "a.npy")], capture_output=True, text=True, env=terminal,
+                           timeout=300)
+    assert shown.returncode == 0 and "fitting 600 rows" in shown.stderr
+    quiet = subprocess.run(cmd + ["-o", str(tmp_path / "b.npy"), "--quiet"], capture_output=True, text=True,
+                           env=terminal, timeout=300)
+    assert quiet.returncode == 0 and "fitting" not in quiet.stderr
+    redirected = subprocess.run(cmd + ["-o", str(tmp_path / "c.npy")], capture_output=True, text=True, timeout=300)
+    assert redirected.returncode == 0 and redirected.stderr.strip() == ""

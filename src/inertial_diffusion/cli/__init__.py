@@ -24,7 +24,7 @@ from inertial_diffusion.cli.errors import fail as _fail
 from inertial_diffusion.cli.errors import run as _run
 from inertial_diffusion.cli.sampling import (BLOCK_ROWS, evaluation_figure, find_label, fit, grid_path, image_grid,
                                              check_output_size, label_notes, numeric_views,
-                                             load_maybe_labelled, precheck_output, progress, summary,
+                                             load_maybe_labelled, precheck_output, progress, fit_status, summary,
                                              unit_spread_note, write_samples)
 
 __all__ = ["app", "main", "BLOCK_ROWS"]
@@ -181,7 +181,8 @@ def sample(
                  device=device.value, max_dup_rate=max_dup_rate, standardize=standardize.value,
                  components=components.value, prune_tol=prune_tol,
                  column_types={c: "categorical" for c in categorical} if categorical else None, threads=threads)
-    _run(fit, model, data, intrinsic_dim, input)
+    with fit_status(quiet, int(data.training.shape[0])):
+        _run(fit, model, data, intrinsic_dim, input)
     classes = list(model.class_models_) if per_class else [label]
     first: list = []  # the first rows, for the image preview
     with progress(quiet) as bar:

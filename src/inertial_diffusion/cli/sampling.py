@@ -8,7 +8,7 @@ from typing import Any, Optional
 
 __all__ = ["UNIT_SPREAD_RATIO", "unit_spread_note", "numeric_views", "label_notes", "check_output_size",
            "BLOCK_ROWS", "precheck_output", "write_samples", "stream_samples", "fit", "summary", "image_grid",
-           "load_maybe_labelled", "evaluation_figure", "find_label", "grid_path", "progress"]
+           "load_maybe_labelled", "evaluation_figure", "find_label", "grid_path", "progress", "fit_status"]
 
 #: rows drawn and written per block: fixed (not sized to the machine), so the same seed and -n give the same output
 BLOCK_ROWS = 2000
@@ -33,6 +33,41 @@ def progress(quiet: bool):
     # on stderr, so that stdout carries only results
     return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                     TimeElapsedColumn(), disable=quiet, transient=True, console=Console(stderr=True))
+
+
+def fit_status(quiet: bool, rows: int):
+    """A transient status line on stderr while the model fits (its time grows with the rows; nothing to count).
+
+    Parameters
+    ----------
+    quiet : bool
+        ``--quiet``: no status line.
+    rows : int
+        Training rows, named in the line.
+
+    Returns
+    -------
+    contextlib.AbstractContextManager
+        Shows ``fitting N rows`` with a spinner and the elapsed time while the block runs (on a terminal; rich
+        prints nothing when stderr is redirected), then erases it.
+    """
+    import contextlib
+
+    if quiet:
+        return contextlib.nullcontext()
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True,
+                   console=Console(stderr=True))
+
+    @contextlib.contextmanager
+    def shown():
+        with bar:
+            bar.add_task(f"fitting {rows:,} rows", total=None)
+            yield
+
+    return shown()
 
 
 def stream_samples(model, writer, n: int, seed: Any, progress, label: Any = None, labelled: bool = False,
