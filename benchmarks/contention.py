@@ -2,12 +2,13 @@
 
     python benchmarks/contention.py                # as the machine is now (note uptime beside the table)
     python benchmarks/contention.py --busy 2       # beside two busy processes started here (loops in Python)
+    python benchmarks/contention.py --c 0.5        # a smaller bandwidth (h 4x smaller): float32's guard fails
 
 The middle case of the engine issue: low-rank data with a little noise (n = 60000, D = 784, 16 latent directions,
-noise 0.02), 400 one-shot queries at the rule's h; the posterior mean through ``LocalBackend`` against
-``softmax(q X^T / v) X`` in the same dtype (the plain computation), each with 1 and 2 torch threads and with the
-package's thread policy (``threads=None``), alternated, best of 3. Ratios are plain time over ours (above 1: ours
-is faster).
+noise 0.02), 400 one-shot queries at the rule's h = (c n^(-1/(d+4)))^2 with d = 16 (``--c``, default 1); the
+posterior mean through ``LocalBackend`` against ``softmax(q X^T / v) X`` in the same dtype (the plain
+computation), each with 1 and 2 torch threads and with the package's thread policy (``threads=None``),
+alternated, best of 3. Ratios are plain time over ours (above 1: ours is faster).
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--busy", type=int, default=0, help="busy processes to start beside the measurement")
     parser.add_argument("--n", type=int, default=60000)
     parser.add_argument("--m", type=int, default=400)
+    parser.add_argument("--c", type=float, default=1.0, help="the rule's constant (bandwidth_scale)")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(0)
     X = rng.standard_normal((args.n, 16)) @ rng.standard_normal((16, 784)) / 4 + 0.02 * rng.standard_normal((args.n,
@@ -52,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
     for p in busy:
         p.start()
     try:
-        h = (0.5 * args.n ** (-1 / 20)) ** 2
+        h = (args.c * args.n ** (-1 / 20)) ** 2
         for dtype in (torch.float64, torch.float32):
             Y = torch.as_tensor(X, dtype=dtype)
             backend = LocalBackend(Y, torch.device("cpu"), 256 * 2**20)
@@ -73,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"{name:8s} threads {label:4s}: ours {args.m / ours:7.0f} samples/s, plain "
                       f"{args.m / reference:7.0f}, ours/plain speed {reference / ours:.2f}")
         print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip(), f"(busy processes started: "
-              f"{args.busy})")
+              f"{args.busy}; c = {args.c:g}, h = {h:.4g})")
     finally:
         for p in busy:
             p.terminate()

@@ -4,9 +4,8 @@
     python benchmarks/fit_cost.py --n 1000000     # the 10^6 x 784 row of the README (about 3 GB of data)
 
 Low-rank data with a little noise (16 latent directions, noise 0.02, as ``benchmarks/throughput.py``'s middle case).
-Both timings in one process, alternated, best of ``--repeats``; the fit's parts are timed once (profile of the
-first fit): the isolated-point count (512 probe rows, the log-sum-exp alone), the dimension estimate and the
-component search (capped rows), and the standardized copy with its norms.
+Both timings in one process, alternated, best of ``--repeats``. For where a fit's time goes, profile one fit
+(``python -m cProfile -s cumulative``); benchmarks/README.md has the latest breakdown.
 """
 
 from __future__ import annotations
