@@ -168,3 +168,27 @@ def test_broadcast_is_retried_when_a_worker_leaves_during_it(client, monkeypatch
     with pytest.raises(KeyError):
         dask_backend._broadcast(client, queries)
     assert len(calls) == dask_backend.BROADCAST_ATTEMPTS
+
+
+def test_max_memory_reaches_every_shard_task(client, data, monkeypatch):
+    """Each shard task's posterior loop gets the estimator's max_memory (it was ignored on Dask)."""
+    import dask
+
+    seen = []
+    real = dask.delayed
+
+    def recording(fn, *args, **kwargs):
+        wrapped = real(fn, *args, **kwargs)
+        if getattr(fn, "__name__", "") != "_shard_partial":
+            return wrapped
+
+        def call(*task_args):
+            seen.append(task_args[-1])
+            return wrapped(*task_args)
+        return call
+
+    monkeypatch.setattr(dask, "delayed", recording)
+    budget = 3 * 2**20
+    model = InertialDiffusion(client=client, max_memory=budget, random_state=0)
+    S = model.fit(da.from_array(data, chunks=(250, 8))).sample(20)
+    assert len(seen) >= 4 and set(seen) == {budget} and np.isfinite(S).all()

@@ -168,12 +168,14 @@ class DaskRows:
 
 
 def _shard_partial(block: np.ndarray, x: np.ndarray, t: float, mean: np.ndarray, scale: float,
-                   dtype: str, chunk_size: int | None, noise: KeyedNoise | None = None) -> tuple:
+                   dtype: str, chunk_size: int | None, noise: KeyedNoise | None = None,
+                   max_memory: int | None = None) -> tuple:
     """On a worker: the partial of queries ``x`` (standardized) against one shard of raw rows, as arrays
-    (``noise`` already shifted to the shard's first row)."""
+    (``noise`` already shifted to the shard's first row; the loop's working memory within ``max_memory``)."""
     data = torch.as_tensor((np.asarray(block, dtype=np.float64) - mean) / scale)
     part = posterior_partial(torch.as_tensor(x).to(getattr(torch, dtype)), data.to(getattr(torch, dtype)), t,
-                             half_sq_norms=0.5 * (data**2).sum(dim=1), chunk_size=chunk_size, noise=noise)
+                             half_sq_norms=0.5 * (data**2).sum(dim=1), chunk_size=chunk_size, noise=noise,
+                             max_memory=max_memory)
     return tuple(None if f is None else f.numpy() for f in part.to_float64().fields())
 
 
@@ -203,7 +205,8 @@ def _broadcast(client, queries: np.ndarray):
 
 
 def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, client,
-                    chunk_size: int | None = None, noise: KeyedNoise | None = None) -> Partial:
+                    chunk_size: int | None = None, noise: KeyedNoise | None = None,
+                    max_memory: int | None = None) -> Partial:
     """Exact posterior :class:`Partial` of standardized queries ``x`` against the Dask array ``X`` (data units).
 
     One task per row-chunk of ``X`` standardizes its rows and computes their partial next to the data;
@@ -227,6 +230,9 @@ def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, cl
     noise : KeyedNoise, optional
         Also reduce the moment-matched draw's accumulators; each shard keys its rows by their global index,
         so the draws equal the local backend's to rounding.
+    max_memory : int, optional
+        Budget in bytes of each shard task's working memory beyond its rows and queries (as for the local
+        backend; default: the worker's own default).
 
     Returns
     -------
@@ -246,7 +252,7 @@ def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, cl
     merge = dask.delayed(_combine_arrays, pure=True)
     starts = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).tolist()
     level = [shard(b, queries_future, t, standardizer.mean, standardizer.scale, dtype, chunk_size,
-                   None if noise is None else noise.shifted(int(r0))) for b, r0 in zip(blocks, starts)]
+                   None if noise is None else noise.shifted(int(r0)), max_memory) for b, r0 in zip(blocks, starts)]
     while len(level) > 1:
         level = [merge(level[i], level[i + 1]) if i + 1 < len(level) else level[i] for i in range(0, len(level), 2)]
     return Partial.from_fields(None if f is None else torch.as_tensor(f) for f in client.compute(level[0]).result())
@@ -273,6 +279,8 @@ class DaskBackend(PosteriorBackend):
         Runs the shard tasks (:func:`resolve_client`).
     chunk_size : int, optional
         Data rows per chunk of the posterior loop inside a shard.
+    max_memory : int, optional
+        Working-memory budget of each shard task, in bytes.
 
     Attributes
     ----------
@@ -280,8 +288,10 @@ class DaskBackend(PosteriorBackend):
         The training rows, gathered on demand.
     """
 
-    def __init__(self, X, standardizer: Standardizer, dtype: torch.dtype, client, chunk_size: int | None = None):
+    def __init__(self, X, standardizer: Standardizer, dtype: torch.dtype, client, chunk_size: int | None = None,
+                 max_memory: int | None = None):
         self.X, self.standardizer, self.client, self.chunk_size = X, standardizer, client, chunk_size
+        self.max_memory = max_memory
         self.n_samples, self.n_features = (int(s) for s in X.shape)
         self.dtype = dtype
         self.device = torch.device("cpu")
@@ -305,4 +315,5 @@ class DaskBackend(PosteriorBackend):
         Partial
             Over all ``n`` rows, float64.
         """
-        return sharded_partial(x, self.X, t, self.standardizer, self.client, self.chunk_size, noise)
+        return sharded_partial(x, self.X, t, self.standardizer, self.client, self.chunk_size, noise,
+                               self.max_memory)

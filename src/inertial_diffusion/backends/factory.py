@@ -192,7 +192,7 @@ def make_backend(X: Any, standardizer: Standardizer, *, dtype: str, device: torc
             raise ValueError(f"dtype={dtype!r} is not available for a Dask array; use 'float64' or 'float32'")
         check_dask_data(X)
         # a shard must hold whole rows: the partials reduce over rows, never over columns
-        return DaskBackend(X.rechunk({1: -1}), standardizer, DTYPES[dtype], client, chunk_size)
+        return DaskBackend(X.rechunk({1: -1}), standardizer, DTYPES[dtype], client, chunk_size, max_memory)
     data, _ = standardized_tensor(X, standardizer, DTYPES[dtype], device)
     if prune_tol is not None:
         from inertial_diffusion.backends.pruned import PrunedBackend
