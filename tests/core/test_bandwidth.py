@@ -216,3 +216,12 @@ def test_first_distinct_rows_are_numpys_unique_rows(n, dim, levels, seed, dtype)
         X[rng.random(X.shape) < 0.2] = -0.0
     expected = np.sort(np.unique(X, axis=0, return_index=True)[1])
     np.testing.assert_array_equal(first_distinct_rows(X), expected)
+
+
+def test_first_distinct_rows_keeps_large_integers_exact_and_refuses_objects():
+    from inertial_diffusion.core.bandwidth import first_distinct_rows
+
+    big = np.array([[2**53], [2**53 + 1], [2**53]], dtype=np.int64)  # equal as float64, distinct as integers
+    assert first_distinct_rows(big).tolist() == [0, 1]
+    with pytest.raises(TypeError, match="numeric"):
+        first_distinct_rows(np.array([[1.0], ["a"]], dtype=object))

@@ -226,3 +226,16 @@ def test_streamed_standardization_spans_many_cache_sized_blocks_exactly(mode):
     np.testing.assert_array_equal(out, fitted.transform(X).astype(np.float32))
     norms = half_sq_norms(torch.from_numpy(out), torch.device("cpu"))
     np.testing.assert_allclose(norms.numpy(), 0.5 * (out.astype(np.float64) ** 2).sum(1), rtol=1e-13)
+
+
+def test_constant_columns_of_inexact_values_have_exactly_no_spread():
+    """0.1 is not exact in binary: block means of 0.1s round, and that rounding must not become a spread. Identical
+    rows are refused as such (never a 1e-15 scale), and a constant 0.1 column keeps per-feature scale 1."""
+    from inertial_diffusion.core.standardize import Standardizer
+
+    with pytest.raises(ValueError, match="identical"):
+        Standardizer.fit(np.tile([0.1, 0.7], (10000, 1)))
+    X = np.c_[np.random.default_rng(0).normal(size=(10000, 2)), np.full(10000, 0.1)]
+    assert Standardizer.fit(X, "per_feature").scale[-1] == 1.0
+    with pytest.raises(ValueError, match="identical"):
+        InertialDiffusion().fit(np.tile([0.3, 0.7, 1.1], (500, 1)))

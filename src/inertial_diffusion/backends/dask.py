@@ -231,8 +231,9 @@ def sharded_partial(x: torch.Tensor, X, t: float, standardizer: Standardizer, cl
         Also reduce the moment-matched draw's accumulators; each shard keys its rows by their global index,
         so the draws equal the local backend's to rounding.
     max_memory : int, optional
-        Budget in bytes of each shard task's working memory beyond its rows and queries (as for the local
-        backend; default: the worker's own default).
+        Budget in bytes of each shard task's working memory beyond its rows and queries, as for the local
+        backend (the estimator passes its resolved ``max_memory``; None: the default of the worker's machine).
+        Per task: a worker running several tasks at once uses a multiple of it.
 
     Returns
     -------

@@ -312,8 +312,11 @@ def reproduce(
     """
     try:  # the studies are a package of their own, beside the library (studies/ in the repository)
         from inertial_diffusion_studies import run_experiments
-    except ImportError as exc:
-        _fail(f"reproduce needs the studies package ({exc}): from the repository, pip install -e studies")
+    except ModuleNotFoundError as exc:
+        if exc.name != "inertial_diffusion_studies":
+            raise  # the package is there, something it imports is not: its own message says what
+        _fail("reproduce needs the studies package, a study of the library kept out of it: from the repository, "
+              "pip install -e studies")
 
     if quick and full:
         _fail("choose one of --quick and --full")

@@ -133,7 +133,11 @@ def first_distinct_rows(X: np.ndarray) -> np.ndarray:
     >>> first_distinct_rows(np.array([[1.0, 2.0], [0.0, 1.0], [1.0, 2.0], [-0.0, 1.0]])).tolist()
     [0, 1]
     """
-    Z = np.ascontiguousarray(X) + 0.0  # -0.0 + 0.0 is 0.0: equal values, equal bytes
+    Z = np.ascontiguousarray(X)
+    if Z.dtype == object:
+        raise TypeError("first_distinct_rows needs numeric rows, got an object array")
+    if Z.dtype.kind in "fc":
+        Z = Z + 0.0  # -0.0 + 0.0 is 0.0: equal values, equal bytes (integers stay exact)
     seen: dict[bytes, int] = {}
     for i, row in enumerate(Z):
         seen.setdefault(row.tobytes(), i)

@@ -23,9 +23,10 @@ from inertial_diffusion.core.process import alpha, variance
 
 __all__ = ["isolation_threshold", "certainly_not_isolated"]
 
-#: Squared-distance slack (standardized units) against the float64 rounding of |p|^2 + |r|^2 - 2 p.r: the
-#: partial sums are taken slightly too small, so a certificate never rests on a rounding error.
+#: Absolute squared-distance slack (standardized units), added to the relative one below: the partial sums are
+#: taken slightly too small, so a certificate never rests on a rounding error.
 DISTANCE_SLACK = 1e-9
+_EPS64 = float(torch.finfo(torch.float64).eps)
 
 
 def isolation_threshold(self_weight: float) -> float:
@@ -59,7 +60,7 @@ def certainly_not_isolated(probes: torch.Tensor, probe_index: torch.Tensor, refe
     The partial sum :math:`\\sum_{j \\in R,\\, j \\ne i} e^{-\\alpha_h^2 |y_i - y_j|^2 / (2 v_h)}` over the
     reference rows ``R`` (the probe itself left out by its index, a duplicate at another index counted) is a
     lower bound on :math:`S_i`; True where it exceeds :func:`isolation_threshold` (computed in float64, with
-    the squared distances raised by :data:`DISTANCE_SLACK`). False means *undecided*, not isolated.
+    the squared distances raised by more than their rounding error). False means *undecided*, not isolated.
 
     Parameters
     ----------
@@ -104,8 +105,11 @@ def certainly_not_isolated(probes: torch.Tensor, probe_index: torch.Tensor, refe
     log_threshold = math.log(threshold)
     for q0 in range(0, probes.shape[0], block_rows):
         P = probes[q0:q0 + block_rows].to(device=R.device, dtype=torch.float64)
-        d2 = ((P * P).sum(dim=1, keepdim=True) + r_sq[None, :] - 2.0 * (P @ R.T)).clamp_(min=0.0)
-        logits = -(d2 + DISTANCE_SLACK) * scale
+        p_sq = (P * P).sum(dim=1, keepdim=True)
+        d2 = (p_sq + r_sq[None, :] - 2.0 * (P @ R.T)).clamp_(min=0.0)
+        # the rounding of |p|^2 + |r|^2 - 2 p.r grows with the norms: at most ~(D + 2) eps (|p|^2 + |r|^2)
+        slack = DISTANCE_SLACK + (P.shape[1] + 2) * _EPS64 * (p_sq + r_sq[None, :])
+        logits = -(d2 + slack) * scale
         own = probe_index[q0:q0 + block_rows].to(R.device)[:, None] == reference_index[None, :]
         logits.masked_fill_(own, -math.inf)
         out[q0:q0 + P.shape[0]] = (torch.logsumexp(logits, dim=1) > log_threshold).cpu()

@@ -185,9 +185,12 @@ class Standardizer:
         # work on X / m, m = max |x_ij| (per column for per-feature), so that data of size 1e+-300 neither
         # overflow nor underflow in the squares
         m = np.zeros(dim)
+        lo, hi = np.full(dim, np.inf), np.full(dim, -np.inf)
         size = block_rows_for(dim)
         for rows in row_blocks(n, size):
-            m = np.maximum(m, np.abs(X[rows]).max(axis=0))
+            block = X[rows]
+            lo, hi = np.minimum(lo, block.min(axis=0)), np.maximum(hi, block.max(axis=0))
+            m = np.maximum(m, np.abs(block).max(axis=0))
         m = np.where(m > 0, m, 1.0) if mode == "per_feature" else np.full(dim, m.max() if m.max() > 0 else 1.0)
         # mean and squared deviations in one pass: each block's own mean and deviations, merged exactly
         # (Chan, Golub & LeVeque's pairwise update; no cancellation-prone E|x|^2 - |E x|^2)
@@ -201,6 +204,9 @@ class Standardizer:
             mean += delta * (k / total)
             sq += ((block - block_mean) ** 2).sum(axis=0) + delta**2 * (count * k / total)
             count = total
+        # a constant column has no spread, exactly: a block mean of 0.1s is not exactly 0.1, and its rounding
+        # would otherwise give identical rows a scale of ~1e-15 instead of the "identical rows" refusal
+        sq[lo == hi] = 0.0
         unit = cls.from_moments(mean, sq / n, mode)
         if mode == "per_feature":  # constant columns keep scale 1, as from_moments gives them
             return cls(mean=unit.mean * m, scale=np.where(sq > 0, unit.scale * m, 1.0))

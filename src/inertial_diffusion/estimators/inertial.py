@@ -392,8 +392,11 @@ class InertialDiffusion(DiffusionBase):
         index = torch.as_tensor(np.sort(rng.choice(n, size=k, replace=False)))
         rows = self.backend_.rows
         y = rows[index].to(device=self.device_, dtype=torch.float64)
-        if n > k:  # a subsample settles most probes; with n <= k every row is a probe and its own reference
-            ref_index = torch.as_tensor(np.sort(rng.choice(n, size=min(n, ISOLATION_REFERENCE_ROWS), replace=False)))
+        # a subsample settles most probes; its float64 copy stays within max_memory. With n <= k every row is a
+        # probe and its own reference; on Dask the probes are (gathering more rows touches every shard)
+        n_ref = min(n, ISOLATION_REFERENCE_ROWS, max(k, self.max_memory_ // (16 * max(self.n_dims_, 1))))
+        if n > k and n_ref > k and isinstance(rows, torch.Tensor):
+            ref_index = torch.as_tensor(np.sort(rng.choice(n, size=n_ref, replace=False)))
             reference = rows[ref_index].to(device=self.device_, dtype=torch.float64)
         else:
             ref_index, reference = index, y
