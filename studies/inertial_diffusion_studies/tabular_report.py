@@ -111,16 +111,18 @@ def tabular_figure(table: Table, path) -> None:
 
     rows = [r for r in table.rows if r.get("status") == "ok"]
     real = {(r["table"], r["seed"]): float(r["rf"]) for r in rows if r["generator"] == "real (train split)"}
-    fig, ax = plt.subplots(figsize=(7, 5))
-    for g in dict.fromkeys(r["generator"] for r in rows):
+    fig, ax = plt.subplots(figsize=(9, 5))
+    markers = "osD^v<>pPX*h"
+    for i, g in enumerate(dict.fromkeys(r["generator"] for r in rows)):
         mine = [r for r in rows if r["generator"] == g and (r["table"], r["seed"]) in real]
         if not mine:
             continue
         rel = np.nanmean([float(r["rf"]) - real[(r["table"], r["seed"])] for r in mine])
         dcr = np.nanmean([float(r["dcr_share"]) for r in mine])
-        ax.scatter(dcr, rel, s=50)
-        ax.annotate(g, (dcr, rel), fontsize=7, xytext=(4, 3), textcoords="offset points")
+        # a legend, not labels beside the points: several generators land on the same spot
+        ax.scatter(dcr, rel, s=55, marker=markers[i % len(markers)], label=g, alpha=0.85)
     ax.axvline(0.5, color="grey", lw=0.8, ls=":")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
     ax.set_xlabel("DCR share (closer to a training row than to any held-out row; fresh data: 0.5)")
     ax.set_ylabel("random-forest TSTR minus the real rows' (mean over tables)")
     ax.set_title("Tabular generators: utility against privacy")
