@@ -54,7 +54,7 @@ def isolation_threshold(self_weight: float) -> float:
 
 def certainly_not_isolated(probes: torch.Tensor, probe_index: torch.Tensor, reference: torch.Tensor,
                            reference_index: torch.Tensor, h: float, self_weight: float,
-                           block_rows: int = 256) -> torch.Tensor:
+                           block_rows: int = 256, max_memory: int | None = None) -> torch.Tensor:
     """Per probe row, whether the reference rows alone prove that it is not isolated at time ``h``.
 
     The partial sum :math:`\\sum_{j \\in R,\\, j \\ne i} e^{-\\alpha_h^2 |y_i - y_j|^2 / (2 v_h)}` over the
@@ -77,7 +77,9 @@ def certainly_not_isolated(probes: torch.Tensor, probe_index: torch.Tensor, refe
     self_weight : float
         :math:`w^*`, the own weight from which a point counts as isolated.
     block_rows : int, default 256
-        Probes per block (memory ``block_rows x r`` float64).
+        Probes per block (memory ~17 ``block_rows x r`` bytes: two float64 blocks and a mask).
+    max_memory : int, optional
+        Budget in bytes for those blocks; fewer probes per block when it asks for it.
 
     Returns
     -------
@@ -101,15 +103,18 @@ def certainly_not_isolated(probes: torch.Tensor, probe_index: torch.Tensor, refe
     r_sq = (R * R).sum(dim=1)
     reference_index = reference_index.to(R.device)
     out = torch.zeros(probes.shape[0], dtype=torch.bool)
+    if max_memory is not None:
+        block_rows = max(1, min(block_rows, int(max_memory) // (24 * max(R.shape[0], 1))))
     # in log space: a partial sum below the smallest normal number is not a certificate anyway
     log_threshold = math.log(threshold)
     for q0 in range(0, probes.shape[0], block_rows):
         P = probes[q0:q0 + block_rows].to(device=R.device, dtype=torch.float64)
         p_sq = (P * P).sum(dim=1, keepdim=True)
-        d2 = (p_sq + r_sq[None, :] - 2.0 * (P @ R.T)).clamp_(min=0.0)
+        logits = (P @ R.T).mul_(-2.0).add_(p_sq).add_(r_sq[None, :]).clamp_(min=0.0)  # squared distances
         # the rounding of |p|^2 + |r|^2 - 2 p.r grows with the norms: at most ~(D + 2) eps (|p|^2 + |r|^2)
-        slack = DISTANCE_SLACK + (P.shape[1] + 2) * _EPS64 * (p_sq + r_sq[None, :])
-        logits = -(d2 + slack) * scale
+        slack = (p_sq + r_sq[None, :]).mul_((P.shape[1] + 2) * _EPS64).add_(DISTANCE_SLACK)
+        logits.add_(slack).mul_(-scale)
+        del slack
         own = probe_index[q0:q0 + block_rows].to(R.device)[:, None] == reference_index[None, :]
         logits.masked_fill_(own, -math.inf)
         out[q0:q0 + P.shape[0]] = (torch.logsumexp(logits, dim=1) > log_threshold).cpu()

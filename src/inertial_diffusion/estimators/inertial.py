@@ -400,7 +400,8 @@ class InertialDiffusion(DiffusionBase):
             reference = rows[ref_index].to(device=self.device_, dtype=torch.float64)
         else:
             ref_index, reference = index, y
-        settled = certainly_not_isolated(y, index, reference, ref_index, self.h_, ISOLATION_SELF_WEIGHT)
+        settled = certainly_not_isolated(y, index, reference, ref_index, self.h_, ISOLATION_SELF_WEIGHT,
+                                         max_memory=self.max_memory_)
         undecided = (~settled).nonzero().squeeze(1)
         y = y[undecided.to(y.device)]
         a_h, v_h = alpha(self.h_), variance(self.h_)
