@@ -62,7 +62,7 @@ def test_threshold_is_the_own_weight_bound():
 
 def test_fit_count_is_the_same_with_and_without_the_certificate(monkeypatch):
     """The certificate only skips work: the isolated-point estimate equals the full log-sum-exp's on every probe."""
-    import inertial_diffusion.estimators.inertial as module
+    import inertial_diffusion.core.isolation as module
     from inertial_diffusion.datasets import Sphere
 
     rng = np.random.default_rng(1)

@@ -21,7 +21,7 @@ import torch
 
 from inertial_diffusion.core.process import alpha, variance
 
-__all__ = ["isolation_threshold", "certainly_not_isolated"]
+__all__ = ["isolation_threshold", "certainly_not_isolated", "isolated_probes"]
 
 #: Absolute squared-distance slack (standardized units), added to the relative one below: the partial sums are
 #: taken slightly too small, so a certificate never rests on a rounding error.
@@ -119,3 +119,38 @@ def certainly_not_isolated(probes: torch.Tensor, probe_index: torch.Tensor, refe
         logits.masked_fill_(own, -math.inf)
         out[q0:q0 + P.shape[0]] = (torch.logsumexp(logits, dim=1) > log_threshold).cpu()
     return out
+
+
+def isolated_probes(backend, probes: torch.Tensor, probe_index: torch.Tensor, reference: torch.Tensor,
+                    reference_index: torch.Tensor, h: float, self_weight: float,
+                    max_memory: int | None = None) -> torch.Tensor:
+    """Per probe row, whether it is isolated at time ``h`` (own posterior weight at ``alpha_h y_i`` ≥ ``self_weight``).
+
+    Probes that the reference rows settle (:func:`certainly_not_isolated`) are not isolated; the others are
+    decided exactly through the backend's log-sum-exp over all rows (query ``log_normalizer``): with
+    ``l_j = (alpha x.y_j - alpha^2 |y_j|^2/2)/v`` at ``x = alpha y_i`` the own logit is ``alpha^2 |y_i|^2/(2v)``
+    and its weight ``exp(l_i - LSE_j l_j)``.
+
+    Parameters
+    ----------
+    backend : PosteriorBackend
+        The fitted model's backend (all training rows).
+    probes, probe_index, reference, reference_index, h, self_weight, max_memory
+        As in :func:`certainly_not_isolated`; ``probes`` and ``reference`` may be in the backend's dtype.
+
+    Returns
+    -------
+    Tensor (k,), bool
+        True where the probe is isolated.
+    """
+    settled = certainly_not_isolated(probes, probe_index, reference, reference_index, h, self_weight,
+                                     max_memory=max_memory)
+    isolated = torch.zeros(probes.shape[0], dtype=torch.bool)
+    undecided = (~settled).nonzero().squeeze(1)
+    if undecided.numel():
+        y = probes[undecided.to(probes.device)].to(torch.float64)
+        a, v = alpha(h), variance(h)
+        log_normalizer = backend.log_normalizer((a * y).to(backend.dtype), h).to(y.device)
+        own = torch.exp(a * a * (y * y).sum(dim=1) / (2 * v) - log_normalizer)
+        isolated[undecided] = (own >= self_weight).cpu()
+    return isolated

@@ -22,7 +22,7 @@ from inertial_diffusion.core import bandwidth as bandwidth_module
 from inertial_diffusion.core.bandwidth import DIM_METHODS, bandwidth_rule, resolve_intrinsic_dim
 from inertial_diffusion.core.components import find_components
 from inertial_diffusion.core.inertia import INERTIA_FORMS, inertia_step
-from inertial_diffusion.core.isolation import certainly_not_isolated
+from inertial_diffusion.core.isolation import isolated_probes
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha, variance
 from inertial_diffusion.core.samplers import DEFAULT_N_STEPS, Callback
 from inertial_diffusion.core.standardize import Standardizer
@@ -378,37 +378,24 @@ class InertialDiffusion(DiffusionBase):
                              "use inertia='posterior_mean' or a smaller bandwidth")
 
     def _count_isolated(self) -> int:
-        """Training points whose own posterior weight at ``h``, queried at ``alpha_h y_i``, is ≥ 0.99.
-
-        Probes that a seeded subsample of reference rows already proves not isolated
-        (:func:`~inertial_diffusion.core.isolation.certainly_not_isolated`) are settled; the others take the
-        full log-sum-exp over all rows (backend query ``log_normalizer``): with
-        ``l_j = (alpha x.y_j - alpha^2 |y_j|^2/2)/v`` at ``x = alpha y_i`` the own logit is
-        ``alpha^2 |y_i|^2/(2v)`` and its weight ``exp(l_i - LSE_j l_j)``.
-        """
+        """Training points isolated at the kernel's scale, from a seeded probe of 512 rows
+        (:func:`~inertial_diffusion.core.isolation.isolated_probes`); an estimate for all ``n`` beyond."""
         n = self.n_samples_fit_
         k = min(n, ISOLATION_PROBE_ROWS)
         rng = np.random.default_rng(self._fit_seed())
         index = torch.as_tensor(np.sort(rng.choice(n, size=k, replace=False)))
         rows = self.backend_.rows
-        y = rows[index].to(device=self.device_, dtype=torch.float64)
-        # a subsample settles most probes; its float64 copy stays within max_memory. With n <= k every row is a
-        # probe and its own reference; on Dask the probes are (gathering more rows touches every shard)
+        y = rows[index].to(self.device_)
+        # a subsample of reference rows settles most probes; its float64 blocks stay within max_memory. With
+        # n <= k every row is a probe and its own reference; on Dask the probes are (more rows touch every shard)
         n_ref = min(n, ISOLATION_REFERENCE_ROWS, max(k, self.max_memory_ // (16 * max(self.n_dims_, 1))))
         if n > k and n_ref > k and isinstance(rows, torch.Tensor):
             ref_index = torch.as_tensor(np.sort(rng.choice(n, size=n_ref, replace=False)))
-            reference = rows[ref_index].to(device=self.device_, dtype=torch.float64)
+            reference = rows[ref_index].to(self.device_)
         else:
             ref_index, reference = index, y
-        settled = certainly_not_isolated(y, index, reference, ref_index, self.h_, ISOLATION_SELF_WEIGHT,
-                                         max_memory=self.max_memory_)
-        undecided = (~settled).nonzero().squeeze(1)
-        y = y[undecided.to(y.device)]
-        a_h, v_h = alpha(self.h_), variance(self.h_)
-        log_normalizer = (self.backend_.log_normalizer((a_h * y).to(self.backend_.dtype), self.h_) if y.shape[0]
-                          else y.new_zeros(0))
-        self_weight = torch.exp(a_h**2 * (y**2).sum(dim=1) / (2 * v_h) - log_normalizer.to(y.device))
-        count = int((self_weight >= ISOLATION_SELF_WEIGHT).sum())
+        count = int(isolated_probes(self.backend_, y, index, reference, ref_index, self.h_, ISOLATION_SELF_WEIGHT,
+                                    max_memory=self.max_memory_).sum())
         estimate = count if k == n else int(round(count * n / k))
         if estimate:
             warnings.warn(f"{'about ' if k < n else ''}{estimate} of {n} training points are isolated at the "
