@@ -184,13 +184,12 @@ class Standardizer:
             return cls.identity(dim)
         # work on X / m, m = max |x_ij| (per column for per-feature), so that data of size 1e+-300 neither
         # overflow nor underflow in the squares
-        m = np.zeros(dim)
         lo, hi = np.full(dim, np.inf), np.full(dim, -np.inf)
         size = block_rows_for(dim)
         for rows in row_blocks(n, size):
             block = X[rows]
             lo, hi = np.minimum(lo, block.min(axis=0)), np.maximum(hi, block.max(axis=0))
-            m = np.maximum(m, np.abs(block).max(axis=0))
+        m = np.maximum(np.abs(lo), np.abs(hi)).astype(np.float64)  # the largest |x_ij| per column
         m = np.where(m > 0, m, 1.0) if mode == "per_feature" else np.full(dim, m.max() if m.max() > 0 else 1.0)
         # mean and squared deviations in one pass: each block's own mean and deviations, merged exactly
         # (Chan, Golub & LeVeque's pairwise update; no cancellation-prone E|x|^2 - |E x|^2)
