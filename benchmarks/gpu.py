@@ -36,12 +36,12 @@ def _sync(device: torch.device) -> None:
 
 
 def gemm_rate(device: torch.device, size: int, tf32: bool, repeats: int = 5) -> float:
-    from inertial_diffusion.backends.device import tf32_matmul
+    from inertial_diffusion.backends.device import matmul_precision
 
     gen = torch.Generator(device=device).manual_seed(0)
     a = torch.randn(size, size, generator=gen, device=device)
     b = torch.randn(size, size, generator=gen, device=device)
-    with tf32_matmul(tf32 and device.type == "cuda"):
+    with matmul_precision("tf32" if tf32 and device.type == "cuda" else "exact"):
         torch.mm(a, b)
         _sync(device)
         best = float("inf")

@@ -7,7 +7,7 @@ import torch
 from inertial_diffusion import InertialDiffusion
 from inertial_diffusion.backends import device as device_module
 from inertial_diffusion.evaluation.datasets import Sphere
-from inertial_diffusion.backends.device import resolve_device, tf32_matmul
+from inertial_diffusion.backends.device import matmul_precision, resolve_device
 
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 X = Sphere(2, 16, random_state=0).sample(3000, random_state=1)
@@ -78,15 +78,45 @@ def test_tf32_with_pruning_warns_that_float32_is_used():
         assert isinstance(local, LocalBackend) and local.tf32
 
 
-def test_tf32_switch_is_scoped():
-    before = torch.backends.cuda.matmul.allow_tf32
-    with tf32_matmul(True):
-        assert torch.backends.cuda.matmul.allow_tf32
-    assert torch.backends.cuda.matmul.allow_tf32 == before
+def _switches() -> tuple[str, str]:
+    return torch.backends.cuda.matmul.fp32_precision, torch.backends.mkldnn.matmul.fp32_precision
+
+
+@pytest.fixture
+def user_switches():
+    """A user's process that turned TF32 on for CUDA and bf16 float32 GEMMs on for the CPU (restored after)."""
+    before = _switches()
+    torch.backends.cuda.matmul.fp32_precision = "tf32"
+    torch.backends.mkldnn.matmul.fp32_precision = "bf16"
+    yield _switches()
+    torch.backends.cuda.matmul.fp32_precision, torch.backends.mkldnn.matmul.fp32_precision = before
+
+
+def test_matmul_precision_sets_the_policy_inside_and_restores_the_users_switches(user_switches):
+    with matmul_precision("exact"):  # the float32 contract assumes IEEE GEMMs, whatever the user turned on
+        assert _switches() == ("ieee", "ieee")
+    assert _switches() == user_switches
+    with matmul_precision("tf32"):
+        assert _switches() == ("tf32", "ieee")
     with pytest.raises(RuntimeError):
-        with tf32_matmul(True):
+        with matmul_precision("exact"):
             raise RuntimeError("boom")
-    assert torch.backends.cuda.matmul.allow_tf32 == before
+    assert _switches() == user_switches
+    with pytest.raises(ValueError, match="precision must be one of"):
+        with matmul_precision("fast"):
+            pass
+
+
+def test_the_core_reads_no_global_matmul_switch():
+    """The precision policy is passed down (``precision=``); no core module reads torch's process-global flags."""
+    import pathlib
+
+    import inertial_diffusion.core as core
+
+    for path in pathlib.Path(core.__file__).parent.glob("*.py"):
+        text = path.read_text()
+        for flag in ("allow_tf32", "fp32_precision", "float32_matmul_precision"):
+            assert flag not in text, f"{path.name} reads {flag}"
 
 
 @cuda
@@ -108,9 +138,10 @@ def test_gpu_streamed_data_equal_resident(monkeypatch):
     np.testing.assert_allclose(streamed.sample(200), resident.sample(200), atol=1e-12)
 
 
-def test_tf32_is_on_inside_every_query_method_of_the_backend_and_off_outside(monkeypatch):
-    """The TF32 switch is scoped to the backend's calls, and applies to mean, score, partial and log-density
-    alike (it used to apply to the posterior mean only). The flag is a plain switch: checkable on a CPU."""
+def test_the_policy_is_passed_down_and_applied_inside_every_query_method(monkeypatch, user_switches):
+    """Every query method of the backend hands its policy to the core (``precision=``) and runs with torch's
+    switches set to it, also when the user's process turned TF32 and bf16 GEMMs on; the user's switches come
+    back after each call. Checkable on a CPU: the switches are plain flags."""
     from inertial_diffusion.backends.local import LocalBackend
     from inertial_diffusion.core import posterior
 
@@ -119,25 +150,43 @@ def test_tf32_is_on_inside_every_query_method_of_the_backend_and_off_outside(mon
         original = getattr(posterior, name)
 
         def spy(*args, _original=original, **kwargs):
-            seen.append(torch.backends.cuda.matmul.allow_tf32)
+            seen.append((kwargs["precision"], _switches()))
             return _original(*args, **kwargs)
         monkeypatch.setattr(posterior, name, spy)
     data = torch.as_tensor(X[:200], dtype=torch.float32)
-    before = torch.backends.cuda.matmul.allow_tf32
     for tf32 in (True, False):
         seen.clear()
         backend = LocalBackend(data, torch.device("cpu"), max_memory=2**24, tf32=tf32)
         q = data[:5] + 0.05
         backend.mean(q, 0.1), backend.score(q, 0.1), backend.partial(q, 0.1), backend.log_density(q, 0.1)
-        assert seen == [tf32] * 4
-        assert torch.backends.cuda.matmul.allow_tf32 == before
+        policy = "tf32" if tf32 else "exact"
+        assert seen == [(policy, ("tf32" if tf32 else "ieee", "ieee"))] * 4
+        assert _switches() == user_switches
+
+
+def test_the_pruned_backend_runs_its_bound_under_the_exact_policy(monkeypatch, user_switches):
+    from inertial_diffusion.backends.pruned import PrunedBackend
+    from inertial_diffusion.core import pruning
+
+    seen = []
+    original = pruning.gemm_unit_roundoff
+
+    def spy(work, device, precision="exact"):
+        seen.append((precision, _switches()))
+        return original(work, device, precision)
+    monkeypatch.setattr(pruning, "gemm_unit_roundoff", spy)
+    data = torch.as_tensor(X[:300], dtype=torch.float32)
+    backend = PrunedBackend(data, torch.device("cpu"), max_memory=2**24, tol=1e-6, random_state=0, n_clusters=3)
+    backend.mean(data[:4] + 0.01, 0.05)
+    assert seen and all(s == ("exact", ("ieee", "ieee")) for s in seen)
+    assert _switches() == user_switches
 
 
 @cuda
 def test_tf32_runs_on_request_only():
-    before = torch.backends.cuda.matmul.allow_tf32
+    before = _switches()
     model = InertialDiffusion(bandwidth=0.3, random_state=0, device="cuda", dtype="tf32").fit(X)
     ref = InertialDiffusion(bandwidth=0.3, random_state=0).fit(X)
     q = X[:200] + 0.05
     assert np.abs(model.posterior_mean(q, 0.09) - ref.posterior_mean(q, 0.09)).max() <= 1e-2 * ref.scale_
-    assert torch.backends.cuda.matmul.allow_tf32 == before
+    assert _switches() == before

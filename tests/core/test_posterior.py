@@ -160,7 +160,7 @@ def test_weights_below_the_cutoff_are_exactly_zero_never_subnormal(dtype):
     below = -140.0 if dtype == torch.float32 else -1050.0
     state = _state(64, 5, dtype, max_=torch.full((64,), below, dtype=dtype))
     expected = logits.double().clone()
-    cutoff = post.precision.cutoff_bits(dtype, 300)
+    cutoff = precision.cutoff_bits(dtype, 300)
     post.absorb_(state, logits, y, torch.empty(64, 5, dtype=dtype), cutoff, sparse=False)
     weights = logits  # absorb_ leaves the chunk's weights in the logits buffer
     tiny = torch.finfo(dtype).tiny

@@ -1,4 +1,4 @@
-"""Where the data and the computation live: device choice, dtype, GPU residency, TF32, generators.
+"""Where the data and the computation live: device choice, dtype, GPU residency, the matmul switches, generators.
 
 On a GPU the standardized training data stay resident when they take at most
 :data:`RESIDENT_FRACTION` of the free memory; larger data stay in pinned host memory and the
@@ -14,8 +14,9 @@ import torch
 from inertial_diffusion import choices
 from inertial_diffusion.core.generators import torch_generator  # noqa: F401  (re-exported)
 from inertial_diffusion.core.posterior import available_memory
+from inertial_diffusion.core.precision import check_precision
 
-__all__ = ["DTYPES", "RESIDENT_FRACTION", "resolve_device", "torch_generator", "tf32_matmul",
+__all__ = ["DTYPES", "RESIDENT_FRACTION", "resolve_device", "torch_generator", "matmul_precision",
            "check_dtype_for_device", "available_memory"]
 
 #: Storage dtype of the training data. "tf32": float32 data whose GEMMs may use TensorFloat-32 on a GPU.
@@ -28,41 +29,61 @@ RESIDENT_FRACTION = 0.5
 
 
 @contextlib.contextmanager
-def tf32_matmul(enabled: bool):
-    """Context manager that allows TensorFloat-32 GEMMs inside the block only.
+def matmul_precision(precision: str):
+    """Context manager that sets torch's matmul switches to what the precision policy says, inside the block only.
 
-    torch's switch (``torch.backends.cuda.matmul.allow_tf32``) is process-global, so it is set on entry and
-    restored on exit, also when the block raises; outside the block other float32 work keeps full precision.
+    The core takes the policy as its ``precision`` keyword and never reads torch's switches; this is where they
+    are made to agree with it. torch's switches (``torch.backends.cuda.matmul.fp32_precision`` and
+    ``torch.backends.mkldnn.matmul.fp32_precision``, or the legacy ``allow_tf32`` and
+    ``set_float32_matmul_precision`` before torch 2.9) are process-global, so they are set on entry and restored on
+    exit, also when the block raises. ``"exact"`` switches TF32 (and reduced-precision float32 GEMMs on the CPU) off
+    even where the user's process turned them on: the float32 certificate assumes IEEE float32 GEMMs.
 
     Parameters
     ----------
-    enabled : bool
-        ``False`` leaves the switch untouched (a no-op context).
+    precision : {"exact", "tf32"}
+        The policy (:data:`~inertial_diffusion.core.precision.PRECISIONS`).
 
     Yields
     ------
     None
-        Control to the block, with TF32 GEMMs allowed when ``enabled``.
+        Control to the block.
 
     Examples
     --------
     >>> import torch
-    >>> before = torch.backends.cuda.matmul.allow_tf32
-    >>> with tf32_matmul(True):
-    ...     torch.backends.cuda.matmul.allow_tf32
-    True
-    >>> torch.backends.cuda.matmul.allow_tf32 == before
+    >>> before = torch.backends.cuda.matmul.fp32_precision
+    >>> with matmul_precision("tf32"):
+    ...     torch.backends.cuda.matmul.fp32_precision
+    'tf32'
+    >>> with matmul_precision("exact"):
+    ...     torch.backends.cuda.matmul.fp32_precision, torch.backends.mkldnn.matmul.fp32_precision
+    ('ieee', 'ieee')
+    >>> torch.backends.cuda.matmul.fp32_precision == before
     True
     """
-    if not enabled:
-        yield
+    check_precision(precision)
+    tf32 = precision == "tf32"
+    cuda_matmul = torch.backends.cuda.matmul
+    if hasattr(cuda_matmul, "fp32_precision"):  # torch >= 2.9: per-backend switches ("none" = inherit)
+        # the legacy setters map onto these, and reading the legacy flags after a new-API write raises
+        mkldnn_matmul = torch.backends.mkldnn.matmul  # type: ignore[attr-defined]
+        previous = cuda_matmul.fp32_precision, mkldnn_matmul.fp32_precision
+        cuda_matmul.fp32_precision = "tf32" if tf32 else "ieee"
+        mkldnn_matmul.fp32_precision = "ieee"  # set_float32_matmul_precision("medium") makes CPU GEMMs bf16
+        try:
+            yield
+        finally:
+            cuda_matmul.fp32_precision, mkldnn_matmul.fp32_precision = previous
         return
-    previous = torch.backends.cuda.matmul.allow_tf32
-    torch.backends.cuda.matmul.allow_tf32 = True
+    previous_legacy = cuda_matmul.allow_tf32, torch.get_float32_matmul_precision()
+    cuda_matmul.allow_tf32 = tf32
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
     try:
         yield
     finally:
-        torch.backends.cuda.matmul.allow_tf32 = previous
+        cuda_matmul.allow_tf32 = previous_legacy[0]
+        torch.set_float32_matmul_precision(previous_legacy[1])
 
 
 def resolve_device(device: str) -> torch.device:

@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from inertial_diffusion.backends.base import PosteriorBackend
-from inertial_diffusion.backends.device import tf32_matmul
+from inertial_diffusion.backends.device import matmul_precision
 from inertial_diffusion.core import posterior
 from inertial_diffusion.core.noise import KeyedNoise
 from inertial_diffusion.core.posterior import Partial
@@ -78,9 +78,11 @@ class LocalBackend(PosteriorBackend):
     chunk_size : int, optional
         Data rows per streamed chunk (default: chosen by :func:`~inertial_diffusion.core.posterior.plan_blocks`).
     tf32 : bool, default False
-        Let float32 GEMMs use TensorFloat-32 (GPU only), for every query method.
+        Let float32 GEMMs use TensorFloat-32 (GPU only), for every query method: the precision policy
+        ``"tf32"`` instead of ``"exact"``, passed down to the core and applied to torch's switches around each
+        call (:func:`~inertial_diffusion.backends.device.matmul_precision`).
     core_options : dict, optional
-        Extra keywords of the core posterior functions (a ``precision`` mode).
+        Extra keywords of the core posterior functions (a ``precision`` policy overrides ``tf32``).
 
     Attributes
     ----------
@@ -117,10 +119,13 @@ class LocalBackend(PosteriorBackend):
         self.max_memory = int(max_memory)
         self.chunk_size = chunk_size
         self.tf32 = bool(tf32)
+        #: the precision policy passed down to the core (which never reads torch's global matmul switches)
+        self.precision = "tf32" if self.tf32 else "exact"
         # |y|^2 / 2 in float64 once: every logit GEMM adds it as a row bias
         self.half_sq_norms = half_sq_norms(data, self.device)
-        self._kwargs = dict(half_sq_norms=self.half_sq_norms, chunk_size=chunk_size, max_memory=self.max_memory,
-                            **(core_options or {}))
+        self._kwargs = {**dict(half_sq_norms=self.half_sq_norms, chunk_size=chunk_size, max_memory=self.max_memory,
+                               precision=self.precision), **(core_options or {})}
+        self.precision = self._kwargs["precision"]
 
     def partial(self, x: torch.Tensor, t: float, noise: KeyedNoise | None = None) -> Partial:
         """Exact log-sum-exp reduction of the posterior of ``x`` over all rows.
@@ -141,7 +146,7 @@ class LocalBackend(PosteriorBackend):
         Partial
             Over all ``n`` rows, in the computation dtype.
         """
-        with tf32_matmul(self.tf32):
+        with matmul_precision(self.precision):
             return posterior.posterior_partial(x, self.rows, t, noise=noise, **self._kwargs)
 
     def log_normalizer(self, x: torch.Tensor, t: float) -> torch.Tensor:
@@ -158,7 +163,7 @@ class LocalBackend(PosteriorBackend):
         -------
         Tensor (m,), float64
         """
-        with tf32_matmul(self.tf32):
+        with matmul_precision(self.precision):
             return posterior.posterior_partial(x, self.rows, t, weighted=False, **self._kwargs).log_normalizer()
 
     def moment(self, x: torch.Tensor, t: float, noise: KeyedNoise) -> posterior.Moment:
@@ -181,7 +186,7 @@ class LocalBackend(PosteriorBackend):
         Moment
             ``mean`` and ``draw`` in ``x.dtype``, and the chosen rows with ``noise.choose``.
         """
-        with tf32_matmul(self.tf32):
+        with matmul_precision(self.precision):
             return posterior.posterior_moment(x, self.rows, t, noise, **self._kwargs)
 
     def mean(self, x: torch.Tensor, t: float) -> torch.Tensor:
@@ -199,7 +204,7 @@ class LocalBackend(PosteriorBackend):
         Tensor (m, D)
             :math:`m_t(x)`, in ``x.dtype``.
         """
-        with tf32_matmul(self.tf32):
+        with matmul_precision(self.precision):
             return posterior.posterior_mean(x, self.rows, t, **self._kwargs)
 
     def score(self, x: torch.Tensor, t: float) -> torch.Tensor:
@@ -217,5 +222,5 @@ class LocalBackend(PosteriorBackend):
         Tensor (m, D)
             The score at ``x``, assembled in float64 per block, in ``x.dtype``.
         """
-        with tf32_matmul(self.tf32):
+        with matmul_precision(self.precision):
             return posterior.score(x, self.rows, t, **self._kwargs)

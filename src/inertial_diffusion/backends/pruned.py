@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from inertial_diffusion.backends.base import PosteriorBackend
+from inertial_diffusion.backends.device import matmul_precision
 from inertial_diffusion.core.noise import KeyedNoise
 from inertial_diffusion.core.posterior import Partial
 from inertial_diffusion.core.pruning import build_cluster_index, pruned_reduction
@@ -93,8 +94,9 @@ class PrunedBackend(PosteriorBackend):
         self.index = build_cluster_index(data.to(self.device), n_clusters, random_state=random_state)
 
     def _reduce(self, x: torch.Tensor, t: float, noise: KeyedNoise | None = None):
-        return pruned_reduction(x, self.index, t, tol=self.tol, chunk_size=self.chunk_size, max_memory=self.max_memory,
-                                noise=noise)
+        with matmul_precision("exact"):  # the certificate's rounding bound assumes IEEE float32 GEMMs
+            return pruned_reduction(x, self.index, t, tol=self.tol, chunk_size=self.chunk_size,
+                                    max_memory=self.max_memory, noise=noise, precision="exact")
 
     def partial(self, x: torch.Tensor, t: float, noise: KeyedNoise | None = None) -> Partial:
         """Log-sum-exp reduction of the posterior of ``x`` over the clusters it cannot skip.

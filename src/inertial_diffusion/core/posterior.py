@@ -39,12 +39,12 @@ from typing import NamedTuple, cast
 import torch
 import torch.nn.functional as F
 
-from inertial_diffusion.core import precision
+from inertial_diffusion.core import precision as prec
 from inertial_diffusion.core.blocks import (CPU_MEMORY_CAP, CUDA_CHUNK_ROWS, CUDA_MAX_QUERY_ROWS, FLOAT32_CHUNK_ROWS,
                                             FLOAT64_CHUNK_ROWS, MAX_QUERY_ROWS, available_memory,
                                             default_max_memory, plan_blocks, working_bytes)
 from inertial_diffusion.core.noise import KeyedNoise
-from inertial_diffusion.core.precision import bf16_supported, compute_dtype
+from inertial_diffusion.core.precision import PRECISIONS, bf16_supported, compute_dtype
 from inertial_diffusion.core.process import alpha, variance
 
 __all__ = [
@@ -426,7 +426,7 @@ def absorb_(state: Partial, logits: torch.Tensor, y: torch.Tensor, product: torc
     True
     """
     if cutoff is None:
-        cutoff = precision.cutoff_bits(logits.dtype, 2**32)
+        cutoff = prec.cutoff_bits(logits.dtype, 2**32)
     if sparse is None:  # gathers pay off on the CPU, for blocks large enough to amortize them
         sparse = logits.device.type == "cpu" and logits.shape[0] >= SPARSE_MIN_ROWS
     chunk_max = logits.amax(dim=1)
@@ -578,7 +578,7 @@ class _Plan:
         self.bias = half_sq_norms.to(device=x.device, dtype=work) * (-_LOG2E * a_t * a_t / v_t)
         # the slack keeps a weight that logit errors could lift above the cutoff; capped far above
         # the smallest normal exponent (2^-126 in float32), so that no weight is ever subnormal
-        self.cutoff = min(precision.cutoff_bits(work, n) + cutoff_slack, 100.0 if work != torch.float64 else 900.0)
+        self.cutoff = min(prec.cutoff_bits(work, n) + cutoff_slack, 100.0 if work != torch.float64 else 900.0)
         self.sum_dtype = sum_dtype
         self._buffers: tuple[torch.Tensor, torch.Tensor] | None = None
         self._device = x.device
@@ -593,23 +593,9 @@ class _Plan:
                               self.sum_dtype, counts, noise, query_ids, weighted)
 
 
-#: Values of the ``precision`` keyword. "bf16" (bfloat16 GEMMs on AMX / AVX512-BF16 CPUs) is reserved: on
-#: CPU torch a bf16 GEMM returns bf16 (logits rounded to 8 bits), and bf16 for ``weights @ y`` alone
-#: measured 1.1-1.2x float32's speed (benchmarks/README.md), under the 1.8x that would justify its error.
-PRECISIONS = ("exact",)
-
-
-def _check_precision(precision: str) -> None:
-    if precision == "bf16":
-        raise ValueError("precision='bf16' is not available: CPU torch bf16 GEMMs return bf16 and the bf16 "
-                         "posterior measured 1.1-1.2x float32 (benchmarks/README.md); use float32")
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-
-
 def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.Tensor | None,
             chunk_size: int | None, max_memory: int | None, certify: bool = False,
-            noise: KeyedNoise | None = None, weighted: bool = True):
+            noise: KeyedNoise | None = None, weighted: bool = True, precision: str = "exact"):
     """Yield ``(q0, Partial)`` for consecutive query blocks; working memory follows ``max_memory``.
 
     With ``certify`` (posterior means), float32 queries past the accuracy guard are computed in
@@ -626,7 +612,7 @@ def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.
         x_norms = x.double().norm(dim=1) if x.shape[0] else x.new_zeros(1, dtype=torch.float64)
         y_max = float(torch.sqrt(2.0 * half_sq_norms.max())) if n else 0.0  # an empty shard of a Dask array
         work = compute_dtype(x.dtype, t, float(x_norms.max()), y_max)
-        tf32 = x.device.type == "cuda" and torch.backends.cuda.matmul.allow_tf32
+        tf32 = x.device.type == "cuda" and precision == "tf32"  # the policy passed down, not torch's global switch
         if work == torch.float64 and certify and not tf32 and x.shape[0]:
             yield from _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms, y_max, noise)
             return
@@ -639,7 +625,7 @@ def _blocks(x: torch.Tensor, data: torch.Tensor, t: float, half_sq_norms: torch.
 def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms, y_max, noise=None):
     """float32 blocks, with the uncertified rows recomputed in float64 (see :func:`_blocks`)."""
     n = data.shape[0]
-    error = precision.logit_error_bound(t, x_norms, y_max)
+    error = prec.logit_error_bound(t, x_norms, y_max)
     budget = None if max_memory is None else max(1, int(max_memory) // 2)  # both plans' buffers may coexist
     moment = noise is not None
     # a logit may be off by 2E relative to the row's maximum: keep what could reach the cutoff. The sum
@@ -662,10 +648,10 @@ def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms
             continue
         counts = torch.zeros(xq.shape[0], dtype=torch.float64, device=xq.device)
         p32 = plan32.run(xq, data, t, counts, noise=noise, query_ids=ids)
-        ok = precision.certified_rows(p32.sumexp, error[q0:q1].to(p32.sumexp.device), plan32.cutoff, n,
+        ok = prec.certified_rows(p32.sumexp, error[q0:q1].to(p32.sumexp.device), plan32.cutoff, n,
                                       y_max, max(scale, 1e-300), counts=counts)
         # rows that the a-priori guard alone would have kept (the batch failed it through its largest |x|)
-        ok |= precision.within_guard(t, x_norms[q0:q1], y_max).to(ok.device)
+        ok |= prec.within_guard(t, x_norms[q0:q1], y_max).to(ok.device)
         part = p32.to_float64()
         redo = (~ok).nonzero().squeeze(1)
         direct = q0 == 0 and redo.numel() > PROBE_FAIL_FRACTION * xq.shape[0]
@@ -704,10 +690,11 @@ def posterior_partial(
     max_memory : int, optional
         Budget in bytes for the working memory beyond ``x``, ``data`` and the result
         (default :func:`default_max_memory`); sizes the query blocks and, if small, the chunks.
-    precision : {"exact"}
-        The accuracy contract: "exact" (float64; float32 within ~2e-5 of the data scale, typically 1e-7,
-        see :mod:`~inertial_diffusion.core.precision`). "bf16" is
-        refused with a clear error (see :data:`PRECISIONS`).
+    precision : {"exact", "tf32"}
+        The precision policy (:data:`~inertial_diffusion.core.precision.PRECISIONS`): "exact" (float64; float32
+        within ~2e-5 of the data scale, typically 1e-7, see :mod:`~inertial_diffusion.core.precision`); "tf32"
+        (float32 GEMMs on a GPU may run in TensorFloat-32, which the caller switches on: no certificate).
+        "bf16" is refused with a clear error. The core never reads torch's global matmul switches.
     noise : KeyedNoise, optional
         Also carry the accumulators of the moment-matched draw (:meth:`Partial.moment_draw`), with the noise
         of query ``i`` keyed by ``i`` and the data row (the same for every ``chunk_size`` and ``max_memory``).
@@ -736,9 +723,9 @@ def posterior_partial(
     >>> part.max.shape, part.weighted.shape
     (torch.Size([1]), torch.Size([1, 2]))
     """
-    _check_precision(precision)
+    prec.check_precision(precision)
     parts = [p for _, p in _blocks(x, data, t, half_sq_norms, chunk_size, max_memory, noise=noise,
-                                   weighted=weighted or noise is not None)]
+                                   weighted=weighted or noise is not None, precision=precision)]
     if not parts:
         return empty_partial(0, data.shape[1], x.to(torch.float64 if x.dtype == torch.float64 else x.dtype),
                              noise=noise is not None, choose=noise is not None and noise.choose)
@@ -751,9 +738,9 @@ def _certified_blocks_of(x: torch.Tensor, data: torch.Tensor, t: float, kwargs: 
     unknown = set(kwargs) - {"half_sq_norms", "chunk_size", "max_memory", "precision"}
     if unknown:
         raise TypeError(f"unexpected keyword argument(s) {sorted(unknown)}")
-    _check_precision(kwargs.get("precision", "exact"))
+    prec.check_precision(kwargs.get("precision", "exact"))
     return _blocks(x, data, t, kwargs.get("half_sq_norms"), kwargs.get("chunk_size"), kwargs.get("max_memory"),
-                   certify=True, noise=noise)
+                   certify=True, noise=noise, precision=kwargs.get("precision", "exact"))
 
 
 def _assemble(x: torch.Tensor, data: torch.Tensor, t: float, finish, **kwargs) -> torch.Tensor:

@@ -33,7 +33,17 @@ import torch
 
 from inertial_diffusion.core.process import alpha, variance
 
-__all__ = ["compute_dtype", "within_guard", "cutoff_bits", "logit_error_bound", "certified_rows", "bf16_supported"]
+__all__ = ["PRECISIONS", "check_precision", "gemm_unit_roundoff", "compute_dtype", "within_guard", "cutoff_bits",
+           "logit_error_bound", "certified_rows", "bf16_supported"]
+
+#: The precision policy, passed down as the ``precision`` keyword of every core function (the core never reads
+#: torch's process-global matmul switches; the backends set them to what the policy says around each call,
+#: :func:`inertial_diffusion.backends.device.matmul_precision`). "exact": float32 GEMMs in full IEEE float32
+#: (the accuracy contract of this module holds); "tf32": float32 GEMMs on a GPU may run in TensorFloat-32
+#: (10-bit significand, ~1e-3 relative): the float32 certificate is skipped, the pruning bound uses TF32's
+#: unit roundoff. "bf16" is reserved: CPU torch bf16 GEMMs return bf16, and the bf16 posterior measured
+#: 1.1-1.2x float32 (benchmarks/README.md), under the 1.8x that would justify its error.
+PRECISIONS = ("exact", "tf32")
 
 # a-priori logit error limit of float32 batches: bounds the mean's error by ~2e-5 of the data scale (typically
 # ~1e-7, 2.7e-6 measured on a few-neighbour manifold posterior); tests/core/test_posterior.py::test_float32_*
@@ -50,6 +60,64 @@ CUTOFF_MARGIN_BITS = 8
 #: Posterior-mean error (relative to the data's RMS norm) that a certified float32 row may carry;
 #: the rest of a certified row's 1e-6 budget is left to the rounding of the float32 sums.
 CERTIFIED_TOLERANCE = 2.5e-7
+
+
+def check_precision(precision: str) -> None:
+    """Refuse a ``precision`` outside :data:`PRECISIONS`, naming why ``"bf16"`` is not offered.
+
+    Parameters
+    ----------
+    precision : str
+        The policy to check.
+
+    Raises
+    ------
+    ValueError
+        ``precision`` is not one of :data:`PRECISIONS`.
+
+    Examples
+    --------
+    >>> check_precision("exact")
+    >>> check_precision("fast")
+    Traceback (most recent call last):
+        ...
+    ValueError: precision must be one of ('exact', 'tf32'), got 'fast'
+    """
+    if precision == "bf16":
+        raise ValueError("precision='bf16' is not available: CPU torch bf16 GEMMs return bf16 and the bf16 "
+                         "posterior measured 1.1-1.2x float32 (benchmarks/README.md); use float32")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+
+
+def gemm_unit_roundoff(work: torch.dtype, device: torch.device, precision: str = "exact") -> float:
+    """Unit roundoff of a GEMM in ``work`` under the policy: TF32's ``2^-11`` for float32 on a GPU with
+    ``precision="tf32"``, else the dtype's ``eps / 2``.
+
+    Parameters
+    ----------
+    work : torch.dtype
+        The GEMM's dtype.
+    device : torch.device
+        Where it runs (TF32 exists on CUDA devices only).
+    precision : {"exact", "tf32"}
+        The policy (:data:`PRECISIONS`).
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import torch
+    >>> gemm_unit_roundoff(torch.float32, torch.device("cuda"), "tf32") == 2.0**-11
+    True
+    >>> gemm_unit_roundoff(torch.float32, torch.device("cuda"), "exact") == 2.0**-24
+    True
+    """
+    if work == torch.float32 and device.type == "cuda" and precision == "tf32":
+        return 2.0**-11
+    return float(torch.finfo(work).eps) / 2
 
 
 def compute_dtype(dtype: torch.dtype, t: float, x_norm: float, y_norm: float) -> torch.dtype:
@@ -241,8 +309,7 @@ def certified_rows(sumexp: torch.Tensor, error: torch.Tensor, cutoff: float, n: 
 def bf16_supported() -> bool:
     """Whether this CPU has native bfloat16 dot products (``amx_bf16`` or ``avx512_bf16`` in /proc/cpuinfo).
 
-    Only informative: the ``"bf16"`` precision is refused (see
-    :data:`~inertial_diffusion.core.posterior.PRECISIONS`).
+    Only informative: the ``"bf16"`` precision is refused (see :data:`PRECISIONS`).
 
     Returns
     -------

@@ -49,6 +49,7 @@ from inertial_diffusion.core.cluster_index import (GEOMETRY_SLACK, ClusterIndex,
 from inertial_diffusion.core.noise import KeyedNoise
 from inertial_diffusion.core.posterior import (Partial, absorb_, compute_dtype, concat, default_max_memory,
                                                empty_partial, plan_blocks)
+from inertial_diffusion.core.precision import check_precision, gemm_unit_roundoff
 from inertial_diffusion.core.process import alpha, variance
 
 __all__ = ["ClusterIndex", "PrunedResult", "build_cluster_index", "cluster_index_from_labels", "pruned_reduction",
@@ -122,14 +123,6 @@ def _log_mass_bounds(x64: torch.Tensor, index: ClusterIndex, a_t: float, v_t: fl
     return upper, lower
 
 
-def _gemm_unit_roundoff(work: torch.dtype, device: torch.device) -> float:
-    """Unit roundoff of a GEMM in ``work``: TF32 (10-bit mantissa) where a GPU may use it."""
-    tf32 = torch.backends.cuda.matmul.allow_tf32 or torch.get_float32_matmul_precision() != "highest"
-    if work == torch.float32 and device.type == "cuda" and tf32:
-        return 2.0**-11
-    return float(torch.finfo(work).eps) / 2
-
-
 def _reduce_pairs(state: Partial, xw: torch.Tensor, mask: torch.Tensor, index: ClusterIndex, offsets: list[int],
                   bias: torch.Tensor, scale: float, data_rows: int, query_rows: int, logits_buffer: torch.Tensor,
                   product_buffer: torch.Tensor, noise: KeyedNoise | None = None, q_offset: int = 0) -> None:
@@ -159,7 +152,8 @@ def _reduce_pairs(state: Partial, xw: torch.Tensor, mask: torch.Tensor, index: C
 
 def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: float = 1e-6,
                      chunk_size: int | None = None, max_memory: int | None = None,
-                     return_mask: bool = False, noise: KeyedNoise | None = None) -> PrunedResult:
+                     return_mask: bool = False, noise: KeyedNoise | None = None,
+                     precision: str = "exact") -> PrunedResult:
     """Posterior partial of queries ``x`` over the clusters that carry all but ``tol`` of the mass.
 
     Parameters
@@ -181,6 +175,9 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
         Also reduce the moment-matched draw's accumulators (noise keyed by the query and the row's position in
         the clustered order). The skipped rows' share of the draw's conditional variance is at most
         ``bound`` times the squared diameter of the data.
+    precision : {"exact", "tf32"}
+        The precision policy (:data:`~inertial_diffusion.core.precision.PRECISIONS`): the bound's GEMM rounding
+        is TF32's with "tf32" on a GPU. Torch's global matmul switches are not read.
 
     Returns
     -------
@@ -239,7 +236,8 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
     scale = _LOG2E * a_t / v_t
     bias = index.half_sq_norms.to(work) * (-_LOG2E * a_t * a_t / v_t)
     bias_max = float(bias.abs().max())
-    gemm_unit = _gemm_unit_roundoff(work, x.device)
+    check_precision(precision)
+    gemm_unit = gemm_unit_roundoff(work, x.device, precision)
     outer = max(1, min(m, budget // (48 * n_clusters + 32 * dim)))
     bound_rows = max(1, budget // (8 * n_clusters * (k + 8)))
     rows = max(1, min(query_rows, outer))
@@ -281,8 +279,8 @@ def pruned_reduction(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: flo
 
 
 def pruned_posterior_partial(x: torch.Tensor, index: ClusterIndex, t: float, *, tol: float = 1e-6,
-                             chunk_size: int | None = None,
-                             max_memory: int | None = None) -> tuple[Partial, torch.Tensor]:
+                             chunk_size: int | None = None, max_memory: int | None = None,
+                             precision: str = "exact") -> tuple[Partial, torch.Tensor]:
     """Posterior partial over the kept points, with the certified neglected share per query.
 
     The partial combines with others through :func:`~inertial_diffusion.core.posterior.combine`; its
@@ -301,6 +299,8 @@ def pruned_posterior_partial(x: torch.Tensor, index: ClusterIndex, t: float, *, 
         Certified level of the neglected share, ``0 <= tol < 1`` (0: exact).
     chunk_size, max_memory : int, optional
         As in :func:`pruned_reduction`.
+    precision : {"exact", "tf32"}
+        As in :func:`pruned_reduction`.
 
     Returns
     -------
@@ -318,7 +318,8 @@ def pruned_posterior_partial(x: torch.Tensor, index: ClusterIndex, t: float, *, 
     --------
     pruned_reduction : The same reduction, with the work done and the kept clusters.
     """
-    result = pruned_reduction(x, index, t, tol=tol, chunk_size=chunk_size, max_memory=max_memory)
+    result = pruned_reduction(x, index, t, tol=tol, chunk_size=chunk_size, max_memory=max_memory,
+                              precision=precision)
     return result.partial, result.bound
 
 
