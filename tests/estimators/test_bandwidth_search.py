@@ -9,7 +9,8 @@ import pytest
 from inertial_diffusion import InertialDiffusion
 from inertial_diffusion.core.process import alpha, variance
 from inertial_diffusion.core.standardize import Standardizer
-from inertial_diffusion.estimators.bandwidth_search import (DEFAULT_SCALES, DupRateCurve, search_bandwidth_scale)
+from inertial_diffusion.estimators.bandwidth_search import (DEFAULT_SCALES, UNREACHABLE_GRID, DupRateCurve,
+                                                             search_bandwidth_scale)
 from inertial_diffusion.evaluation.datasets import Sphere, SwissRoll, load_digits
 from inertial_diffusion.evaluation.metrics import memorization_report, wasserstein1
 
@@ -201,3 +202,46 @@ def test_unreachable_target_takes_the_c_of_lowest_dup_rate_not_the_collapse():
     with pytest.warns(RuntimeWarning, match="not reachable"):
         s = search_bandwidth_scale(Z, 5.0, max_dup_rate=0.01, random_state=0, n_dup_samples=1000)
     assert not s.target_met and s.dup_rate == s.dup_rates.min() < 1.0 and s.best_scale < 10.0
+
+
+# ------------------------------------------------------------------------------------ progress
+def test_the_search_reports_every_evaluation_with_its_planned_total():
+    """The callback sees each evaluation as it happens: the bisection's path (c, DupRate) in order, counted
+    1..k against the planned total, and every fold's held-out W1 then each c's DupRate for the W1 criterion."""
+    X = Sphere(2, 5, random_state=0).sample(300, random_state=0)
+    seen: list[dict] = []
+    result = search_bandwidth_scale(X, 2.0, max_dup_rate=0.1, n_dup_samples=300, rel_tol=0.05,
+                                    callback=seen.append)
+    assert [s["i"] for s in seen] == list(range(1, result.scales.size + 1))
+    np.testing.assert_array_equal([s["c"] for s in seen], result.scales)
+    np.testing.assert_array_equal([s["value"] for s in seen], result.scores)
+    assert {s["criterion"] for s in seen} == {"dup_rate"} and {s["stage"] for s in seen} == {"bandwidth search"}
+    assert seen[-1]["total"] == result.scales.size  # a full bisection: as planned
+    seen.clear()
+    scales = (0.2, 0.5, 1.0)
+    w1 = search_bandwidth_scale(X, 2.0, scales=scales, n_folds=2, n_dup_samples=200, callback=seen.append)
+    assert [s["i"] for s in seen] == list(range(1, 10)) and {s["total"] for s in seen} == {9}
+    np.testing.assert_array_equal([s["value"] for s in seen[:6]], w1.fold_scores.T.ravel())
+    np.testing.assert_array_equal([s["value"] for s in seen[6:]], w1.dup_rates)
+    # unreachable target: the plan grows to the grid, and the count ends on it
+    seen.clear()
+    from sklearn.datasets import load_wine
+
+    wine, label = load_wine(return_X_y=True)
+    Z = ((wine - wine.mean(0)) / wine.std(0))[label == 2]  # the unreachable case of the test above
+    with pytest.warns(RuntimeWarning, match="not reachable"):
+        search_bandwidth_scale(Z, 13.0, max_dup_rate=0.01, n_dup_samples=200, callback=seen.append)
+    assert seen[-1]["i"] == len(seen) and {s["total"] for s in seen[1:]} == {UNREACHABLE_GRID}
+
+
+def test_fit_passes_its_callback_to_every_search_with_the_class_label():
+    X = Sphere(2, 5, random_state=0).sample(400, random_state=0)
+    y = np.repeat(["a", "b"], 200)
+    seen: list[dict] = []
+    model = InertialDiffusion(bandwidth="auto", max_dup_rate=0.2, intrinsic_dim=2, components="none",
+                              random_state=0).fit(X, y, callback=seen.append)
+    for label in ("a", "b"):
+        mine = [s for s in seen if s.get("label") == label]
+        np.testing.assert_array_equal([s["c"] for s in mine], model.class_models_[label].bandwidth_search_.scales)
+    whole = [s for s in seen if "label" not in s]
+    np.testing.assert_array_equal([s["c"] for s in whole], model.bandwidth_search_.scales)

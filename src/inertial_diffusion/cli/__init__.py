@@ -181,8 +181,8 @@ def sample(
                  device=device.value, max_dup_rate=max_dup_rate, standardize=standardize.value,
                  components=components.value, prune_tol=prune_tol,
                  column_types={c: "categorical" for c in categorical} if categorical else None, threads=threads)
-    with fit_status(quiet, int(data.training.shape[0])):
-        _run(fit, model, data, intrinsic_dim, input)
+    with fit_status(quiet, int(data.training.shape[0])) as report:
+        _run(fit, model, data, intrinsic_dim, input, report)
     classes = list(model.class_models_) if per_class else [label]
     first: list = []  # the first rows, for the image preview
     with progress(quiet) as bar:

@@ -42,6 +42,7 @@ tracks it (see ``tests/estimators/test_bandwidth_search.py``).
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -330,7 +331,8 @@ def _dup_rate_curve(Z: np.ndarray, d: float, max_rows: int, n_samples: int, iner
 
 
 def _w1_grid(rows: np.ndarray, d: float, scales: np.ndarray, n_folds: int, inertia: str,
-             rng: np.random.Generator, posterior_factory: PosteriorFactory | None = None) -> np.ndarray:
+             rng: np.random.Generator, posterior_factory: PosteriorFactory | None = None,
+             report: Callable[[float, float], None] | None = None) -> np.ndarray:
     """Held-out exact W1 (k, n_folds) of the IDM fitted on half of ``rows``, common random numbers per fold."""
     from inertial_diffusion.evaluation.metrics import wasserstein1
 
@@ -351,6 +353,8 @@ def _w1_grid(rows: np.ndarray, d: float, scales: np.ndarray, n_folds: int, inert
                                                                                 device=posterior.device)
             x_hat = inertia_step(posterior, z, h, inertia, torch.Generator().manual_seed(step_seed))
             fold_scores[k, fold] = wasserstein1(x_hat.cpu().double().numpy(), held_out)
+            if report is not None:
+                report(float(c), fold_scores[k, fold])
     return fold_scores
 
 
@@ -358,25 +362,45 @@ def _w1_grid(rows: np.ndarray, d: float, scales: np.ndarray, n_folds: int, inert
 UNREACHABLE_GRID = 13
 
 
+def bisection_evaluations(bracket: tuple[float, float], rel_tol: float) -> int:
+    """DupRate evaluations of the novelty target's bisection: both ends, then halvings of log c down to
+    ``1 + rel_tol`` (fewer when the lower end already meets the target; :data:`UNREACHABLE_GRID` when the upper
+    end does not).
+
+    Examples
+    --------
+    >>> bisection_evaluations((0.05, 3.0), 0.01)
+    12
+    """
+    lo, hi = bracket
+    return 2 + max(0, math.ceil(math.log2(math.log(hi / lo) / math.log1p(rel_tol))))
+
+
 def _bisect_target(curve: DupRateCurve, target: float, to_sigma: Callable[[float], float], bracket: tuple[float, float],
-                   rel_tol: float) -> tuple[list[float], list[float], float, bool]:
+                   rel_tol: float, report: Callable[[float, float, int], None] | None = None
+                   ) -> tuple[list[float], list[float], float, bool]:
     """Smallest ``c`` in ``bracket`` with ``curve(to_sigma(c)) <= target``, by bisection on log c.
 
     Not a secant (regula falsi): DupRate is 1 or 0 over most of the bracket, and on digits the
     Illinois variant took 12-16 evaluations against bisection's fixed 12.
     Returns the path (c, DupRate) in evaluation order, the chosen ``c`` and whether the target was met.
+    ``report(c, dup_rate, total)`` is called after each evaluation, with the evaluations planned so far.
     """
     lo, hi = bracket
     path_c: list[float] = []
     path_r: list[float] = []
+    planned = [bisection_evaluations(bracket, rel_tol)]
 
     def evaluate(c: float) -> float:
         r = curve(to_sigma(c))
         path_c.append(c)
         path_r.append(r)
+        if report is not None:
+            report(c, r, planned[0])
         return r
 
     if evaluate(hi) > target:
+        planned[0] = UNREACHABLE_GRID
         # unreachable (DupRate need not fall monotonically: in sparse data the collapse towards the mean at
         # large c can sit closer to a row than the rows' own 1 % spacing): the c of lowest DupRate on a grid,
         # the largest one on ties
@@ -402,7 +426,8 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
                            n_dup_samples: int = 4000, scale_bracket: tuple[float, float] = SCALE_BRACKET,
                            rel_tol: float = 0.01, w1_rel_tol: float = 0.01, inertia: str = "posterior_mean",
                            random_state: int | np.random.Generator = 0,
-                           posterior_factory: PosteriorFactory | None = None) -> BandwidthSearch:
+                           posterior_factory: PosteriorFactory | None = None,
+                           callback: Callable[[dict], None] | None = None) -> BandwidthSearch:
     """Choose ``c`` in :math:`\\sigma = c\\,n_{fit}^{-1/(d+4)}` (see the module docstring).
 
     Parameters
@@ -445,6 +470,11 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
         ``factory(rows) -> posterior`` for a float64 tensor of standardized rows (a backend with ``mean`` and
         ``moment``); default :func:`default_posterior_factory` (exact, float64, CPU). The estimator passes its
         own backend factory (same dtype, device and memory budget as the fitted model).
+    callback : callable, optional
+        Progress: ``callback({"stage": "bandwidth search", "i", "total", "c", "criterion", "value"})`` after each
+        evaluation (``i`` counts from 1; ``total`` is the evaluations planned, which the novelty target raises to
+        :data:`UNREACHABLE_GRID` when it finds the target unreachable; ``criterion`` is ``"dup_rate"`` or
+        ``"w1"``; ``value`` the DupRate or one fold's held-out W1 at ``c``).
 
     Returns
     -------
@@ -504,8 +534,17 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
     def to_sigma(c: float) -> float:
         return _sigma_on_rows(c, dup_rows.shape[0], n_fit, d)
 
+    done = [0]
+
+    def report(criterion: str, c: float, value: float, total: int) -> None:
+        done[0] += 1
+        if callback is not None:
+            callback({"stage": "bandwidth search", "i": done[0], "total": max(total, done[0]), "c": float(c),
+                      "criterion": criterion, "value": float(value)})
+
     if max_dup_rate is not None:  # the novelty target
-        path_c, path_r, best, met = _bisect_target(curve, float(max_dup_rate), to_sigma, (lo, hi), rel_tol)
+        path_c, path_r, best, met = _bisect_target(curve, float(max_dup_rate), to_sigma, (lo, hi), rel_tol,
+                                                   functools.partial(report, "dup_rate"))
         if not met:
             lowest = min(path_r)
             warnings.warn(f"max_dup_rate={max_dup_rate} is not reachable on these rows: the lowest DupRate found "
@@ -522,12 +561,17 @@ def search_bandwidth_scale(Z: np.ndarray, intrinsic_dim: float, *, max_dup_rate:
                                dup_rate=float(dup_rates[path_c.index(best)]), target_met=met, n_fit=n_fit,
                                variance_kept=kept, inertia=inertia)
     rows = _subsample(Z, max_rows, rng)
-    fold_scores = _w1_grid(rows, d, scales, n_folds, inertia, rng, posterior_factory)
+    total = scales.size * (n_folds + 1)  # the W1 grid per fold, then the DupRate of each c for the report
+    fold_scores = _w1_grid(rows, d, scales, n_folds, inertia, rng, posterior_factory,
+                           lambda c, w1: report("w1", c, w1, total))
     scores = fold_scores.mean(axis=1)
     # the curve is flat on the memorizing side (held-out W1 barely sees copies): take the largest c
     # within w1_rel_tol of the minimum rather than an argmin that sampling noise can move there
     k_best = int(np.flatnonzero(scores <= (1.0 + w1_rel_tol) * scores.min())[-1])
-    dup_rates = np.array([curve(to_sigma(float(c))) for c in scales])
+    dup_rates = np.empty(scales.size)
+    for k, c in enumerate(scales):
+        dup_rates[k] = curve(to_sigma(float(c)))
+        report("dup_rate", float(c), dup_rates[k], total)
     kept = np.array([curve.variance_kept[to_sigma(float(c))] for c in scales])
     criterion = f"held-out exact W1, largest c within {w1_rel_tol:.0%} of the minimum"
     return BandwidthSearch(scales=scales, scores=scores, fold_scores=fold_scores, best_scale=float(scales[k_best]),

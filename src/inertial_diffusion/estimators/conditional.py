@@ -7,6 +7,7 @@ through ``fit(X, y)``, ``sample(m, y=label)`` and ``sample_per_class(n)``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -155,8 +156,9 @@ class ClassConditionalMixin:
     class_counts_: dict[Any, int]
     class_models_: dict[Any, DiffusionBase] | None
 
-    def _fit_classes(self, X: Any, y: Any, **overrides: Any) -> None:
-        """One empirical model per class, sharing this model's standardization and parameters."""
+    def _fit_classes(self, X: Any, y: Any, callback: Callable[[dict], None] | None = None, **overrides: Any) -> None:
+        """One empirical model per class, sharing this model's standardization and parameters; ``callback``
+        (progress of a class's own search) gets the class's ``"label"`` added."""
         if is_dask_array(X):
             raise ValueError("class-conditional fitting (y) is not supported for Dask arrays")
         labels = check_labels(y, self.n_samples_fit_)
@@ -176,7 +178,11 @@ class ClassConditionalMixin:
             model = clone(self).set_params(**overrides)
             model.class_models_ = None
             model.discrete_dims_ = getattr(self, "discrete_dims_", None)  # a table's codes, drawn from one row
-            model._fit_one(X[labels == label], self.standardizer_)
+            if callback is None:
+                model._fit_one(X[labels == label], self.standardizer_)
+            else:
+                model._fit_one(X[labels == label], self.standardizer_,
+                               callback=lambda info, _label=plain_label(label): callback({**info, "label": _label}))
             self.class_models_[plain_label(label)] = model
 
     def _sample_classes(self, n_samples: int, random_state: Any, callback: Callback, y: Any,

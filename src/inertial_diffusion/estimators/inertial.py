@@ -6,6 +6,7 @@ import functools
 import math
 import numbers
 import warnings
+from collections.abc import Callable
 from typing import Any, Literal, overload
 
 import numpy as np
@@ -195,7 +196,7 @@ class InertialDiffusion(DiffusionBase):
         self.threads = threads
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: Any, y: Any = None) -> "InertialDiffusion":
+    def fit(self, X: Any, y: Any = None, *, callback: Callable[[dict], None] | None = None) -> "InertialDiffusion":
         """Fit to training data ``X`` of shape (n, D): standardize, choose σ, build the posterior backend.
 
         There is no training: fitting standardizes the rows, estimates the intrinsic dimension ``d``
@@ -216,6 +217,11 @@ class InertialDiffusion(DiffusionBase):
             Training data, finite, at least 2 rows. A Dask array stays on its cluster (see ``client``).
         y : array-like of shape (n,), optional
             Class labels for class-conditional sampling; no missing labels (NaN/None).
+        callback : callable, optional
+            Progress of the longest part of a fit, the search of ``bandwidth="auto"``: called after each of its
+            evaluations with ``{"stage": "bandwidth search", "i", "total", "c", "criterion", "value"}``
+            (:func:`~inertial_diffusion.estimators.bandwidth_search.search_bandwidth_scale`), plus ``"label"``
+            for a class's own search. The CLI shows it in its status line.
 
         Returns
         -------
@@ -253,11 +259,11 @@ class InertialDiffusion(DiffusionBase):
         shape = getattr(X, "shape", (0, 0))
         with self._threads(ISOLATION_PROBE_ROWS, int(shape[0]) if len(shape) else 0,
                            int(shape[1]) if len(shape) > 1 else 0):
-            return self._fit(X, y)
+            return self._fit(X, y, callback)
 
-    def _fit(self, X: Any, y: Any) -> "InertialDiffusion":
+    def _fit(self, X: Any, y: Any, callback: Callable[[dict], None] | None = None) -> "InertialDiffusion":
         X = self._validate_fit_input(X)
-        self._fit_one(X, self._fit_standardizer(X))
+        self._fit_one(X, self._fit_standardizer(X), callback=callback)
         self.class_models_ = None
         self.components_ = self.component_models_ = self.component_labels_ = None
         if y is None and self.components == "auto" and self.bandwidth in (None, "auto") and not is_dask_array(X):
@@ -270,10 +276,10 @@ class InertialDiffusion(DiffusionBase):
                              "bandwidth_scale": self.bandwidth_search_.best_scale}
             else:
                 overrides = {} if self.bandwidth is not None else {"intrinsic_dim": self.intrinsic_dim_}
-            self._fit_classes(X, y, **overrides)
+            self._fit_classes(X, y, callback=callback, **overrides)
         return self
 
-    def _fit_one(self, X: Any, standardizer: Standardizer) -> None:
+    def _fit_one(self, X: Any, standardizer: Standardizer, callback: Callable[[dict], None] | None = None) -> None:
         """Backend, intrinsic dimension, bandwidth and the isolated-point count for one model."""
         Z = self._fit_backend(X, standardizer)
         auto = self.bandwidth == "auto"
@@ -292,7 +298,7 @@ class InertialDiffusion(DiffusionBase):
             self.bandwidth_search_ = search_bandwidth_scale(rows, d, max_dup_rate=self.max_dup_rate,
                                                             inertia=self.inertia, n_fit=self.n_samples_fit_,
                                                             random_state=self._fit_seed(),
-                                                            posterior_factory=factory)
+                                                            posterior_factory=factory, callback=callback)
             self.bandwidth_ = bandwidth_rule(self.n_samples_fit_, d, self.bandwidth_search_.best_scale)
         elif self.bandwidth is not None:
             self.bandwidth_ = float(self.bandwidth)
