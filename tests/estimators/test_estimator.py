@@ -134,7 +134,9 @@ def test_float32_work_keeps_data_units_resolved_under_a_large_offset():
     X = 1e8 + Sphere(1, 2, random_state=0).sample(500, random_state=1)
     S = InertialDiffusion(dtype="float32", random_state=0).fit(X).sample(300)
     assert S.dtype == np.float64
-    assert np.unique(S[:, 0]).size == 300  # float32 data units would keep a handful of distinct values
+    # float32 data units would keep a handful of distinct values (spacing 8 at 1e8); in float32 standardized units
+    # two samples may still share a coordinate by chance (spacing 6e-8 where x = cos(theta) is flat near 1)
+    assert np.unique(S[:, 0]).size >= 290
     assert np.abs(S - 1e8).max() < 1.5
 
 

@@ -54,10 +54,13 @@ def half_sq_norms(data: torch.Tensor, device: torch.device, block_rows: int | No
     if block_rows is None:  # cache-sized blocks on the CPU; a GPU wants few large launches
         cpu = data.device.type == "cpu" and device.type == "cpu"
         block_rows = block_rows_for(data.shape[1]) if cpu and data.dim() == 2 else BLOCK_ROWS
+    buffer = torch.empty((min(block_rows, data.shape[0]), data.shape[1]), dtype=torch.float64, device=device)
     for r0 in range(0, data.shape[0], block_rows):
-        block = data[r0:r0 + block_rows].to(device=device, dtype=torch.float64)
-        out[r0:r0 + block_rows] = 0.5 * (block * block).sum(dim=1)
-    return out
+        chunk = data[r0:r0 + block_rows]
+        block = buffer[:chunk.shape[0]]
+        block.copy_(chunk)  # one reused float64 block: no temporaries per block
+        torch.sum(block.square_(), dim=1, out=out[r0:r0 + chunk.shape[0]])
+    return out.mul_(0.5)
 
 
 class LocalBackend(PosteriorBackend):

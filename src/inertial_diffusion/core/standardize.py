@@ -15,10 +15,12 @@ data makes no full-size float64 copy.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
+import torch
 
 from inertial_diffusion import choices
 
@@ -82,6 +84,74 @@ def block_rows_for(dim: int) -> int:
     (8192, 668, 64)
     """
     return int(min(BLOCK_ROWS, max(64, BLOCK_BYTES // (8 * max(int(dim), 1)))))
+
+
+#: Largest magnitude whose square, summed over 1e9 rows, stays finite in float64 (and the reciprocal: the
+#: smallest whose square stays normal): the moments pass divides by the largest |x_ij| only beyond.
+_SAFE_MAGNITUDE = 1e100
+
+
+def _moments(X: np.ndarray, block_rows: int, divisor: np.ndarray | None
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Column minima, maxima, mean and sum of squared deviations of ``X / divisor`` in one streamed pass.
+
+    Each block's own mean and deviations are merged into the running ones exactly (Chan, Golub & LeVeque).
+    """
+    dim = X.shape[1]
+    lo = torch.full((dim,), math.inf, dtype=torch.float64)
+    hi = torch.full((dim,), -math.inf, dtype=torch.float64)
+    mean, sq, count = torch.zeros(dim, dtype=torch.float64), torch.zeros(dim, dtype=torch.float64), 0
+    scale = None if divisor is None else torch.as_tensor(divisor, dtype=torch.float64)
+    for _, block in _Float64Blocks(X, block_rows):
+        if scale is not None:
+            block.div_(scale)
+        else:
+            low, high = torch.aminmax(block, dim=0)
+            torch.minimum(lo, low, out=lo)
+            torch.maximum(hi, high, out=hi)
+        k = block.shape[0]
+        block_mean = block.mean(dim=0)
+        delta = block_mean - mean
+        total = count + k
+        mean += delta * (k / total)
+        block.sub_(block_mean)
+        sq += block.square_().sum(dim=0) + delta.square() * (count * k / total)
+        count = total
+    return lo.numpy(), hi.numpy(), mean.numpy(), sq.numpy()
+
+
+#: numpy dtypes that torch.from_numpy views and copies to float64 without surprises.
+_TORCH_VIEWABLE = tuple(np.dtype(t) for t in ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
+                                              "uint8", "bool"))
+
+
+class _Float64Blocks:
+    """Rows of ``X`` in float64, one cache-sized block at a time, in one reused torch buffer.
+
+    The element-wise work of the standardization passes runs in torch (on its intra-op threads: 2-3x numpy's
+    single-threaded passes on 2 cores, benchmarks/README.md, fit cost). ``X`` is read through a zero-copy torch
+    view when it is a C-contiguous array of a dtype torch knows (read-only and memory-mapped arrays included:
+    nothing writes to it), else block by block through numpy.
+    """
+
+    def __init__(self, X: np.ndarray, block_rows: int) -> None:
+        self.X = X
+        self.block_rows = block_rows
+        self.buffer = torch.empty((min(block_rows, X.shape[0]), X.shape[1]), dtype=torch.float64)
+        self.view = None
+        if isinstance(X, np.ndarray) and X.flags.c_contiguous and X.dtype in _TORCH_VIEWABLE:
+            with warnings.catch_warnings():  # a read-only array: torch warns that writes would be undefined
+                warnings.simplefilter("ignore", UserWarning)
+                self.view = torch.from_numpy(X)
+
+    def __iter__(self) -> Iterator[tuple[slice, torch.Tensor]]:
+        for rows in row_blocks(self.X.shape[0], self.block_rows):
+            block = self.buffer[:rows.stop - rows.start]
+            if self.view is not None:
+                block.copy_(self.view[rows])
+            else:
+                np.copyto(block.numpy(), self.X[rows], casting="unsafe")
+            yield rows, block
 
 
 def row_blocks(n: int, block_rows: int = BLOCK_ROWS) -> Iterator[slice]:
@@ -182,27 +252,19 @@ class Standardizer:
         n, dim = X.shape
         if mode == "none":
             return cls.identity(dim)
-        # work on X / m, m = max |x_ij| (per column for per-feature), so that data of size 1e+-300 neither
-        # overflow nor underflow in the squares
-        lo, hi = np.full(dim, np.inf), np.full(dim, -np.inf)
+        # one pass: column minima and maxima, and the mean and squared deviations of each block merged exactly into
+        # the running ones (Chan, Golub & LeVeque's pairwise update; no cancellation-prone E|x|^2 - |E x|^2).
+        # Squares of |x| in [1e-100, 1e100] neither overflow nor underflow in float64 (float32 data always are);
+        # data beyond are divided by m = max |x_ij| (per column for per-feature) in a second pass
         size = block_rows_for(dim)
-        for rows in row_blocks(n, size):
-            block = X[rows]
-            lo, hi = np.minimum(lo, block.min(axis=0)), np.maximum(hi, block.max(axis=0))
-        m = np.maximum(np.abs(lo), np.abs(hi)).astype(np.float64)  # the largest |x_ij| per column
-        m = np.where(m > 0, m, 1.0) if mode == "per_feature" else np.full(dim, m.max() if m.max() > 0 else 1.0)
-        # mean and squared deviations in one pass: each block's own mean and deviations, merged exactly
-        # (Chan, Golub & LeVeque's pairwise update; no cancellation-prone E|x|^2 - |E x|^2)
-        mean, sq, count = np.zeros(dim), np.zeros(dim), 0
-        for rows in row_blocks(n, size):
-            block = X[rows] / m
-            k = block.shape[0]
-            block_mean = block.mean(axis=0)
-            delta = block_mean - mean
-            total = count + k
-            mean += delta * (k / total)
-            sq += ((block - block_mean) ** 2).sum(axis=0) + delta**2 * (count * k / total)
-            count = total
+        lo, hi, mean, sq = _moments(X, size, None)
+        m = np.maximum(np.abs(lo), np.abs(hi))  # the largest |x_ij| per column
+        nonzero = m[m > 0]
+        if nonzero.size and (nonzero.max() > _SAFE_MAGNITUDE or nonzero.min() < 1.0 / _SAFE_MAGNITUDE):
+            m = np.where(m > 0, m, 1.0) if mode == "per_feature" else np.full(dim, m.max() if m.max() > 0 else 1.0)
+            _, _, mean, sq = _moments(X, size, m)
+        else:
+            m = np.ones(dim)
         # a constant column has no spread, exactly: a block mean of 0.1s is not exactly 0.1, and its rounding
         # would otherwise give identical rows a scale of ~1e-15 instead of the "identical rows" refusal
         sq[lo == hi] = 0.0
@@ -365,8 +427,15 @@ class Standardizer:
         >>> out.dtype, out.tolist()
         (dtype('float32'), [[1.0, 0.0]])
         """
-        for rows in row_blocks(X.shape[0], block_rows_for(X.shape[1])):
-            out[rows] = self.transform(X[rows])
+        mean = torch.from_numpy(np.array(np.broadcast_to(self.mean, (X.shape[1],)), dtype=np.float64))
+        scale = torch.from_numpy(np.array(np.broadcast_to(self.scale, (X.shape[1],)), dtype=np.float64))
+        target = torch.from_numpy(out) if out.flags.writeable and out.flags.c_contiguous else None
+        for rows, block in _Float64Blocks(X, block_rows_for(X.shape[1])):
+            block.sub_(mean).div_(scale)  # as transform(): (X - mean) / scale in float64, then cast
+            if target is not None:
+                target[rows].copy_(block)
+            else:
+                out[rows] = block.numpy()
         return out
 
     def inverse_transform(self, Z: np.ndarray) -> np.ndarray:
