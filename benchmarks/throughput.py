@@ -4,8 +4,19 @@
     python benchmarks/throughput.py --quick          # all sections at reduced sizes (a few minutes)
     python benchmarks/throughput.py --only peaked,dm # some sections: idm, peaked, dm, bf16
     python benchmarks/throughput.py --small          # the idm section's smoke run (n = 6000)
+    python benchmarks/throughput.py --only cases --busy 2   # every case against its plain computation, beside
+                                                            # two busy processes started here (--niced 2: at nice 19)
+    python benchmarks/throughput.py --only cases --cases middle --c 0.5   # the middle case at a 4x smaller h
 
 Sections:
+
+* ``cases`` (the engine issue's table): every case — ``rule`` (the idm section's manifold, n = 60000, D = 784, at
+  the rule's h for d = 10), ``middle`` (low-rank data with a little noise: 16 latent directions, noise 0.02,
+  n = 60000, D = 784, at the rule's h for d = 16; ``--c`` scales its bandwidth), ``peaked`` (the peaked section's
+  case) and ``dm`` (the dm section's 20 reverse-SDE times, summed) — in float64 and float32, the posterior mean
+  through ``LocalBackend`` against the same work done plainly in the same dtype (``softmax(q Y^T / v) Y``), with
+  1 and 2 torch threads and the package's thread policy, alternated, best of 3. ``--busy k`` starts k busy
+  processes beside the measurement.
 
 * ``idm``: exact one-shot IDM through the estimator, float32 and float64, in child processes (their peak RSS).
 * ``peaked``: n Gaussian points in R^784, unstandardized, bandwidth 0.3 (t = 0.09): a posterior with one
@@ -29,12 +40,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import multiprocessing as mp
+import os
 import resource
 import subprocess
 import sys
 import time
-
-import math
 
 import numpy as np
 import torch
@@ -223,6 +235,99 @@ def main_dm(quick: bool) -> None:
               f"({20 * m / sec:.0f} query-steps/s)")
 
 
+# ------------------------------------------------------------------ every case against its plain computation
+
+def plain_mean(q: torch.Tensor, data: torch.Tensor, t: float) -> torch.Tensor:
+    """The posterior mean done plainly: ``softmax(logits) @ Y`` with all the logits in memory, in q's dtype."""
+    a, v = alpha(t), variance(t)
+    logits = (a * q @ data.T - a * a * 0.5 * (data * data).sum(1)) / v
+    return torch.softmax(logits, dim=1) @ data
+
+
+def _spin(niceness: int = 0) -> None:  # a busy process
+    if niceness:
+        os.nice(niceness)
+    while True:
+        pass
+
+
+def _middle_data(n: int) -> torch.Tensor:
+    """Low-rank data with a little noise (16 latent directions, noise 0.02, D = 784), standardized."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((n, 16)) @ rng.standard_normal((16, 784)) / 4 + 0.02 * rng.standard_normal((n, 784))
+    X = X - X.mean(0)
+    return torch.as_tensor(X / math.sqrt((X**2).sum(1).mean())).float().double()
+
+
+def _case_queries(name: str, quick: bool, c: float) -> tuple[torch.Tensor, list[tuple[float, torch.Tensor]]]:
+    """The data of a case and its (time, queries) list, in float64 (float32-representable)."""
+    from inertial_diffusion.core.samplers import sample_one_shot
+
+    n, m = (20000, 200) if quick else (60000, 400)
+    g = torch.Generator().manual_seed(0)
+    if name == "peaked":
+        x, data = _peaked_case(n, m)
+        return data, [(0.09, x)]
+    if name == "dm":
+        n_dm, dim, m_dm = (20000, 256, 128) if quick else (20000, 256, 256)
+        data = _manifold(n_dm, dim)
+        return data, [(float(t), sample_one_shot(data, float(t), m_dm, g).float().double())
+                      for t in time_grid(10.0, 1e-8, 20)[:-1]]
+    data, d = (_manifold(n, 784), 10) if name == "rule" else (_middle_data(n), 16)
+    h = ((c if name == "middle" else 1.0) * n ** (-1 / (d + 4))) ** 2
+    return data, [(h, sample_one_shot(data, h, m, g).float().double())]
+
+
+def main_cases(quick: bool, busy: int, c: float, names: tuple[str, ...] = ("rule", "middle", "peaked", "dm"),
+               niced: int = 0) -> None:
+    from inertial_diffusion.backends.local import LocalBackend
+    from inertial_diffusion.backends.threads import thread_scope, threads_for
+
+    workers = [mp.Process(target=_spin, daemon=True) for _ in range(busy)]
+    workers += [mp.Process(target=_spin, args=(19,), daemon=True) for _ in range(niced)]
+    for p in workers:
+        p.start()
+    try:
+        print(f"ours / plain speed (above 1: ours faster), samples/s (query-steps/s for dm) in brackets; "
+              f"best of 3, alternated; busy processes started: {busy}, niced (19): {niced}; middle case c = {c:g}")
+        header = f"{'case':<7} {'dtype':<8} {'1 thread':>16} {'2 threads':>16} {'policy':>16} {'policy threads':>15}"
+        print(header)
+        print("-" * len(header))
+        for name in names:
+            data64, steps = _case_queries(name, quick, c)
+            ours_by_dtype = {}
+            for dtype in (torch.float64, torch.float32):
+                data = data64.to(dtype)
+                backend = LocalBackend(data, torch.device("cpu"), 256 * 2**20)
+                work = float(steps[0][1].shape[0]) * data.shape[0] * data.shape[1]
+                settings = (("1", 1), ("2", 2), ("policy", threads_for(None, work)))
+                qs = [(t, q.to(dtype)) for t, q in steps]
+                times: dict[str, float] = {}
+                for _ in range(3):
+                    for label, threads in settings:
+                        for what, fn in (("plain", plain_mean), ("ours", lambda q, d, t: backend.mean(q, t))):
+                            with thread_scope(threads):
+                                start = time.perf_counter()
+                                for t, q in qs:
+                                    fn(q, data, t)
+                                elapsed = time.perf_counter() - start
+                            times[f"{what} {label}"] = min(times.get(f"{what} {label}", math.inf), elapsed)
+                queries = sum(q.shape[0] for _, q in qs)
+                cells = [f"{times['plain ' + lab] / times['ours ' + lab]:.2f} ({queries / times['ours ' + lab]:.0f})"
+                         for lab, _ in settings]
+                ours_by_dtype[dtype] = times
+                policy = settings[2][1] or torch.get_num_threads()
+                print(f"{name:<7} {str(dtype).removeprefix('torch.'):<8} {cells[0]:>16} {cells[1]:>16} "
+                      f"{cells[2]:>16} {policy:>15}")
+            t64, t32 = ours_by_dtype[torch.float64], ours_by_dtype[torch.float32]
+            print(f"{name:<7} float32 over float64 (ours): " + ", ".join(
+                f"{lab} {t64['ours ' + lab] / t32['ours ' + lab]:.2f}" for lab in ("1", "2", "policy")))
+        print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
+    finally:
+        for p in workers:
+            p.terminate()
+
+
 def _bf16_second_gemm_mean(x: torch.Tensor, data: torch.Tensor, t: float, chunk: int = 256) -> torch.Tensor:
     """Prototype: float32 logits, ``weights @ y`` in bfloat16 (CPU torch returns bf16: the product is rounded)."""
     a_t, v_t = alpha(t), variance(t)
@@ -285,7 +390,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--small", action="store_true", help="the idm section at n=6000, D=784, 1000 samples")
     parser.add_argument("--quick", action="store_true", help="every section at reduced sizes")
-    parser.add_argument("--only", default="idm,peaked,dm,bf16", help="comma-separated sections")
+    parser.add_argument("--only", default="idm,cases,peaked,dm,bf16", help="comma-separated sections")
+    parser.add_argument("--busy", type=int, default=0, help="cases: busy processes to start beside the measurement")
+    parser.add_argument("--niced", type=int, default=0, help="cases: busy processes at nice 19 to start beside")
+    parser.add_argument("--c", type=float, default=1.0, help="cases: the middle case's rule constant")
+    parser.add_argument("--cases", default="rule,middle,peaked,dm", help="cases: which of rule, middle, peaked, dm")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's); 1 gives steadier ratios "
                         "on an oversubscribed host, where every parallel op waits for descheduled threads")
     parser.add_argument("--one", help=argparse.SUPPRESS)
@@ -297,7 +406,9 @@ def main() -> None:
         print(json.dumps(run_one(args.one, n, dim, m, m_sde)))
         return
     print(f"{torch.get_num_threads()} torch threads; torch {torch.__version__}")
-    sections = {"idm": lambda: main_idm(args.small or args.quick), "peaked": lambda: main_peaked(args.quick),
+    sections = {"idm": lambda: main_idm(args.small or args.quick),
+                "cases": lambda: main_cases(args.quick, args.busy, args.c, tuple(args.cases.split(",")), args.niced),
+                "peaked": lambda: main_peaked(args.quick),
                 "dm": lambda: main_dm(args.quick), "bf16": lambda: main_bf16(args.quick)}
     for name in args.only.split(","):
         if name not in sections:

@@ -1,5 +1,7 @@
 """The estimator options reach the command line: mixed units, the novelty target, copies, components."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from typer.testing import CliRunner
@@ -89,3 +91,27 @@ def test_fit_shows_a_status_line_on_a_terminal_only(tmp_path):
     assert quiet.returncode == 0 and "fitting" not in quiet.stderr
     redirected = subprocess.run(cmd + ["-o", str(tmp_path / "c.npy")], capture_output=True, text=True, timeout=300)
     assert redirected.returncode == 0 and redirected.stderr.strip() == ""
+
+
+def test_the_fit_status_line_follows_the_bandwidth_search(monkeypatch):
+    """The CLI hands the model a progress callback while its status line is shown (not with --quiet), and the
+    line names the search's step and c."""
+    from inertial_diffusion.cli import sampling
+
+    seen = []
+    with sampling.fit_status(False, 600) as report:
+        assert callable(report)
+        report({"stage": "bandwidth search", "i": 1, "total": 12, "c": 3.0})
+    with sampling.fit_status(True, 600) as report:
+        assert report is None
+    assert sampling.fit_description(600) == "fitting 600 rows"
+    line = sampling.fit_description(600, {"stage": "bandwidth search", "i": 5, "total": 12, "c": 0.4217})
+    assert line == "fitting 600 rows: bandwidth search 5/12 (c = 0.422)"
+
+    class Model:
+        def fit(self, X, y=None, callback=None):
+            seen.append(callback)
+
+    data = type("Data", (), {"training": np.zeros((3, 2)), "y": None})()
+    sampling.fit(Model(), data, None, Path("d.npy"), callback=print)
+    assert seen == [print]

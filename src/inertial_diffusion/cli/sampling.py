@@ -8,7 +8,8 @@ from typing import Any, Optional
 
 __all__ = ["UNIT_SPREAD_RATIO", "unit_spread_note", "numeric_views", "label_notes", "check_output_size",
            "BLOCK_ROWS", "precheck_output", "write_samples", "stream_samples", "fit", "summary", "image_grid",
-           "load_maybe_labelled", "evaluation_figure", "find_label", "grid_path", "progress", "fit_status"]
+           "load_maybe_labelled", "evaluation_figure", "find_label", "grid_path", "progress", "fit_status",
+           "fit_description"]
 
 #: rows drawn and written per block: fixed (not sized to the machine), so the same seed and -n give the same output
 BLOCK_ROWS = 2000
@@ -33,6 +34,31 @@ def progress(quiet: bool):
     # on stderr, so that stdout carries only results
     return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
                     TimeElapsedColumn(), disable=quiet, transient=True, console=Console(stderr=True))
+
+
+def fit_description(rows: int, info: dict | None = None) -> str:
+    """The fit's status line: ``fitting N rows``, with the step of the bandwidth search when ``info`` reports one.
+
+    Parameters
+    ----------
+    rows : int
+        Training rows.
+    info : dict, optional
+        What ``InertialDiffusion.fit(callback=)`` reports.
+
+    Returns
+    -------
+    str
+
+    Examples
+    --------
+    >>> fit_description(600, {"stage": "bandwidth search", "i": 4, "total": 12, "c": 0.3125, "label": "b"})
+    'fitting 600 rows: bandwidth search (class b) 4/12 (c = 0.312)'
+    """
+    if info is None:
+        return f"fitting {rows:,} rows"
+    label = f" (class {info['label']})" if "label" in info else ""
+    return f"fitting {rows:,} rows: {info['stage']}{label} {info['i']}/{info['total']} (c = {info['c']:.3g})"
 
 
 def fit_status(quiet: bool, rows: int):
@@ -63,16 +89,11 @@ def fit_status(quiet: bool, rows: int):
     bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), transient=True,
                    console=Console(stderr=True))
 
-    def described(info: dict) -> str:
-        label = f" (class {info['label']})" if "label" in info else ""
-        return (f"fitting {rows:,} rows: {info['stage']}{label} {info['i']}/{info['total']} "
-                f"(c = {info['c']:.3g})")
-
     @contextlib.contextmanager
     def shown():
         with bar:
-            task = bar.add_task(f"fitting {rows:,} rows", total=None)
-            yield lambda info: bar.update(task, description=described(info))
+            task = bar.add_task(fit_description(rows), total=None)
+            yield lambda info: bar.update(task, description=fit_description(rows, info))
 
     return shown()
 

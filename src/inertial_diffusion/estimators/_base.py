@@ -131,7 +131,7 @@ PARAMETER_DOCS: dict[str, str] = {
     'threads': """\
     threads : int, optional
         Torch threads of every call (fit, sample, queries). None: one thread for small calls or when the machine
-        is busy (the load average leaves no core free), torch's setting otherwise
+        is busy (other processes' runnable threads, niced ones aside, leave no core free), torch's setting otherwise
         (:mod:`inertial_diffusion.backends.threads`: measured beside two busy processes, 1 thread ran 1.05-1.7x
         faster than 2 at every size).
 """,
