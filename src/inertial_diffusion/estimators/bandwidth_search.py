@@ -367,9 +367,21 @@ def bisection_evaluations(bracket: tuple[float, float], rel_tol: float) -> int:
     ``1 + rel_tol`` (fewer when the lower end already meets the target; :data:`UNREACHABLE_GRID` when the upper
     end does not).
 
+    Parameters
+    ----------
+    bracket : (float, float)
+        The ``c`` searched, ``0 < low < high``.
+    rel_tol : float
+        The bisection stops when the bracket's ratio is below ``1 + rel_tol``.
+
+    Returns
+    -------
+    int
+        Evaluations of a search that bisects to the end.
+
     Examples
     --------
-    >>> bisection_evaluations((0.05, 3.0), 0.01)
+    >>> bisection_evaluations(SCALE_BRACKET, 0.01)  # the default search: both ends and 10 halvings
     12
     """
     lo, hi = bracket
