@@ -66,3 +66,22 @@ def test_transform_into_equals_transform_for_every_layout(layout, tmp_path):
     out = torch.empty(X.shape, dtype=torch.float32)
     st_.transform_into(X, out.numpy())
     np.testing.assert_array_equal(out.numpy(), st_.transform(X).astype(np.float32))
+
+
+@pytest.mark.parametrize("value", [0.1, 1e6 + 0.3, -7.77e-50, 3e120])
+def test_constant_columns_have_no_spread_exactly(value):
+    """A constant column's block means round (a mean of 0.1s is not exactly 0.1): its spread must still be exactly
+    0 (per-feature scale 1), and rows that are all identical are refused, whatever the magnitude."""
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.normal(size=20_000), np.full(20_000, value)]
+    per_feature = Standardizer.fit(X, "per_feature")
+    assert per_feature.scale[1] == 1.0 and per_feature.mean[1] == pytest.approx(value, rel=1e-15)
+    with pytest.raises(ValueError, match="identical"):
+        Standardizer.fit(np.full((20_000, 3), value), "global")
+
+
+def test_a_tiny_but_real_spread_is_kept():
+    """Far below the spreads that rounding can fake, the extremes decide: 1e6 + 1e-7 noise is not constant."""
+    X = 1e6 + 1e-7 * np.random.default_rng(0).normal(size=(5000, 1))
+    scale = Standardizer.fit(X, "per_feature").scale[0]
+    assert scale == pytest.approx(X.std(), rel=1e-3)

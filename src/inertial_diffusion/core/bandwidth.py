@@ -12,6 +12,7 @@ d = 42 in D = 1000); ``"scale"`` reads it at the scale the kernel sees (:func:`s
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.optimize import brentq
@@ -19,6 +20,9 @@ from sklearn.neighbors import NearestNeighbors
 
 from inertial_diffusion import choices
 from inertial_diffusion.core.validation import check_choice, check_data, check_positive, check_positive_int
+
+if TYPE_CHECKING:  # the table is built from this module's constants (core/neighbours.py imports this module)
+    from inertial_diffusion.core.neighbours import NeighbourTable
 
 __all__ = ["bandwidth_rule", "first_distinct_rows", "estimate_intrinsic_dim", "twonn_dimension", "mle_dimension",
            "scale_dimension", "resolve_intrinsic_dim", "DIM_METHODS", "DimensionEstimateError"]
@@ -283,7 +287,8 @@ def _anchor_distances(Z: np.ndarray, n_anchors: int, n_columns: int, rng: np.ran
 
 
 def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale: float = 1.0, *,
-                    random_state=None, n_anchors: int = SCALE_ANCHORS, k_min: int = 5) -> float:
+                    random_state=None, n_anchors: int = SCALE_ANCHORS, k_min: int = 5,
+                    table: NeighbourTable | None = None) -> float:
     """Intrinsic dimension at the kernel's scale: the fixed point :math:`d = \\hat d(\\sigma(d))`.
 
     :math:`\\sigma(d) = c\\, n^{-1/(d+4)}` is the bandwidth the rule gives in standardized units
@@ -313,6 +318,9 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
         Picks the anchors.
     n_anchors, k_min : int
         Anchor rows; smallest neighbour rank ``k`` used.
+    table : NeighbourTable, optional
+        The anchors' distances already read from ``X`` (:func:`~inertial_diffusion.core.neighbours.neighbour_table`,
+        with the same ``random_state`` and ``n_anchors``): the fit shares one pass between its estimates.
 
     Returns
     -------
@@ -338,15 +346,27 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
     n = check_positive_int(n_samples, "n_samples") if n_samples is not None else X.shape[0]
     # duplicates are no neighbours; keep the row order, so that the anchors (drawn by index) are the
     # same rows in any coordinates
-    distinct = first_distinct_rows(X)
-    if distinct.size < 2 * k_min + 1:
+    if table is None:
+        distinct = first_distinct_rows(X)
+        n_distinct = int(distinct.size)
+    else:
+        n_distinct = table.n_distinct
+    if n_distinct < 2 * k_min + 1:
         raise ValueError(f"the 'scale' dimension estimate needs at least {2 * k_min + 1} distinct rows, "
-                         f"got {distinct.size}")
-    Z = X - X.mean(axis=0)
-    Z = Z[distinct] / np.sqrt(np.mean(np.sum(Z**2, axis=1)))
-    n_columns = min(2 * SCALE_MAX_K, Z.shape[0] - 1)
-    sq = _anchor_distances(Z, check_positive_int(n_anchors, "n_anchors"), n_columns,
-                           np.random.default_rng(random_state))
+                         f"got {n_distinct}")
+    n_columns = min(2 * SCALE_MAX_K, n_distinct - 1)
+    if table is not None:
+        # the anchors are drawn all the same: the generator's stream (later estimates, sub-parts) stays as it was
+        drawn = np.random.default_rng(random_state).choice(n_distinct, size=min(check_positive_int(
+            n_anchors, "n_anchors"), n_distinct), replace=False)
+        if not np.array_equal(drawn, table.anchors):
+            raise ValueError("the neighbour table's anchors were drawn with another random_state or n_anchors")
+        sq = table.anchor_sq
+    else:
+        Z = X - X.mean(axis=0)
+        Z = Z[distinct] / np.sqrt(np.mean(np.sum(Z**2, axis=1)))
+        sq = _anchor_distances(Z, check_positive_int(n_anchors, "n_anchors"), n_columns,
+                               np.random.default_rng(random_state))
     floor = max(float(sq[:, 0].min()), 0.0)
     if np.count_nonzero(sq[:, 0] <= floor * (1.0 + _TIE_RTOL)) > 2:
         floor = 0.0  # a nearest distance shared by many rows is a lattice spacing, not a noise floor
@@ -380,7 +400,8 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
 
 
 def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_rows: int = MAX_ESTIMATION_ROWS,
-                           k: int = 20, n_samples: int | None = None, bandwidth_scale: float = 1.0) -> float:
+                           k: int = 20, n_samples: int | None = None, bandwidth_scale: float = 1.0,
+                           table: NeighbourTable | None = None) -> float:
     """Estimate the intrinsic dimension ``d`` of the data manifold.
 
     Parameters
@@ -401,6 +422,8 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
         subsampling).
     bandwidth_scale : float
         "scale" only: the rule's constant ``c``.
+    table : NeighbourTable, optional
+        "scale" only: the anchors' distances already read from ``X`` (used when ``X`` is not subsampled).
 
     Returns
     -------
@@ -432,18 +455,19 @@ def estimate_intrinsic_dim(X, method: str = "twonn", *, random_state=None, max_r
     rng = np.random.default_rng(random_state)
     if X.shape[0] > max_rows:
         X = X[rng.choice(X.shape[0], size=max_rows, replace=False)]
+        table = None  # read from other rows
     if method == "twonn":
         d = twonn_dimension(X)
     elif method == "mle":
         d = mle_dimension(X, k=max(2, min(k, X.shape[0] - 2)))
-    elif first_distinct_rows(X).size < SCALE_MIN_ROWS:
+    elif (table.n_distinct if table is not None else first_distinct_rows(X).size) < SCALE_MIN_ROWS:
         # too few rows to see any scale beyond the nearest neighbours: the nearest-neighbour estimate is all there is
         try:
             d = twonn_dimension(X)
         except DimensionEstimateError as exc:  # the 'scale' method is the one that failed: name the real option
             raise DimensionEstimateError(exc.reason, "pass intrinsic_dim explicitly") from None
     else:
-        d = scale_dimension(X, n_samples=n, bandwidth_scale=bandwidth_scale, random_state=rng)
+        d = scale_dimension(X, n_samples=n, bandwidth_scale=bandwidth_scale, random_state=rng, table=table)
     lattice = lattice_share(X)
     if lattice > LATTICE_SHARE:
         warnings.warn(f"{lattice:.0%} of the nearest-neighbour pairs share their distance with another pair: the "
@@ -503,7 +527,7 @@ def lattice_share(X: np.ndarray, rows: int = 500) -> float:
 
 def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twonn", needed: bool = True, *,
                           n_samples: int | None = None, bandwidth_scale: float = 1.0,
-                          random_state: int = 0) -> float | None:
+                          random_state: int = 0, table: NeighbourTable | None = None) -> float | None:
     """The estimators' ``intrinsic_dim_``: the given ``d``, else the estimate when ``needed``, else None.
 
     ``rows`` may be an array or a callable returning one, called only when an estimate is needed (so a
@@ -526,6 +550,8 @@ def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twon
         "scale" only: the rule's constant ``c``.
     random_state : int, default 0
         Seeds the estimate's subsample and anchors.
+    table : NeighbourTable, optional
+        "scale" only: the anchors' distances already read from ``rows``.
 
     Returns
     -------
@@ -554,4 +580,4 @@ def resolve_intrinsic_dim(intrinsic_dim: float | None, rows, method: str = "twon
     if not needed:
         return None
     return estimate_intrinsic_dim(rows() if callable(rows) else rows, method=method, random_state=random_state,
-                                  n_samples=n_samples, bandwidth_scale=bandwidth_scale)
+                                  n_samples=n_samples, bandwidth_scale=bandwidth_scale, table=table)

@@ -24,6 +24,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from inertial_diffusion.core.bandwidth import (DIM_METHODS, MAX_ESTIMATION_ROWS, bandwidth_rule,
                                                estimate_intrinsic_dim, first_distinct_rows)
+from inertial_diffusion.core.neighbours import NeighbourTable
 from inertial_diffusion.core.validation import check_choice, check_data, check_positive, check_positive_int
 
 __all__ = ["find_components", "part_bandwidth"]
@@ -38,7 +39,7 @@ LINK_FACTOR = 2.0
 
 def part_bandwidth(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth_scale: float = 1.0, *,
                    dim_method: str = "scale", n_samples: int | None = None,
-                   random_state=None) -> tuple[float, float]:
+                   random_state=None, table: NeighbourTable | None = None) -> tuple[float, float]:
     """Intrinsic dimension and bandwidth of one part, in data units.
 
     :math:`\\sigma = c\\, n^{-1/(d+4)}\\, s` (:func:`~inertial_diffusion.core.bandwidth.bandwidth_rule` on
@@ -61,6 +62,8 @@ def part_bandwidth(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth_
         of ``Z``).
     random_state : int, Generator or None
         Subsample and anchors of the dimension estimate.
+    table : NeighbourTable, optional
+        The anchors' distances already read from ``Z`` (:func:`~inertial_diffusion.core.neighbours.neighbour_table`).
 
     Returns
     -------
@@ -96,24 +99,29 @@ def part_bandwidth(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth_
         raise ValueError("all rows of the part are identical: it has no bandwidth")
     if intrinsic_dim is None:
         d = estimate_intrinsic_dim(centred / spread, dim_method, random_state=random_state,
-                                   n_samples=n, bandwidth_scale=bandwidth_scale)
+                                   n_samples=n, bandwidth_scale=bandwidth_scale, table=table)
     else:
         d = check_positive(intrinsic_dim, "intrinsic_dim")
     return d, bandwidth_rule(n, d, bandwidth_scale) * spread
 
 
-def _epsilon_components(Z: np.ndarray, eps: float, n_neighbors: int) -> np.ndarray:
+def _epsilon_components(Z: np.ndarray, eps: float, n_neighbors: int,
+                        knn: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Connected components of the ε-graph (edges between rows at distance <= eps), in O(n k) memory.
 
     The k-NN edges no longer than ε give components that refine the answer. A component of at most k
     rows has a row of another component in every member's list, so its nearest outside row is listed,
     and it is farther than ε (else that edge would be in the graph): such a component is final. Each
     larger one asks a nearest-neighbour query against all other rows and joins the component found when
-    it is within ε; Borůvka rounds repeat this for the merged components until none joins.
+    it is within ε; Borůvka rounds repeat this for the merged components until none joins. ``knn``: the rows'
+    ``(distances, indices)`` lists when already read (:class:`~inertial_diffusion.core.neighbours.NeighbourTable`).
     """
     n = Z.shape[0]
     k = min(n_neighbors, n - 1)
-    dist, ind = NearestNeighbors(n_neighbors=k).fit(Z).kneighbors()  # excludes each row itself
+    if knn is not None and knn[1].shape[1] >= k:
+        dist, ind = knn[0][:, :k], knn[1][:, :k]
+    else:
+        dist, ind = NearestNeighbors(n_neighbors=k).fit(Z).kneighbors()  # excludes each row itself
     short = dist.ravel() <= eps
     graph = coo_matrix((np.ones(short.sum()), (np.repeat(np.arange(n), k)[short], ind.ravel()[short])),
                        shape=(n, n))
@@ -162,7 +170,7 @@ def _absorb_small(Z: np.ndarray, labels: np.ndarray, min_size: int) -> np.ndarra
 def find_components(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth_scale: float = 1.0, *,
                     link_factor: float = LINK_FACTOR, min_size: int | None = None, dim_method: str = "scale",
                     n_neighbors: int = GRAPH_NEIGHBORS, max_rows_dim: int = MAX_ESTIMATION_ROWS,
-                    random_state=None) -> np.ndarray:
+                    random_state=None, table: NeighbourTable | None = None) -> np.ndarray:
     """Label the well-separated parts of ``Z`` at the kernel's scale.
 
     Each part ``p`` (first: all rows) gets :math:`\\varepsilon_p = \\lambda\\, c\\, n_p^{-1/(d_p+4)}\\, s_p`
@@ -191,6 +199,10 @@ def find_components(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth
         Rows used for each dimension estimate.
     random_state : int, Generator or None
         Subsamples and anchors of the dimension estimates; same seed, same labels.
+    table : NeighbourTable, optional
+        The neighbours of ``Z``'s rows already read (:func:`~inertial_diffusion.core.neighbours.neighbour_table`
+        with ``n_neighbors`` and ``random_state``): the first part (all rows) takes its dimension estimate's anchors
+        and its k-NN graph from it instead of reading them again.
 
     Returns
     -------
@@ -230,13 +242,16 @@ def find_components(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth
     pending = [np.arange(n)]
     while pending:
         part = pending.pop()
-        if part.size < 2 * min_size or first_distinct_rows(Z[part]).size < 11:
+        shared = table if part.size == n and n <= max_rows_dim else None  # the first part: all rows, as read
+        distinct = shared.n_distinct if shared is not None else first_distinct_rows(Z[part]).size
+        if part.size < 2 * min_size or distinct < 11:
             final.append(part)  # cannot hold two components of min_size, or too few rows to estimate d
             continue
         rows = part if part.size <= max_rows_dim else np.sort(rng.choice(part, max_rows_dim, replace=False))
         _, sigma = part_bandwidth(Z[rows], intrinsic_dim, bandwidth_scale, dim_method=dim_method,
-                                  n_samples=part.size, random_state=rng)
-        labels = _absorb_small(Z[part], _epsilon_components(Z[part], lam * sigma, k), min_size)
+                                  n_samples=part.size, random_state=rng, table=shared)
+        knn = None if shared is None else (shared.knn_dist, shared.knn_index)
+        labels = _absorb_small(Z[part], _epsilon_components(Z[part], lam * sigma, k, knn), min_size)
         pieces = [part[labels == c] for c in np.unique(labels)]
         if len(pieces) == 1:
             final.append(part)

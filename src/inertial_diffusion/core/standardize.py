@@ -91,24 +91,17 @@ def block_rows_for(dim: int) -> int:
 _SAFE_MAGNITUDE = 1e100
 
 
-def _moments(X: np.ndarray, block_rows: int, divisor: np.ndarray | None
-             ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Column minima, maxima, mean and sum of squared deviations of ``X / divisor`` in one streamed pass.
+def _moments(X: np.ndarray, block_rows: int, divisor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Column mean and sum of squared deviations of ``X / divisor`` in one streamed pass.
 
     Each block's own mean and deviations are merged into the running ones exactly (Chan, Golub & LeVeque).
     """
     dim = X.shape[1]
-    lo = torch.full((dim,), math.inf, dtype=torch.float64)
-    hi = torch.full((dim,), -math.inf, dtype=torch.float64)
     mean, sq, count = torch.zeros(dim, dtype=torch.float64), torch.zeros(dim, dtype=torch.float64), 0
     scale = None if divisor is None else torch.as_tensor(divisor, dtype=torch.float64)
     for _, block in _Float64Blocks(X, block_rows):
         if scale is not None:
             block.div_(scale)
-        else:
-            low, high = torch.aminmax(block, dim=0)
-            torch.minimum(lo, low, out=lo)
-            torch.maximum(hi, high, out=hi)
         k = block.shape[0]
         block_mean = block.mean(dim=0)
         delta = block_mean - mean
@@ -117,7 +110,24 @@ def _moments(X: np.ndarray, block_rows: int, divisor: np.ndarray | None
         block.sub_(block_mean)
         sq += block.square_().sum(dim=0) + delta.square() * (count * k / total)
         count = total
-    return lo.numpy(), hi.numpy(), mean.numpy(), sq.numpy()
+    return mean.numpy(), sq.numpy()
+
+
+def _extremes(X: np.ndarray, block_rows: int, columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Column minima and maxima (of ``columns`` only, when given) in one streamed pass."""
+    if columns is not None:
+        lo, hi = np.full(columns.size, np.inf), np.full(columns.size, -np.inf)
+        for rows in row_blocks(X.shape[0], block_rows):
+            part = np.asarray(X[rows][:, columns], dtype=np.float64)
+            lo, hi = np.minimum(lo, part.min(axis=0)), np.maximum(hi, part.max(axis=0))
+        return lo, hi
+    low = torch.full((X.shape[1],), math.inf, dtype=torch.float64)
+    high = torch.full((X.shape[1],), -math.inf, dtype=torch.float64)
+    for _, block in _Float64Blocks(X, block_rows):
+        block_low, block_high = torch.aminmax(block, dim=0)
+        torch.minimum(low, block_low, out=low)
+        torch.maximum(high, block_high, out=high)
+    return low.numpy(), high.numpy()
 
 
 #: numpy dtypes that torch.from_numpy views and copies to float64 without surprises.
@@ -252,22 +262,35 @@ class Standardizer:
         n, dim = X.shape
         if mode == "none":
             return cls.identity(dim)
-        # one pass: column minima and maxima, and the mean and squared deviations of each block merged exactly into
-        # the running ones (Chan, Golub & LeVeque's pairwise update; no cancellation-prone E|x|^2 - |E x|^2).
-        # Squares of |x| in [1e-100, 1e100] neither overflow nor underflow in float64 (float32 data always are);
-        # data beyond are divided by m = max |x_ij| (per column for per-feature) in a second pass
+        # one pass: the mean and squared deviations of each block merged exactly into the running ones (Chan, Golub &
+        # LeVeque's pairwise update; no cancellation-prone E|x|^2 - |E x|^2). Squares of |x| within [1e-100, 1e100]
+        # neither overflow nor underflow in float64 (float32 data always are); |mean| + sqrt(sq) bounds max|x| from
+        # above, max(|mean|, sqrt(sq / n) / 2) from below. Beyond, the extremes are read and the data divided by
+        # m = max |x_ij| (per column for per-feature) in a second pass
         size = block_rows_for(dim)
-        lo, hi, mean, sq = _moments(X, size, None)
-        m = np.maximum(np.abs(lo), np.abs(hi))  # the largest |x_ij| per column
-        nonzero = m[m > 0]
-        if nonzero.size and (nonzero.max() > _SAFE_MAGNITUDE or nonzero.min() < 1.0 / _SAFE_MAGNITUDE):
+        mean, sq = _moments(X, size)
+        with np.errstate(over="ignore", invalid="ignore"):
+            upper = np.abs(mean) + np.sqrt(sq)
+            lower = np.maximum(np.abs(mean), np.sqrt(sq / n) / 2)
+        live = upper > 0
+        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sq))) or np.any(
+                live & ((upper > _SAFE_MAGNITUDE) | (lower < 1.0 / _SAFE_MAGNITUDE))):
+            lo, hi = _extremes(X, size)
+            m = np.maximum(np.abs(lo), np.abs(hi))  # the largest |x_ij| per column
             m = np.where(m > 0, m, 1.0) if mode == "per_feature" else np.full(dim, m.max() if m.max() > 0 else 1.0)
-            _, _, mean, sq = _moments(X, size, m)
+            mean, sq = _moments(X, size, m)
+            constant = lo == hi
         else:
             m = np.ones(dim)
-        # a constant column has no spread, exactly: a block mean of 0.1s is not exactly 0.1, and its rounding
-        # would otherwise give identical rows a scale of ~1e-15 instead of the "identical rows" refusal
-        sq[lo == hi] = 0.0
+            constant = sq == 0  # every deviation exactly 0 (no square of a deviation of |x| >= 1e-100 underflows)
+            # a constant column's block means may round (a mean of 0.1s is not exactly 0.1): its sq is then tiny but
+            # not 0, and identical rows would get a scale of ~1e-15 instead of the "identical rows" refusal. Far
+            # below any resolvable spread (relative 1e-12 against ~1e-15 from rounding), the extremes decide
+            suspect = np.flatnonzero((sq > 0) & (sq <= n * (1e-12 * mean) ** 2))
+            if suspect.size:
+                lo, hi = _extremes(X, size, suspect)
+                constant[suspect] = lo == hi
+        sq[constant] = 0.0
         unit = cls.from_moments(mean, sq / n, mode)
         if mode == "per_feature":  # constant columns keep scale 1, as from_moments gives them
             return cls(mean=unit.mean * m, scale=np.where(sq > 0, unit.scale * m, 1.0))

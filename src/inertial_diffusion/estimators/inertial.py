@@ -21,9 +21,10 @@ from inertial_diffusion.backends.device import torch_generator
 from inertial_diffusion.backends.factory import is_dask_array, make_rows_backend
 from inertial_diffusion.core import bandwidth as bandwidth_module
 from inertial_diffusion.core.bandwidth import DIM_METHODS, bandwidth_rule, resolve_intrinsic_dim
-from inertial_diffusion.core.components import find_components
+from inertial_diffusion.core.components import GRAPH_NEIGHBORS, find_components
 from inertial_diffusion.core.inertia import INERTIA_FORMS, inertia_step
 from inertial_diffusion.core.isolation import isolated_probes
+from inertial_diffusion.core.neighbours import NeighbourTable, neighbour_table
 from inertial_diffusion.core.process import DEFAULT_T_MAX, alpha, variance
 from inertial_diffusion.core.samplers import DEFAULT_N_STEPS, Callback
 from inertial_diffusion.core.standardize import Standardizer
@@ -162,6 +163,8 @@ class InertialDiffusion(DiffusionBase):
     component_models_: list[InertialDiffusion] | None
     component_labels_: np.ndarray | None
 
+    _neighbour_table: NeighbourTable | None  # a fit-time intermediate (see _fit_one)
+
     def __init__(self, *, bandwidth: float | str | None = None, intrinsic_dim: float | None = None,
                  bandwidth_scale: float = 1.0, inertia: str = "posterior_mean", dim_method: str = "scale",
                  max_dup_rate: float | None = None, components: str = "auto",
@@ -263,11 +266,15 @@ class InertialDiffusion(DiffusionBase):
 
     def _fit(self, X: Any, y: Any, callback: Callable[[dict], None] | None = None) -> "InertialDiffusion":
         X = self._validate_fit_input(X)
-        self._fit_one(X, self._fit_standardizer(X), callback=callback)
-        self.class_models_ = None
-        self.components_ = self.component_models_ = self.component_labels_ = None
-        if y is None and self.components == "auto" and self.bandwidth in (None, "auto") and not is_dask_array(X):
-            self._fit_components(X)
+        parts = y is None and self.components == "auto" and self.bandwidth in (None, "auto") and not is_dask_array(X)
+        try:
+            self._fit_one(X, self._fit_standardizer(X), callback=callback, share_neighbours=parts)
+            self.class_models_ = None
+            self.components_ = self.component_models_ = self.component_labels_ = None
+            if parts:
+                self._fit_components(X)
+        finally:
+            self._neighbour_table = None  # a fit-time intermediate: never kept (nor pickled) with the model
         if y is not None:
             if self.max_dup_rate is not None:  # a novelty target holds per class: each class searches its own c
                 overrides = {"intrinsic_dim": self.intrinsic_dim_}
@@ -279,16 +286,25 @@ class InertialDiffusion(DiffusionBase):
             self._fit_classes(X, y, callback=callback, **overrides)
         return self
 
-    def _fit_one(self, X: Any, standardizer: Standardizer, callback: Callable[[dict], None] | None = None) -> None:
-        """Backend, intrinsic dimension, bandwidth and the isolated-point count for one model."""
+    def _fit_one(self, X: Any, standardizer: Standardizer, callback: Callable[[dict], None] | None = None,
+                 share_neighbours: bool = False) -> None:
+        """Backend, intrinsic dimension, bandwidth and the isolated-point count for one model.
+
+        With ``share_neighbours`` (the separated-parts search follows, on the same capped rows), the dimension
+        estimate and that search read their nearest-neighbour distances from one pass
+        (:func:`~inertial_diffusion.core.neighbours.neighbour_table`), kept until the search has run."""
         Z = self._fit_backend(X, standardizer)
         auto = self.bandwidth == "auto"
         needs_rows = auto or (self.intrinsic_dim is None and self.bandwidth is None)
         rows = self._estimation_rows(Z) if needs_rows else None
+        self._neighbour_table = None
+        if (share_neighbours and rows is not None and self.intrinsic_dim is None and self.dim_method == "scale"
+                and COMPONENT_ROWS == bandwidth_module.MAX_ESTIMATION_ROWS):  # then the search's rows are these
+            self._neighbour_table = neighbour_table(rows, GRAPH_NEIGHBORS, random_state=self._fit_seed())
         # d is None only when it is neither given nor needed: a numeric bandwidth without intrinsic_dim
         d = resolve_intrinsic_dim(self.intrinsic_dim, rows, self.dim_method, self.bandwidth is None or auto,
                                   n_samples=self.n_samples_fit_, bandwidth_scale=1.0 if auto else self.bandwidth_scale,
-                                  random_state=self._fit_seed())
+                                  random_state=self._fit_seed(), table=self._neighbour_table)
         self.intrinsic_dim_ = d
         self.bandwidth_search_ = None
         if auto:
@@ -316,7 +332,8 @@ class InertialDiffusion(DiffusionBase):
         # parts are judged at the rule's own scale (c = 1), whatever c the user or the search picks: a small c
         # would otherwise cut one manifold into pieces the kernel merely does not bridge
         components_of = functools.partial(find_components, intrinsic_dim=self.intrinsic_dim, bandwidth_scale=1.0,
-                                          dim_method=self.dim_method, random_state=self._fit_seed())
+                                          dim_method=self.dim_method, random_state=self._fit_seed(),
+                                          table=getattr(self, "_neighbour_table", None))
         if n <= COMPONENT_ROWS:
             labels = components_of(Z.cpu().double().numpy())
         else:  # parts found on a seeded subsample; every row joins the part of its nearest subsampled row
