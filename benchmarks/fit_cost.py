@@ -2,6 +2,7 @@
 
     python benchmarks/fit_cost.py                 # n = 200 000, D = 784, float32 (about a minute)
     python benchmarks/fit_cost.py --n 1000000     # the 10^6 x 784 row of the README (about 3 GB of data)
+    python benchmarks/fit_cost.py --dtype float64 # a float64 model (the default dtype)
 
 Low-rank data with a little noise (16 latent directions, noise 0.02, as ``benchmarks/throughput.py``'s middle case).
 Both timings in one process, alternated, best of ``--repeats``. For where a fit's time goes, profile one fit
@@ -37,17 +38,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--n", type=int, default=200_000)
     parser.add_argument("--dim", type=int, default=784)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"], help="the model's dtype")
     args = parser.parse_args(argv)
     X = low_rank(args.n, args.dim)
     fit = sample = math.inf
     for _ in range(args.repeats):
         start = time.perf_counter()
-        model = InertialDiffusion(dtype="float32", random_state=0).fit(X)
+        model = InertialDiffusion(dtype=args.dtype, random_state=0).fit(X)
         fit = min(fit, time.perf_counter() - start)
         start = time.perf_counter()
         model.sample(500)
         sample = min(sample, time.perf_counter() - start)
-    print(f"n = {args.n}, D = {args.dim}, float32, {torch.get_num_threads()} threads: fit {fit:.2f} s, 500 samples "
+    print(f"n = {args.n}, D = {args.dim}, {args.dtype}, {torch.get_num_threads()} threads: fit {fit:.2f} s, 500 samples "
           f"{sample:.2f} s, fit / 500 samples = {fit / sample:.2f} (d = {model.intrinsic_dim_:.2f}, "
           f"sigma = {model.bandwidth_:.3f}, isolated {model.n_isolated_})")
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
