@@ -49,8 +49,8 @@ def main(argv: list[str] | None = None) -> None:
         start = time.perf_counter()
         model.sample(500)
         sample = min(sample, time.perf_counter() - start)
-    print(f"n = {args.n}, D = {args.dim}, {args.dtype}, {torch.get_num_threads()} threads: fit {fit:.2f} s, 500 samples "
-          f"{sample:.2f} s, fit / 500 samples = {fit / sample:.2f} (d = {model.intrinsic_dim_:.2f}, "
+    print(f"n = {args.n}, D = {args.dim}, {args.dtype}, {torch.get_num_threads()} threads: fit {fit:.2f} s, "
+          f"500 samples {sample:.2f} s, fit / 500 samples = {fit / sample:.2f} (d = {model.intrinsic_dim_:.2f}, "
           f"sigma = {model.bandwidth_:.3f}, isolated {model.n_isolated_})")
     print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
 

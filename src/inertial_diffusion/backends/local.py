@@ -17,7 +17,7 @@ from inertial_diffusion.backends.device import matmul_precision
 from inertial_diffusion.core import posterior
 from inertial_diffusion.core.noise import KeyedNoise
 from inertial_diffusion.core.posterior import Partial
-from inertial_diffusion.core.standardize import BLOCK_ROWS, block_rows_for
+from inertial_diffusion.core.streamed import BLOCK_ROWS, block_rows_for
 
 __all__ = ["LocalBackend", "half_sq_norms"]
 

@@ -15,26 +15,19 @@ data makes no full-size float64 copy.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 import torch
 
 from inertial_diffusion import choices
+from inertial_diffusion.core.streamed import (SAFE_MAGNITUDE, Float64Blocks, block_rows_for,
+                                              column_extremes, column_moments, row_blocks)
 
 __all__ = ["STANDARDIZE_MODES", "Standardizer", "block_rows_for", "resolve_mode", "row_blocks"]
 
 #: The standardization modes; ``True``/``False`` are accepted as "global"/"none".
 STANDARDIZE_MODES = choices.STANDARDIZE_MODES
-#: Largest number of rows per block of the streamed passes.
-BLOCK_ROWS = 8192
-#: Bytes of one block's float64 temporary: a block that stays in the cache makes a pass over 200 000 x 784
-#: float32 rows 2-5x faster than 8192-row blocks (51 MB each; benchmarks/fit_cost.py).
-BLOCK_BYTES = 4 * 2**20
-
-
 def resolve_mode(standardize: bool | str) -> str:
     """Normalize the ``standardize`` option to a mode name.
 
@@ -63,133 +56,6 @@ def resolve_mode(standardize: bool | str) -> str:
     if standardize not in STANDARDIZE_MODES:
         raise ValueError(f"standardize must be True, False or one of {STANDARDIZE_MODES}, got {standardize!r}")
     return str(standardize)
-
-
-def block_rows_for(dim: int) -> int:
-    """Rows per block whose float64 temporary of ``dim`` columns takes about :data:`BLOCK_BYTES`.
-
-    Parameters
-    ----------
-    dim : int
-        Columns of the data.
-
-    Returns
-    -------
-    int
-        Between 64 and :data:`BLOCK_ROWS`.
-
-    Examples
-    --------
-    >>> block_rows_for(3), block_rows_for(784), block_rows_for(10**6)
-    (8192, 668, 64)
-    """
-    return int(min(BLOCK_ROWS, max(64, BLOCK_BYTES // (8 * max(int(dim), 1)))))
-
-
-#: Largest magnitude whose square, summed over 1e9 rows, stays finite in float64 (and the reciprocal: the
-#: smallest whose square stays normal): the moments pass divides by the largest |x_ij| only beyond.
-_SAFE_MAGNITUDE = 1e100
-
-
-def _moments(X: np.ndarray, block_rows: int, divisor: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Column mean and sum of squared deviations of ``X / divisor`` in one streamed pass.
-
-    Each block's own mean and deviations are merged into the running ones exactly (Chan, Golub & LeVeque).
-    """
-    dim = X.shape[1]
-    mean, sq, count = torch.zeros(dim, dtype=torch.float64), torch.zeros(dim, dtype=torch.float64), 0
-    scale = None if divisor is None else torch.as_tensor(divisor, dtype=torch.float64)
-    for _, block in _Float64Blocks(X, block_rows):
-        if scale is not None:
-            block.div_(scale)
-        k = block.shape[0]
-        block_mean = block.mean(dim=0)
-        delta = block_mean - mean
-        total = count + k
-        mean += delta * (k / total)
-        block.sub_(block_mean)
-        sq += block.square_().sum(dim=0) + delta.square() * (count * k / total)
-        count = total
-    return mean.numpy(), sq.numpy()
-
-
-def _extremes(X: np.ndarray, block_rows: int, columns: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Column minima and maxima (of ``columns`` only, when given) in one streamed pass."""
-    if columns is not None:
-        lo, hi = np.full(columns.size, np.inf), np.full(columns.size, -np.inf)
-        for rows in row_blocks(X.shape[0], block_rows):
-            part = np.asarray(X[rows][:, columns], dtype=np.float64)
-            lo, hi = np.minimum(lo, part.min(axis=0)), np.maximum(hi, part.max(axis=0))
-        return lo, hi
-    low = torch.full((X.shape[1],), math.inf, dtype=torch.float64)
-    high = torch.full((X.shape[1],), -math.inf, dtype=torch.float64)
-    for _, block in _Float64Blocks(X, block_rows):
-        block_low, block_high = torch.aminmax(block, dim=0)
-        torch.minimum(low, block_low, out=low)
-        torch.maximum(high, block_high, out=high)
-    return low.numpy(), high.numpy()
-
-
-#: numpy dtypes that torch.from_numpy views and copies to float64 without surprises.
-_TORCH_VIEWABLE = tuple(np.dtype(t) for t in ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
-                                              "uint8", "bool"))
-
-
-class _Float64Blocks:
-    """Rows of ``X`` in float64, one cache-sized block at a time, in one reused torch buffer.
-
-    The element-wise work of the standardization passes runs in torch (on its intra-op threads: 2-3x numpy's
-    single-threaded passes on 2 cores, benchmarks/README.md, fit cost). ``X`` is read through a zero-copy torch
-    view when it is a C-contiguous array of a dtype torch knows (read-only and memory-mapped arrays included:
-    nothing writes to it), else block by block through numpy.
-    """
-
-    def __init__(self, X: np.ndarray, block_rows: int) -> None:
-        self.X = X
-        self.block_rows = block_rows
-        self.buffer = torch.empty((min(block_rows, X.shape[0]), X.shape[1]), dtype=torch.float64)
-        self.view = None
-        if isinstance(X, np.ndarray) and X.flags.c_contiguous and X.dtype in _TORCH_VIEWABLE:
-            with warnings.catch_warnings():  # a read-only array: torch warns that writes would be undefined
-                warnings.simplefilter("ignore", UserWarning)
-                self.view = torch.from_numpy(X)
-
-    def __iter__(self) -> Iterator[tuple[slice, torch.Tensor]]:
-        for rows in row_blocks(self.X.shape[0], self.block_rows):
-            block = self.buffer[:rows.stop - rows.start]
-            if self.view is not None:
-                block.copy_(self.view[rows])
-            else:
-                np.copyto(block.numpy(), self.X[rows], casting="unsafe")
-            yield rows, block
-
-
-def row_blocks(n: int, block_rows: int = BLOCK_ROWS) -> Iterator[slice]:
-    """Consecutive row slices of at most ``block_rows`` rows, covering ``range(n)``.
-
-    The streamed passes of :meth:`Standardizer.fit` and :meth:`Standardizer.transform_into` read the data
-    through these, so their float64 temporaries are ``block_rows x D``, never ``n x D``
-    (:func:`block_rows_for` sizes them to stay in the cache).
-
-    Parameters
-    ----------
-    n : int
-        Number of rows.
-    block_rows : int
-        Largest block (default :data:`BLOCK_ROWS`).
-
-    Yields
-    ------
-    slice
-        ``slice(r0, min(n, r0 + block_rows))`` for ``r0 = 0, block_rows, ...``.
-
-    Examples
-    --------
-    >>> list(row_blocks(5, 2))
-    [slice(0, 2, None), slice(2, 4, None), slice(4, 5, None)]
-    """
-    for r0 in range(0, n, block_rows):
-        yield slice(r0, min(n, r0 + block_rows))
 
 
 @dataclass(frozen=True)
@@ -268,17 +134,17 @@ class Standardizer:
         # above, max(|mean|, sqrt(sq / n) / 2) from below. Beyond, the extremes are read and the data divided by
         # m = max |x_ij| (per column for per-feature) in a second pass
         size = block_rows_for(dim)
-        mean, sq = _moments(X, size)
+        mean, sq = column_moments(X, size)
         with np.errstate(over="ignore", invalid="ignore"):
             upper = np.abs(mean) + np.sqrt(sq)
             lower = np.maximum(np.abs(mean), np.sqrt(sq / n) / 2)
         live = upper > 0
         if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sq))) or np.any(
-                live & ((upper > _SAFE_MAGNITUDE) | (lower < 1.0 / _SAFE_MAGNITUDE))):
-            lo, hi = _extremes(X, size)
+                live & ((upper > SAFE_MAGNITUDE) | (lower < 1.0 / SAFE_MAGNITUDE))):
+            lo, hi = column_extremes(X, size)
             m = np.maximum(np.abs(lo), np.abs(hi))  # the largest |x_ij| per column
             m = np.where(m > 0, m, 1.0) if mode == "per_feature" else np.full(dim, m.max() if m.max() > 0 else 1.0)
-            mean, sq = _moments(X, size, m)
+            mean, sq = column_moments(X, size, m)
             constant = lo == hi
         else:
             m = np.ones(dim)
@@ -288,7 +154,7 @@ class Standardizer:
             # below any resolvable spread (relative 1e-12 against ~1e-15 from rounding), the extremes decide
             suspect = np.flatnonzero((sq > 0) & (sq <= n * (1e-12 * mean) ** 2))
             if suspect.size:
-                lo, hi = _extremes(X, size, suspect)
+                lo, hi = column_extremes(X, size, suspect)
                 constant[suspect] = lo == hi
         sq[constant] = 0.0
         unit = cls.from_moments(mean, sq / n, mode)
@@ -453,7 +319,7 @@ class Standardizer:
         mean = torch.from_numpy(np.array(np.broadcast_to(self.mean, (X.shape[1],)), dtype=np.float64))
         scale = torch.from_numpy(np.array(np.broadcast_to(self.scale, (X.shape[1],)), dtype=np.float64))
         target = torch.from_numpy(out) if out.flags.writeable and out.flags.c_contiguous else None
-        for rows, block in _Float64Blocks(X, block_rows_for(X.shape[1])):
+        for rows, block in Float64Blocks(X, block_rows_for(X.shape[1])):
             block.sub_(mean).div_(scale)  # as transform(): (X - mean) / scale in float64, then cast
             if target is not None:
                 target[rows].copy_(block)
