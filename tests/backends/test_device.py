@@ -190,3 +190,41 @@ def test_tf32_runs_on_request_only():
     q = X[:200] + 0.05
     assert np.abs(model.posterior_mean(q, 0.09) - ref.posterior_mean(q, 0.09)).max() <= 1e-2 * ref.scale_
     assert _switches() == before
+
+
+def test_matmul_precision_is_safe_across_threads(user_switches):
+    """Blocks under one policy share the switches; a block under the other policy waits until they are done,
+    so no GEMM runs under a policy it did not ask for, and the user's switches come back at the end."""
+    import threading
+
+    inside_a, release_a, seen = threading.Event(), threading.Event(), {}
+
+    def exact_block():
+        with matmul_precision("exact"):
+            inside_a.set()
+            release_a.wait(5)
+            seen["a"] = _switches()
+
+    def tf32_block():
+        inside_a.wait(5)
+        with matmul_precision("tf32"):
+            seen["b"] = _switches()
+            seen["b_after_a"] = "a" in seen
+
+    a, b = threading.Thread(target=exact_block), threading.Thread(target=tf32_block)
+    a.start(), b.start()
+    inside_a.wait(5)
+    b.join(0.3)
+    assert b.is_alive()  # waits for the exact block
+    release_a.set()
+    a.join(5), b.join(5)
+    assert seen == {"a": ("ieee", "ieee"), "b": ("tf32", "ieee"), "b_after_a": True}
+    assert _switches() == user_switches
+    with matmul_precision("exact"):
+        with matmul_precision("exact"):  # the same policy nests
+            assert _switches() == ("ieee", "ieee")
+        with pytest.raises(RuntimeError, match="nested"):
+            with matmul_precision("tf32"):
+                pass
+        assert _switches() == ("ieee", "ieee")
+    assert _switches() == user_switches

@@ -68,3 +68,24 @@ def test_running_threads_sees_a_busy_process_and_its_niceness(nice):
     finally:
         spin.kill()
         spin.wait()
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
+def test_running_threads_reads_names_that_are_not_utf8():
+    """A thread's name is raw bytes (prctl PR_SET_NAME): the scan must not fail on it."""
+    code = ("import ctypes; ctypes.CDLL(None).prctl(15, b'bad\\xff\\xfe)name', 0, 0, 0)\n"
+            "while True: pass")
+    spin = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        seen = None
+        for _ in range(50):
+            time.sleep(0.05)
+            seen = policy.running_threads([spin.pid])
+            if seen == (0, 1):
+                break
+        assert seen == (0, 1)
+        with open(f"/proc/{spin.pid}/stat", "rb") as fh:
+            assert b"\xff" in fh.read()  # the name really is not UTF-8
+    finally:
+        spin.kill()
+        spin.wait()

@@ -85,3 +85,23 @@ def test_a_tiny_but_real_spread_is_kept():
     X = 1e6 + 1e-7 * np.random.default_rng(0).normal(size=(5000, 1))
     scale = Standardizer.fit(X, "per_feature").scale[0]
     assert scale == pytest.approx(X.std(), rel=1e-3)
+
+
+@pytest.mark.parametrize("mode", ["global", "per_feature"])
+def test_a_symmetric_column_whose_squares_underflow_keeps_its_spread(mode):
+    """Values of +-1e-170: mean exactly 0 and every square underflows to 0, yet the column is not constant."""
+    tiny = np.tile([[-1e-170], [1e-170]], (10, 1))
+    st_ = Standardizer.fit(tiny, mode)
+    assert np.ravel(st_.scale)[0] == pytest.approx(1e-170, rel=1e-12)
+    if mode == "per_feature":
+        mixed = Standardizer.fit(np.c_[tiny, np.arange(20.0)], mode)
+        assert mixed.scale[0] == pytest.approx(1e-170, rel=1e-12) and mixed.scale[1] == pytest.approx(
+            np.arange(20.0).std(), rel=1e-12)
+
+
+@pytest.mark.parametrize("out_dtype", [">f4", np.longdouble])
+def test_transform_into_writes_any_float_output(out_dtype):
+    X = np.random.default_rng(0).normal(size=(50, 3))
+    st_ = Standardizer.fit(X)
+    out = st_.transform_into(X, np.empty(X.shape, dtype=out_dtype))
+    np.testing.assert_allclose(out.astype(np.float64), st_.transform(X), rtol=1e-6)

@@ -245,3 +245,17 @@ def test_fit_passes_its_callback_to_every_search_with_the_class_label():
         np.testing.assert_array_equal([s["c"] for s in mine], model.class_models_[label].bandwidth_search_.scales)
     whole = [s for s in seen if "label" not in s]
     np.testing.assert_array_equal([s["c"] for s in whole], model.bandwidth_search_.scales)
+
+
+def test_fit_passes_its_callback_to_the_searches_of_separated_parts():
+    theta = np.random.default_rng(0).uniform(0, 2 * np.pi, 300)
+    circle = np.c_[np.cos(theta), np.sin(theta)]
+    X = np.r_[circle, circle[:200] + [6.0, 0.0]]
+    seen: list[dict] = []
+    model = InertialDiffusion(bandwidth="auto", max_dup_rate=0.2, intrinsic_dim=1, random_state=0).fit(
+        X, callback=seen.append)
+    assert len(model.component_models_) == 2
+    for k, part in enumerate(model.component_models_):
+        np.testing.assert_array_equal([s["c"] for s in seen if s.get("part") == k], part.bandwidth_search_.scales)
+    from inertial_diffusion.cli.sampling import fit_description
+    assert "(part 2)" in fit_description(500, next(s for s in seen if s.get("part") == 1))

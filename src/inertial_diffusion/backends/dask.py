@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from inertial_diffusion.backends.base import PosteriorBackend
+from inertial_diffusion.backends.device import matmul_precision
 from inertial_diffusion.backends.factory import is_dask_array  # noqa: F401  (re-exported)
 from inertial_diffusion.core.noise import KeyedNoise
 from inertial_diffusion.core.posterior import Partial, combine, empty_partial, posterior_partial
@@ -173,9 +174,10 @@ def _shard_partial(block: np.ndarray, x: np.ndarray, t: float, mean: np.ndarray,
     """On a worker: the partial of queries ``x`` (standardized) against one shard of raw rows, as arrays
     (``noise`` already shifted to the shard's first row; the loop's working memory within ``max_memory``)."""
     data = torch.as_tensor((np.asarray(block, dtype=np.float64) - mean) / scale)
-    part = posterior_partial(torch.as_tensor(x).to(getattr(torch, dtype)), data.to(getattr(torch, dtype)), t,
-                             half_sq_norms=0.5 * (data**2).sum(dim=1), chunk_size=chunk_size, noise=noise,
-                             max_memory=max_memory)
+    with matmul_precision("exact"):  # IEEE GEMMs whatever the worker's process switched on (CPU bf16 included)
+        part = posterior_partial(torch.as_tensor(x).to(getattr(torch, dtype)), data.to(getattr(torch, dtype)), t,
+                                 half_sq_norms=0.5 * (data**2).sum(dim=1), chunk_size=chunk_size, noise=noise,
+                                 max_memory=max_memory)
     return tuple(None if f is None else f.numpy() for f in part.to_float64().fields())
 
 

@@ -8,6 +8,7 @@ posterior loop copies each chunk to the GPU as it reaches it (:mod:`inertial_dif
 from __future__ import annotations
 
 import contextlib
+import threading
 
 import torch
 
@@ -28,6 +29,40 @@ DTYPES = {name: _STORAGE[name] for name in choices.DTYPES}
 RESIDENT_FRACTION = 0.5
 
 
+def _apply_switches(precision: str) -> tuple:
+    """Set torch's matmul switches to ``precision``; return what they were."""
+    tf32 = precision == "tf32"
+    cuda_matmul = torch.backends.cuda.matmul
+    if hasattr(cuda_matmul, "fp32_precision"):  # torch >= 2.9: per-backend switches ("none" = inherit)
+        # the legacy setters map onto these, and reading the legacy flags after a new-API write raises
+        mkldnn_matmul = torch.backends.mkldnn.matmul  # type: ignore[attr-defined]
+        previous = ("new", cuda_matmul.fp32_precision, mkldnn_matmul.fp32_precision)
+        cuda_matmul.fp32_precision = "tf32" if tf32 else "ieee"
+        mkldnn_matmul.fp32_precision = "ieee"  # set_float32_matmul_precision("medium") makes CPU GEMMs bf16
+        return previous
+    previous = ("legacy", cuda_matmul.allow_tf32, torch.get_float32_matmul_precision())
+    cuda_matmul.allow_tf32 = tf32
+    torch.set_float32_matmul_precision("high" if tf32 else "highest")
+    return previous
+
+
+def _restore_switches(previous: tuple) -> None:
+    api, first, second = previous
+    if api == "new":
+        torch.backends.cuda.matmul.fp32_precision = first
+        torch.backends.mkldnn.matmul.fp32_precision = second  # type: ignore[attr-defined]
+    else:
+        torch.backends.cuda.matmul.allow_tf32 = first
+        torch.set_float32_matmul_precision(second)
+
+
+# The switches are process-global: calls under one policy share them (a count), a call under the other policy
+# waits until they are done, and the user's switches come back when the last one leaves.
+_switches = threading.Condition()
+_state: dict = {"policy": None, "users": 0, "saved": None}
+_local = threading.local()
+
+
 @contextlib.contextmanager
 def matmul_precision(precision: str):
     """Context manager that sets torch's matmul switches to what the precision policy says, inside the block only.
@@ -39,6 +74,11 @@ def matmul_precision(precision: str):
     exit, also when the block raises. ``"exact"`` switches TF32 (and reduced-precision float32 GEMMs on the CPU) off
     even where the user's process turned them on: the float32 certificate assumes IEEE float32 GEMMs.
 
+    Thread-safe: blocks under the same policy run concurrently (Dask's threads, two models); a block under the
+    other policy waits for them to finish, so no GEMM ever runs under a policy it did not ask for, and the user's
+    switches come back when the last block leaves. A block nested in another of the other policy, in the same
+    thread, is refused (it would wait for itself).
+
     Parameters
     ----------
     precision : {"exact", "tf32"}
@@ -48,6 +88,11 @@ def matmul_precision(precision: str):
     ------
     None
         Control to the block.
+
+    Raises
+    ------
+    RuntimeError
+        A nested block of the other policy in the same thread.
 
     Examples
     --------
@@ -63,27 +108,27 @@ def matmul_precision(precision: str):
     True
     """
     check_precision(precision)
-    tf32 = precision == "tf32"
-    cuda_matmul = torch.backends.cuda.matmul
-    if hasattr(cuda_matmul, "fp32_precision"):  # torch >= 2.9: per-backend switches ("none" = inherit)
-        # the legacy setters map onto these, and reading the legacy flags after a new-API write raises
-        mkldnn_matmul = torch.backends.mkldnn.matmul  # type: ignore[attr-defined]
-        previous = cuda_matmul.fp32_precision, mkldnn_matmul.fp32_precision
-        cuda_matmul.fp32_precision = "tf32" if tf32 else "ieee"
-        mkldnn_matmul.fp32_precision = "ieee"  # set_float32_matmul_precision("medium") makes CPU GEMMs bf16
-        try:
-            yield
-        finally:
-            cuda_matmul.fp32_precision, mkldnn_matmul.fp32_precision = previous
-        return
-    previous_legacy = cuda_matmul.allow_tf32, torch.get_float32_matmul_precision()
-    cuda_matmul.allow_tf32 = tf32
-    torch.set_float32_matmul_precision("high" if tf32 else "highest")
+    held = getattr(_local, "held", [])
+    if held and held[-1] != precision:
+        raise RuntimeError(f"matmul_precision({precision!r}) nested in matmul_precision({held[-1]!r}) in one thread")
+    with _switches:
+        while _state["users"] and _state["policy"] != precision:
+            _switches.wait()
+        if not _state["users"]:
+            _state["saved"] = _apply_switches(precision)
+            _state["policy"] = precision
+        _state["users"] += 1
+    _local.held = held + [precision]
     try:
         yield
     finally:
-        cuda_matmul.allow_tf32 = previous_legacy[0]
-        torch.set_float32_matmul_precision(previous_legacy[1])
+        _local.held = held
+        with _switches:
+            _state["users"] -= 1
+            if not _state["users"]:
+                _restore_switches(_state["saved"])
+                _state["policy"] = _state["saved"] = None
+                _switches.notify_all()
 
 
 def resolve_device(device: str) -> torch.device:

@@ -112,6 +112,9 @@ class LocalBackend(PosteriorBackend):
     [[0.0, 0.0]]
     """
 
+    #: The precision policy ("exact" or "tf32"); a class default for backends pickled before it existed.
+    precision: str = "exact"
+
     def __init__(self, data: torch.Tensor, device: torch.device, max_memory: int, chunk_size: int | None = None,
                  tf32: bool = False, core_options: dict[str, Any] | None = None) -> None:
         self.rows = data
@@ -121,14 +124,14 @@ class LocalBackend(PosteriorBackend):
         self.resident = data.device == self.device or self.device.type == "cpu"
         self.max_memory = int(max_memory)
         self.chunk_size = chunk_size
-        self.tf32 = bool(tf32)
-        #: the precision policy passed down to the core (which never reads torch's global matmul switches)
-        self.precision = "tf32" if self.tf32 else "exact"
+        # the precision policy passed down to the core (which never reads torch's global matmul switches)
+        self.precision = "tf32" if tf32 else "exact"
         # |y|^2 / 2 in float64 once: every logit GEMM adds it as a row bias
         self.half_sq_norms = half_sq_norms(data, self.device)
         self._kwargs = {**dict(half_sq_norms=self.half_sq_norms, chunk_size=chunk_size, max_memory=self.max_memory,
                                precision=self.precision), **(core_options or {})}
         self.precision = self._kwargs["precision"]
+        self.tf32 = self.precision == "tf32"
 
     def partial(self, x: torch.Tensor, t: float, noise: KeyedNoise | None = None) -> Partial:
         """Exact log-sum-exp reduction of the posterior of ``x`` over all rows.

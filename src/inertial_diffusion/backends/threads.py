@@ -36,6 +36,8 @@ SMALL_WORK = 2e7
 #: Seconds a count of runnable threads is reused (a scan of /proc costs a few milliseconds).
 _SCAN_TTL = 2.0
 _scan_cache: tuple[float, tuple[int, int]] = (-1e9, (0, 0))
+#: Above this many processes the scan is skipped (~15 us per thread read here) and the load average alone decides.
+_SCAN_MAX_PROCESSES = 2000
 
 
 def running_threads(pids: list[int] | None = None) -> tuple[int, int]:
@@ -66,22 +68,28 @@ def running_threads(pids: list[int] | None = None) -> tuple[int, int]:
             names = []
     else:
         names = [str(p) for p in pids]
+    if len(names) > _SCAN_MAX_PROCESSES:  # a large server: too many to read every call; the load average decides
+        if pids is None:
+            _scan_cache = (now, (0, 0))
+        return 0, 0
     for pid in names:
         try:
             tids = os.listdir(f"/proc/{pid}/task")
         except OSError:
             continue
         for tid in tids:
-            try:
-                with open(f"/proc/{pid}/task/{tid}/stat") as fh:
-                    fields = fh.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-            except (OSError, IndexError):
+            try:  # bytes: a thread's name need not be UTF-8
+                with open(f"/proc/{pid}/task/{tid}/stat", "rb") as fh:
+                    fields = fh.read().rsplit(b")", 1)[1].split()  # after the command name, which may hold spaces
+                if len(fields) <= 16 or fields[0] != b"R":  # state and nice: fields 3 and 19 of proc(5)
+                    continue
+                nice = int(fields[16])
+            except (OSError, IndexError, ValueError):
                 continue
-            if len(fields) > 16 and fields[0] == "R":  # state and nice: fields 3 and 19 of proc(5)
-                if int(fields[16]) > 0:
-                    niced += 1
-                else:
-                    others += 1
+            if nice > 0:
+                niced += 1
+            else:
+                others += 1
     if pids is None:
         _scan_cache = (now, (niced, others))
     return niced, others

@@ -57,7 +57,8 @@ def fit_description(rows: int, info: dict | None = None) -> str:
     """
     if info is None:
         return f"fitting {rows:,} rows"
-    label = f" (class {info['label']})" if "label" in info else ""
+    label = (f" (class {info['label']})" if "label" in info else "") + (
+        f" (part {info['part'] + 1})" if "part" in info else "")
     return f"fitting {rows:,} rows: {info['stage']}{label} {info['i']}/{info['total']} (c = {info['c']:.3g})"
 
 

@@ -356,6 +356,9 @@ def scale_dimension(X: np.ndarray, n_samples: int | None = None, bandwidth_scale
                          f"got {n_distinct}")
     n_columns = min(2 * SCALE_MAX_K, n_distinct - 1)
     if table is not None:
+        if table.knn_index.shape[0] != X.shape[0]:
+            raise ValueError(f"the neighbour table was read from {table.knn_index.shape[0]} rows, not these "
+                             f"{X.shape[0]}")
         # the anchors are drawn all the same: the generator's stream (later estimates, sub-parts) stays as it was
         drawn = np.random.default_rng(random_state).choice(n_distinct, size=min(check_positive_int(
             n_anchors, "n_anchors"), n_distinct), replace=False)

@@ -237,6 +237,8 @@ def find_components(Z: np.ndarray, intrinsic_dim: float | None = None, bandwidth
     n = Z.shape[0]
     min_size = max(10, math.ceil(0.01 * n)) if min_size is None else check_positive_int(min_size, "min_size")
     rng = np.random.default_rng(random_state)
+    if table is not None and table.knn_index.shape[0] != n:
+        raise ValueError(f"the neighbour table was read from {table.knn_index.shape[0]} rows, not these {n}")
 
     final: list[np.ndarray] = []
     pending = [np.arange(n)]

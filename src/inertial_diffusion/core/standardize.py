@@ -139,23 +139,28 @@ class Standardizer:
             upper = np.abs(mean) + np.sqrt(sq)
             lower = np.maximum(np.abs(mean), np.sqrt(sq / n) / 2)
         live = upper > 0
-        if not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sq))) or np.any(
-                live & ((upper > SAFE_MAGNITUDE) | (lower < 1.0 / SAFE_MAGNITUDE))):
+        rescale = not (np.all(np.isfinite(mean)) and np.all(np.isfinite(sq))) or bool(np.any(
+            live & ((upper > SAFE_MAGNITUDE) | (lower < 1.0 / SAFE_MAGNITUDE))))
+        if not rescale:
+            # sq == 0 with a mean of at least 1e-100: every deviation is exactly 0 (one of at least an ulp of the
+            # mean, >= 1e-116, has a normal square). A constant column's block means may round (a mean of 0.1s is
+            # not exactly 0.1): its sq is then tiny but not 0, and identical rows would get a scale of ~1e-15 instead
+            # of the "identical rows" refusal: far below any resolvable spread (relative 1e-12 against ~1e-15 from
+            # rounding) the extremes decide, as they do for sq == 0 with a mean of exactly 0 (all zeros, or values
+            # below 1e-154 whose squares underflowed: then the rescaled pass below)
+            constant = sq == 0
+            suspect = np.flatnonzero(((sq > 0) & (sq <= n * (1e-12 * mean) ** 2)) | ((sq == 0) & (mean == 0)))
+            if suspect.size:
+                lo, hi = column_extremes(X, size, suspect)
+                constant[suspect] = lo == hi
+                rescale = bool(np.any(~constant & (sq == 0)))
+            m = np.ones(dim)
+        if rescale:
             lo, hi = column_extremes(X, size)
             m = np.maximum(np.abs(lo), np.abs(hi))  # the largest |x_ij| per column
             m = np.where(m > 0, m, 1.0) if mode == "per_feature" else np.full(dim, m.max() if m.max() > 0 else 1.0)
             mean, sq = column_moments(X, size, m)
             constant = lo == hi
-        else:
-            m = np.ones(dim)
-            constant = sq == 0  # every deviation exactly 0 (no square of a deviation of |x| >= 1e-100 underflows)
-            # a constant column's block means may round (a mean of 0.1s is not exactly 0.1): its sq is then tiny but
-            # not 0, and identical rows would get a scale of ~1e-15 instead of the "identical rows" refusal. Far
-            # below any resolvable spread (relative 1e-12 against ~1e-15 from rounding), the extremes decide
-            suspect = np.flatnonzero((sq > 0) & (sq <= n * (1e-12 * mean) ** 2))
-            if suspect.size:
-                lo, hi = column_extremes(X, size, suspect)
-                constant[suspect] = lo == hi
         sq[constant] = 0.0
         unit = cls.from_moments(mean, sq / n, mode)
         if mode == "per_feature":  # constant columns keep scale 1, as from_moments gives them
@@ -318,7 +323,8 @@ class Standardizer:
         """
         mean = torch.from_numpy(np.array(np.broadcast_to(self.mean, (X.shape[1],)), dtype=np.float64))
         scale = torch.from_numpy(np.array(np.broadcast_to(self.scale, (X.shape[1],)), dtype=np.float64))
-        target = torch.from_numpy(out) if out.flags.writeable and out.flags.c_contiguous else None
+        native = out.dtype in (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+        target = torch.from_numpy(out) if native and out.flags.writeable and out.flags.c_contiguous else None
         for rows, block in Float64Blocks(X, block_rows_for(X.shape[1])):
             block.sub_(mean).div_(scale)  # as transform(): (X - mean) / scale in float64, then cast
             if target is not None:

@@ -272,7 +272,7 @@ class InertialDiffusion(DiffusionBase):
             self.class_models_ = None
             self.components_ = self.component_models_ = self.component_labels_ = None
             if parts:
-                self._fit_components(X)
+                self._fit_components(X, callback)
         finally:
             self._neighbour_table = None  # a fit-time intermediate: never kept (nor pickled) with the model
         if y is not None:
@@ -325,8 +325,9 @@ class InertialDiffusion(DiffusionBase):
         self.h_ = self.bandwidth_**2
         self.n_isolated_ = self._count_isolated()
 
-    def _fit_components(self, X: np.ndarray) -> None:
-        """Separated parts at the kernel's scale; with several, one full model per part (own standardization)."""
+    def _fit_components(self, X: np.ndarray, callback: Callable[[dict], None] | None = None) -> None:
+        """Separated parts at the kernel's scale; with several, one full model per part (own standardization);
+        ``callback`` follows the parts' own bandwidth searches (with ``"part"`` added)."""
         Z = self.backend_.rows  # the standardized working copy (float32 or float64)
         n = Z.shape[0]
         # parts are judged at the rule's own scale (c = 1), whatever c the user or the search picks: a small c
@@ -358,7 +359,9 @@ class InertialDiffusion(DiffusionBase):
         self.component_models_ = []
         for k in range(int(labels.max()) + 1):
             options = {**part_options, **(small if np.sum(labels == k) < MIN_SEARCH_ROWS else {})}
-            self.component_models_.append(clone(self).set_params(**options).fit(X[labels == k]))
+            report = None if callback is None else (
+                lambda info, _k=k: callback({**info, "part": _k}))
+            self.component_models_.append(clone(self).set_params(**options).fit(X[labels == k], callback=report))
         for part in self.component_models_:  # fitted on the encoded rows: a table's codes stay codes
             part.discrete_dims_ = getattr(self, "discrete_dims_", None)
         # sigma in data units: the part's standardized sigma times its scale (the mean scale if per feature)
