@@ -43,7 +43,8 @@ __all__ = ["PRECISIONS", "check_precision", "gemm_unit_roundoff", "compute_dtype
 #: (10-bit significand, ~1e-3 relative): the float32 certificate is skipped, the pruning bound uses TF32's
 #: unit roundoff. A core function called directly (not through a backend) runs under whatever switches torch has:
 #: wrap it in :func:`inertial_diffusion.backends.device.matmul_precision` for the policy's GEMMs. "bf16" is
-#: reserved: CPU torch bf16 GEMMs return bf16, and the bf16 posterior measured 1.1-1.2x float32 (benchmarks/README.md), under the 1.8x that would justify its error.
+#: reserved: CPU torch bf16 GEMMs return bf16, and the bf16 posterior measured 1.1-1.2x float32
+#: (benchmarks/README.md), under the 1.8x that would justify its error.
 PRECISIONS = ("exact", "tf32")
 
 # a-priori logit error limit of float32 batches: bounds the mean's error by ~2e-5 of the data scale (typically
