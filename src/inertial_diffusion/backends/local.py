@@ -124,14 +124,14 @@ class LocalBackend(PosteriorBackend):
         self.resident = data.device == self.device or self.device.type == "cpu"
         self.max_memory = int(max_memory)
         self.chunk_size = chunk_size
+        options = dict(core_options or {})
         # the precision policy passed down to the core (which never reads torch's global matmul switches)
-        self.precision = "tf32" if tf32 else "exact"
+        self.precision = options.pop("precision", "tf32" if tf32 else "exact")
+        self.tf32 = self.precision == "tf32"
         # |y|^2 / 2 in float64 once: every logit GEMM adds it as a row bias
         self.half_sq_norms = half_sq_norms(data, self.device)
-        self._kwargs = {**dict(half_sq_norms=self.half_sq_norms, chunk_size=chunk_size, max_memory=self.max_memory,
-                               precision=self.precision), **(core_options or {})}
-        self.precision = self._kwargs["precision"]
-        self.tf32 = self.precision == "tf32"
+        self._kwargs = dict(half_sq_norms=self.half_sq_norms, chunk_size=chunk_size, max_memory=self.max_memory,
+                            precision=self.precision, **options)
 
     def partial(self, x: torch.Tensor, t: float, noise: KeyedNoise | None = None) -> Partial:
         """Exact log-sum-exp reduction of the posterior of ``x`` over all rows.

@@ -27,7 +27,7 @@ from typing import Iterator
 
 import torch
 
-__all__ = ["threads_for", "thread_scope", "running_threads", "niced_running", "SMALL_WORK"]
+__all__ = ["threads_for", "thread_scope", "running_threads", "SMALL_WORK"]
 
 #: Below this many multiply-adds per posterior evaluation, one thread: the parallel region costs more than it saves.
 SMALL_WORK = 2e7
@@ -93,16 +93,6 @@ def running_threads(pids: list[int] | None = None) -> tuple[int, int]:
     if pids is None:
         _scan_cache = (now, (niced, others))
     return niced, others
-
-
-def niced_running() -> int:
-    """Runnable threads of other processes with a positive nice value (:func:`running_threads`).
-
-    Returns
-    -------
-    int
-    """
-    return running_threads()[0]
 
 
 def _runnable_now() -> int:

@@ -649,7 +649,7 @@ def _certified_blocks(x, data, t, half_sq_norms, chunk_size, max_memory, x_norms
         counts = torch.zeros(xq.shape[0], dtype=torch.float64, device=xq.device)
         p32 = plan32.run(xq, data, t, counts, noise=noise, query_ids=ids)
         ok = prec.certified_rows(p32.sumexp, error[q0:q1].to(p32.sumexp.device), plan32.cutoff, n,
-                                      y_max, max(scale, 1e-300), counts=counts)
+                                 y_max, max(scale, 1e-300), counts=counts)
         # rows that the a-priori guard alone would have kept (the batch failed it through its largest |x|)
         ok |= prec.within_guard(t, x_norms[q0:q1], y_max).to(ok.device)
         part = p32.to_float64()

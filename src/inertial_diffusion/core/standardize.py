@@ -28,6 +28,8 @@ __all__ = ["STANDARDIZE_MODES", "Standardizer", "block_rows_for", "resolve_mode"
 
 #: The standardization modes; ``True``/``False`` are accepted as "global"/"none".
 STANDARDIZE_MODES = choices.STANDARDIZE_MODES
+
+
 def resolve_mode(standardize: bool | str) -> str:
     """Normalize the ``standardize`` option to a mode name.
 
@@ -92,9 +94,11 @@ class Standardizer:
     def fit(cls, X: np.ndarray, mode: bool | str = "global") -> "Standardizer":
         """Fit the map of ``mode`` (see :data:`STANDARDIZE_MODES`) to the rows of ``X``.
 
-        Two streamed passes: the largest ``|x_ij|`` (per column for "per_feature"; the data are divided
-        by it, so that squares neither overflow nor underflow), then the mean and the squared deviations,
-        each block's merged into the running ones exactly (no cancellation-prone ``E|x|^2 - |E x|^2``).
+        One streamed pass for the mean and the squared deviations, each block's merged into the running ones
+        exactly (no cancellation-prone ``E|x|^2 - |E x|^2``; :func:`~inertial_diffusion.core.streamed.column_moments`).
+        Magnitudes beyond 1e+-100 (whose squares could leave float64) take a pass for the largest ``|x_ij|`` (per
+        column for "per_feature") and the moments again on the data divided by it; a column whose spread could be
+        rounding only has its extremes read, to tell a constant column exactly.
 
         Parameters
         ----------

@@ -14,8 +14,8 @@ from typing import Iterator
 import numpy as np
 import torch
 
-__all__ = ["BLOCK_ROWS", "BLOCK_BYTES", "block_rows_for", "row_blocks", "Float64Blocks", "column_moments",
-           "column_extremes", "SAFE_MAGNITUDE"]
+__all__ = ["BLOCK_ROWS", "BLOCK_BYTES", "block_rows_for", "row_blocks", "torch_view", "Float64Blocks",
+           "column_moments", "column_extremes", "SAFE_MAGNITUDE"]
 
 #: Largest number of rows per block of the streamed passes.
 BLOCK_ROWS = 8192
@@ -138,6 +138,33 @@ TORCH_VIEWABLE = tuple(np.dtype(t) for t in ("float16", "float32", "float64", "i
                                               "uint8", "bool"))
 
 
+def torch_view(X: np.ndarray) -> torch.Tensor | None:
+    """A zero-copy torch view of ``X`` when it is a C-contiguous ndarray of a dtype in :data:`TORCH_VIEWABLE`,
+    else None. Read-only and memory-mapped arrays are viewed too: the callers never write through the view.
+
+    Parameters
+    ----------
+    X : array-like
+        The rows.
+
+    Returns
+    -------
+    Tensor or None
+        Sharing ``X``'s memory.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> torch_view(np.ones((2, 2), dtype=np.float32)).dtype, torch_view(np.ones((2, 2), dtype=">f8"))
+    (torch.float32, None)
+    """
+    if not (isinstance(X, np.ndarray) and X.flags.c_contiguous and X.dtype in TORCH_VIEWABLE):
+        return None
+    with warnings.catch_warnings():  # a read-only array: torch warns that writes would be undefined
+        warnings.simplefilter("ignore", UserWarning)
+        return torch.from_numpy(X)
+
+
 class Float64Blocks:
     """Rows of ``X`` in float64, one cache-sized block at a time, in one reused torch buffer.
 
@@ -164,11 +191,7 @@ class Float64Blocks:
         self.X = X
         self.block_rows = block_rows
         self.buffer = torch.empty((min(block_rows, X.shape[0]), X.shape[1]), dtype=torch.float64)
-        self.view = None
-        if isinstance(X, np.ndarray) and X.flags.c_contiguous and X.dtype in TORCH_VIEWABLE:
-            with warnings.catch_warnings():  # a read-only array: torch warns that writes would be undefined
-                warnings.simplefilter("ignore", UserWarning)
-                self.view = torch.from_numpy(X)
+        self.view = torch_view(X)
 
     def __iter__(self) -> Iterator[tuple[slice, torch.Tensor]]:
         for rows in row_blocks(self.X.shape[0], self.block_rows):

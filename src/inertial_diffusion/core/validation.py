@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 import sys
 import numbers
-import warnings
 from typing import Any, Iterable
 
 import numpy as np
-import torch
+
+from inertial_diffusion.core.streamed import torch_view
 
 __all__ = [
     "check_data",
@@ -180,11 +180,7 @@ def _check_finite(arr: np.ndarray, name: str, block_rows: int = 8192) -> None:
     and only a block whose sum is not finite (a non-finite entry, or finite ones that overflow) is checked entry
     by entry.
     """
-    view = None
-    if arr.dtype in (np.float32, np.float64) and arr.flags.c_contiguous:
-        with warnings.catch_warnings():  # read-only arrays: nothing writes through the view
-            warnings.simplefilter("ignore", UserWarning)
-            view = torch.from_numpy(arr)
+    view = torch_view(arr) if arr.dtype in (np.float32, np.float64) else None
     for r0 in range(0, arr.shape[0], block_rows):
         block = arr[r0:r0 + block_rows]
         if view is not None and math.isfinite(float(view[r0:r0 + block_rows].sum())):

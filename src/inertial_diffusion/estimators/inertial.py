@@ -223,8 +223,10 @@ class InertialDiffusion(DiffusionBase):
         callback : callable, optional
             Progress of the longest part of a fit, the search of ``bandwidth="auto"``: called after each of its
             evaluations with ``{"stage": "bandwidth search", "i", "total", "c", "criterion", "value"}``
-            (:func:`~inertial_diffusion.estimators.bandwidth_search.search_bandwidth_scale`), plus ``"label"``
-            for a class's own search. The CLI shows it in its status line.
+            (:func:`~inertial_diffusion.estimators.bandwidth_search.search_bandwidth_scale`; ``total`` is the
+            evaluations planned, an upper bound: a search whose smallest ``c`` already meets the target stops at
+            2), plus ``"label"`` for a class's own search and ``"part"`` for a separated part's. The CLI shows it
+            in its status line.
 
         Returns
         -------
